@@ -1,0 +1,3 @@
+DROP TABLE server_meta;
+DROP TABLE api_tokens;
+DROP TABLE users;

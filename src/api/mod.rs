@@ -1,0 +1,115 @@
+//! The HTTP API. `routes!` below is the whole route table: it registers every handler and also
+//! emits [`ROUTES`], which the contract test compares with `openapi/openapi.yaml`.
+//! Handlers are thin: extract, authorise, one database call, render.
+
+pub mod body;
+pub mod health;
+pub mod query;
+pub mod read_by_post;
+pub mod representation;
+pub mod root;
+pub mod tokens;
+pub mod urls;
+pub mod users;
+
+use actix_web::middleware::from_fn;
+use actix_web::{HttpResponse, web};
+
+use crate::error::ApiError;
+
+/// Starts one resource: a JSON 405 with `Allow` for methods it has no route for.
+fn resource(path: &str, methods: &'static [&'static str]) -> actix_web::Resource {
+    let allow: Vec<&'static str> = allowed(methods);
+    let not_allowed = move || {
+        let allow = allow.clone();
+        async move { Err::<HttpResponse, _>(ApiError::MethodNotAllowed(allow)) }
+    };
+    web::resource(path).default_service(web::to(not_allowed))
+}
+
+/// The `Allow` list: the registered methods, plus HEAD and POST where GET is registered.
+fn allowed(methods: &[&'static str]) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = methods.to_vec();
+    if methods.contains(&"GET") {
+        out.push("HEAD");
+        if !out.contains(&"POST") {
+            out.push("POST");
+        }
+    }
+    if out.contains(&"PATCH") {
+        out.push("PUT");
+    }
+    out
+}
+
+fn method_route(method: &str) -> actix_web::Route {
+    match method {
+        "GET" => web::get(),
+        "POST" => web::post(),
+        "PATCH" => web::patch(),
+        "PUT" => web::put(),
+        "DELETE" => web::delete(),
+        _ => web::route(),
+    }
+}
+
+macro_rules! routes {
+    ($( $path:literal => [ $( $method:ident => $module:ident :: $handler:ident ),+ $(,)? ] ),* $(,)?) => {
+        /// Every registered route as `(method, path template, operation id)`.
+        pub const ROUTES: &[(&str, &str, &str)] = &[
+            $( $( (stringify!($method), $path, stringify!($handler)) ),+ ),*
+        ];
+
+        /// Registers every route of the table.
+        pub fn configure(cfg: &mut web::ServiceConfig, body_limit: usize) {
+            $(
+                {
+                    const METHODS: &[&str] = &[$( stringify!($method) ),+];
+                    let mut res = resource($path, METHODS);
+                    $(
+                        res = res.route(method_route(stringify!($method)).to($module::$handler));
+                        if stringify!($method) == "PATCH" {
+                            res = res.route(method_route("PUT").to($module::$handler));
+                        }
+                    )+
+                    // HEAD and read-by-POST for resources with a GET (spec §1.3.2-3).
+                    let has_get = METHODS.contains(&"GET");
+                    cfg.service(res.wrap(from_fn(move |req, next| {
+                        read_by_post::read_by_post(req, next, body_limit, has_get)
+                    })));
+                }
+            )*
+        }
+    };
+}
+
+routes! {
+    "/api" => [GET => root::show_root],
+    "/api/health" => [GET => health::show_health],
+    "/api/users/{user}" => [GET => users::show_user],
+    "/api/users/{user}/tokens" => [GET => tokens::list_tokens, POST => tokens::create_token],
+    "/api/users/{user}/tokens/{tid}" => [DELETE => tokens::revoke_token],
+    "/metrics" => [GET => health::show_metrics],
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allow_lists_include_the_implicit_methods() {
+        assert_eq!(allowed(&["GET"]), ["GET", "HEAD", "POST"]);
+        assert_eq!(allowed(&["GET", "POST"]), ["GET", "POST", "HEAD"]);
+        assert_eq!(allowed(&["DELETE"]), ["DELETE"]);
+        assert_eq!(allowed(&["GET", "PATCH", "DELETE"]), ["GET", "PATCH", "DELETE", "HEAD", "POST", "PUT"]);
+    }
+
+    #[test]
+    fn the_route_table_has_unique_operation_ids() {
+        let mut ids: Vec<&str> = ROUTES.iter().map(|r| r.2).collect();
+        ids.sort_unstable();
+        let n = ids.len();
+        ids.dedup();
+        assert_eq!(ids.len(), n);
+    }
+}

@@ -1,0 +1,213 @@
+//! Token routes (spec §6.3): list, mint and revoke a user's API tokens. The owner (token or
+//! HTTP Basic with their password) or an admin may act; the plaintext of a minted token is in
+//! the 201 answer and nowhere else.
+
+use actix_web::{HttpResponse, web};
+use chrono::NaiveDateTime;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::api::body;
+use crate::api::query::NoParams;
+use crate::api::representation::ApiVersion;
+use crate::auth::accounts::{self, AccountError, MAX_TOKENS_PER_USER, Minted, TokenSpec};
+use crate::auth::caller::Caller;
+use crate::auth::password;
+use crate::db::{self, DbConnection};
+use crate::domain::time::parse_time;
+use crate::error::{ApiError, FieldError};
+use crate::models::token::{self, SCOPE_WRITE, TokenRow};
+use crate::models::user::{self, UserRow};
+use crate::startup::AppState;
+
+/// Path of a token route.
+#[derive(Debug, Deserialize)]
+pub struct TokenPath {
+    pub user: String,
+    pub tid: String,
+}
+
+/// Checks what needs no database (401 without a caller, 403 for a read-only token on a write),
+/// then, inside the caller's connection, finds the user (404) and checks ownership or the
+/// Basic password.
+fn authorize(c: &mut DbConnection, caller: &Caller, name: &str) -> Result<UserRow, ApiError> {
+    let owner = user::find_by_name(c, name)?;
+    match caller {
+        Caller::User(u) => u.require_self_or_admin(owner.id)?,
+        Caller::Basic(basic) => {
+            let same = basic.username.eq_ignore_ascii_case(&owner.username);
+            let ok = password::verify(owner.password_hash.as_deref().filter(|_| same), &basic.password);
+            if !ok || owner.disabled {
+                return Err(ApiError::InvalidCredentials);
+            }
+        }
+        Caller::Anonymous { .. } => return Err(ApiError::AuthenticationRequired),
+    }
+    Ok(owner)
+}
+
+fn precheck(caller: &Caller, write: bool) -> Result<(), ApiError> {
+    match caller {
+        Caller::Anonymous { .. } => Err(ApiError::AuthenticationRequired),
+        Caller::User(u) if write && !u.write => Err(ApiError::InsufficientScope),
+        _ => Ok(()),
+    }
+}
+
+/// The token object; `plain` only in the minting answer, `revoked` only in the revoking one.
+pub fn token_object(row: &TokenRow, version: ApiVersion, plain: Option<&str>) -> Value {
+    let scopes: Vec<&str> = if row.scope == SCOPE_WRITE { vec!["read", "write"] } else { vec!["read"] };
+    let mut obj = Map::new();
+    obj.insert("id".into(), json!(row.id));
+    obj.insert("name".into(), json!(row.name));
+    obj.insert("prefix".into(), json!(row.prefix));
+    obj.insert("scopes".into(), json!(scopes));
+    if let Some(plain) = plain {
+        obj.insert("token".into(), json!(plain));
+    }
+    obj.insert("created_at".into(), version.time(row.created_at));
+    obj.insert("expires_at".into(), version.opt_time(row.expires_at));
+    obj.insert("last_used_at".into(), version.opt_time(row.last_used_at));
+    if row.revoked_at.is_some() {
+        obj.insert("revoked_at".into(), version.opt_time(row.revoked_at));
+    }
+    Value::Object(obj)
+}
+
+/// GET /api/users/{user}/tokens: 200 with the unrevoked tokens, newest first; 401, 403, 404.
+pub async fn list_tokens(
+    state: web::Data<AppState>,
+    version: ApiVersion,
+    caller: Caller,
+    _: NoParams,
+    path: web::Path<crate::api::users::UserPath>,
+) -> Result<HttpResponse, ApiError> {
+    precheck(&caller, false)?;
+    let name = path.into_inner().user;
+    let rows = db::run(&state.pool, move |c| {
+        let owner = authorize(c, &caller, &name)?;
+        token::list_active(c, owner.id).map_err(ApiError::from)
+    })
+    .await?;
+    let list: Vec<Value> = rows.iter().map(|r| token_object(r, version, None)).collect();
+    Ok(version.ok(&Value::Array(list)))
+}
+
+/// POST /api/users/{user}/tokens: 201 with the new token and its plaintext; 401, 403, 404, 422.
+pub async fn create_token(
+    state: web::Data<AppState>,
+    version: ApiVersion,
+    caller: Caller,
+    _: NoParams,
+    path: web::Path<crate::api::users::UserPath>,
+    payload: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    precheck(&caller, true)?;
+    let name = path.into_inner().user;
+    let now = state.clock.now();
+    let minted = db::run(&state.pool, move |c| {
+        db::write_tx(c, |c| {
+            let owner = authorize(c, &caller, &name)?;
+            let spec = parse_token_spec(payload.into_inner(), now)?;
+            mint(c, owner.id, &spec, now)
+        })
+    })
+    .await?;
+    Ok(version.created(&token_object(&minted.row, version, Some(minted.plain.expose()))))
+}
+
+/// Mints a token, mapping the cap to `quota_exceeded`.
+pub fn mint(c: &mut DbConnection, user_id: i64, spec: &TokenSpec, now: NaiveDateTime) -> Result<Minted, ApiError> {
+    accounts::mint_token(c, user_id, spec, now).map_err(account_error)
+}
+
+/// Maps account errors to API errors.
+pub fn account_error(e: AccountError) -> ApiError {
+    match e {
+        AccountError::NameTaken => ApiError::NameTaken("username"),
+        AccountError::TooManyTokens { used } => ApiError::QuotaExceeded {
+            quota: "tokens",
+            limit: MAX_TOKENS_PER_USER,
+            used,
+            requested: 1,
+        },
+        AccountError::Db(e) => ApiError::from(e),
+        AccountError::Other(e) => ApiError::Internal(e),
+    }
+}
+
+/// Reads `name`, `scopes` and `expires_at` / `expires_in_days` (spec §6.3).
+fn parse_token_spec(payload: Value, now: NaiveDateTime) -> Result<TokenSpec, ApiError> {
+    let map = body::object(payload, "token")?;
+    let mut errors = Vec::new();
+    let mut spec = TokenSpec::default();
+    if let Some(name) = body::opt_str(&map, "name", &mut errors) {
+        if name.chars().count() > 100 {
+            errors.push(FieldError::new("name", "too_long", "at most 100 characters"));
+        } else if name.chars().any(char::is_control) {
+            errors.push(FieldError::new("name", "invalid_format", "no control characters"));
+        }
+        spec.name = name;
+    }
+    match map.get("scopes") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(items)) => {
+            let names: Option<Vec<&str>> = items.iter().map(Value::as_str).collect();
+            match names.as_deref() {
+                Some(["read"]) => spec.write = false,
+                Some(["write"] | ["read", "write"] | ["write", "read"]) => spec.write = true,
+                _ => errors.push(FieldError::new("scopes", "invalid_format", r#"use ["read"] or ["read","write"]"#)),
+            }
+        }
+        Some(_) => errors.push(FieldError::new("scopes", "invalid_type", "must be an array of strings")),
+    }
+    let at = body::opt_str(&map, "expires_at", &mut errors);
+    let days = body::opt_int(&map, "expires_in_days", &mut errors);
+    match (at, days) {
+        (Some(_), Some(_)) => errors.push(FieldError::new(
+            "expires_in_days",
+            "conflicting_aliases",
+            "give expires_at or expires_in_days, not both",
+        )),
+        (Some(at), None) => match parse_time(&at) {
+            Ok(t) if t > now => spec.expires_at = Some(t),
+            Ok(_) => errors.push(FieldError::new("expires_at", "out_of_range", "must lie in the future")),
+            Err(e) => errors.push(FieldError::new("expires_at", e.code, e.message)),
+        },
+        (None, Some(d)) if (1..=3650).contains(&d) => spec.expires_at = Some(now + chrono::Duration::days(d)),
+        (None, Some(_)) => errors.push(FieldError::new("expires_in_days", "out_of_range", "must be 1-3650")),
+        (None, None) => {}
+    }
+    body::check(errors)?;
+    Ok(spec)
+}
+
+/// DELETE /api/users/{user}/tokens/{tid}: 200 with the revoked token; 401, 403, 404.
+pub async fn revoke_token(
+    state: web::Data<AppState>,
+    version: ApiVersion,
+    caller: Caller,
+    _: NoParams,
+    path: web::Path<TokenPath>,
+) -> Result<HttpResponse, ApiError> {
+    precheck(&caller, true)?;
+    let TokenPath { user: name, tid } = path.into_inner();
+    let tid = parse_id(&tid)?;
+    let now = state.clock.now();
+    let row = db::run(&state.pool, move |c| {
+        db::write_tx(c, |c| {
+            let owner = authorize(c, &caller, &name)?;
+            token::revoke(c, tid, Some(owner.id), now).map_err(ApiError::from)
+        })
+    })
+    .await?;
+    Ok(version.ok(&token_object(&row, version, None)))
+}
+
+/// A path id: plain decimal digits of a positive 64-bit integer, else 404.
+pub fn parse_id(raw: &str) -> Result<i64, ApiError> {
+    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::NotFound);
+    }
+    raw.parse::<i64>().ok().filter(|n| *n > 0).ok_or(ApiError::NotFound)
+}

@@ -1,0 +1,9 @@
+//! Authentication and authorization: tokens, passwords, the credential headers, the caller
+//! extractors, and the account operations shared by the CLI and the API.
+
+pub mod accounts;
+pub mod caller;
+pub mod header;
+pub mod middleware;
+pub mod password;
+pub mod token;

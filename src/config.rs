@@ -1,0 +1,95 @@
+//! Settings: every option is a clap flag with a `FEEDGATE_*` environment variable (except the
+//! conventional `DATABASE_URL`), and a default that lets `feedgate serve` run with no setup.
+
+use clap::{Args, Parser};
+
+use crate::domain::limit::Limit;
+
+/// The default database: a SQLite file in the working directory, created on first start.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://./feedgate.db";
+
+/// Where the database is; shared by every subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// sqlite://PATH (created and migrated on start) or postgres://USER:PASSWORD@HOST/DB.
+    #[arg(long = "database-url", env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true, hide_env_values = true)]
+    pub url: String,
+}
+
+/// Settings of the HTTP server.
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Address and port to listen on.
+    #[arg(long, env = "FEEDGATE_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+
+    /// Public base URL used in links (e.g. https://feedgate.example.org); default: from the request.
+    #[arg(long, env = "FEEDGATE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// HTTP worker threads (0 = one per CPU).
+    #[arg(long, env = "FEEDGATE_WORKERS", default_value_t = 0)]
+    pub workers: usize,
+
+    /// Maximum database connections in the pool.
+    #[arg(long, env = "FEEDGATE_DB_POOL_SIZE", default_value_t = 16)]
+    pub db_pool_size: u32,
+
+    /// Largest JSON request body, in bytes (larger → 413).
+    #[arg(long, env = "FEEDGATE_MAX_BODY_BYTES", default_value_t = 10 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Default daily request limit per user (integer or `unlimited`).
+    #[arg(long, env = "FEEDGATE_REQUESTS_PER_DAY", default_value = "5000")]
+    pub requests_per_day: Limit,
+
+    /// Default daily request budget per anonymous client address.
+    #[arg(long, env = "FEEDGATE_ANON_REQUESTS_PER_DAY", default_value = "500")]
+    pub anon_requests_per_day: Limit,
+
+    /// Default number of private feeds per user.
+    #[arg(long, env = "FEEDGATE_MAX_PRIVATE_FEEDS", default_value = "1")]
+    pub max_private_feeds: Limit,
+
+    /// Default number of public feeds per user.
+    #[arg(long, env = "FEEDGATE_MAX_PUBLIC_FEEDS", default_value = "10")]
+    pub max_public_feeds: Limit,
+
+    /// Default number of indicators per user, across all feeds.
+    #[arg(long, env = "FEEDGATE_MAX_INDICATORS", default_value = "250000")]
+    pub max_indicators: Limit,
+}
+
+/// The server-wide default limits, resolved per user with `Limit::effective`.
+#[derive(Debug, Clone, Copy)]
+pub struct DefaultLimits {
+    pub requests_per_day: Limit,
+    pub private_feeds: Limit,
+    pub public_feeds: Limit,
+    pub indicators: Limit,
+}
+
+impl Settings {
+    /// The defaults, as `feedgate serve` with no flags (environment ignored): for tests and tools.
+    pub fn defaults() -> Settings {
+        #[derive(Parser)]
+        struct Only {
+            #[command(flatten)]
+            settings: Settings,
+        }
+        let mut settings = Only::parse_from(["feedgate"]).settings;
+        // Environment values must not leak into programmatic defaults.
+        settings = Settings { bind: "127.0.0.1:0".into(), public_url: None, ..settings };
+        settings
+    }
+
+    /// The default limits of this server.
+    pub fn default_limits(&self) -> DefaultLimits {
+        DefaultLimits {
+            requests_per_day: self.requests_per_day,
+            private_feeds: self.max_private_feeds,
+            public_feeds: self.max_public_feeds,
+            indicators: self.max_indicators,
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! Embedded migrations, one set per dialect with identical version ids, run at start on the
+//! concrete connection. On PostgreSQL an advisory lock lets several gateways start at once.
+
+use diesel::connection::SimpleConnection;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use super::DbConnection;
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// An arbitrary constant naming feedgate's migration lock.
+const PG_MIGRATION_LOCK: i64 = 0x0fee_d6a7e;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Applies every pending migration.
+pub fn run(conn: &mut DbConnection) -> Result<(), BoxError> {
+    match conn {
+        DbConnection::Sqlite(c) => {
+            // Table rebuilds in later migrations must not cascade; checked again afterwards.
+            c.batch_execute("PRAGMA foreign_keys = OFF")?;
+            c.run_pending_migrations(SQLITE_MIGRATIONS)?;
+            c.batch_execute("PRAGMA foreign_key_check; PRAGMA foreign_keys = ON")?;
+        }
+        DbConnection::Postgresql(c) => {
+            c.batch_execute(&format!("SELECT pg_advisory_lock({PG_MIGRATION_LOCK})"))?;
+            let result = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ());
+            c.batch_execute(&format!("SELECT pg_advisory_unlock({PG_MIGRATION_LOCK})"))?;
+            result?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel_migrations::MigrationSource;
+
+    fn versions(source: &EmbeddedMigrations) -> Vec<String> {
+        let list = MigrationSource::<diesel::sqlite::Sqlite>::migrations(source).unwrap();
+        list.iter().map(|m| m.name().to_string()).collect()
+    }
+
+    #[test]
+    fn both_dialects_have_the_same_migrations() {
+        let sqlite = versions(&SQLITE_MIGRATIONS);
+        assert!(!sqlite.is_empty());
+        assert_eq!(sqlite, versions(&POSTGRES_MIGRATIONS));
+    }
+}

@@ -1,0 +1,18 @@
+//! Per-connection settings applied when the pool opens a connection.
+
+use diesel::connection::SimpleConnection;
+use diesel::{PgConnection, QueryResult, SqliteConnection};
+
+/// WAL lets readers run beside the one writer; busy_timeout makes a writer wait for the lock
+/// instead of failing; NORMAL sync is durable across process crashes in WAL mode.
+pub fn sqlite(conn: &mut SqliteConnection) -> QueryResult<()> {
+    conn.batch_execute(
+        "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+         PRAGMA foreign_keys = ON;",
+    )
+}
+
+/// Times are stored as UTC `timestamp`; pinning the session zone keeps `now()`-free SQL honest.
+pub fn postgres(conn: &mut PgConnection) -> QueryResult<()> {
+    conn.batch_execute("SET TIME ZONE 'UTC'")
+}

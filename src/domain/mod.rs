@@ -1,0 +1,21 @@
+//! Domain values that parse at the edge: once constructed, a value is valid. Pure `std` plus
+//! small parsing crates; no diesel, no actix.
+
+pub mod limit;
+pub mod name;
+pub mod time;
+
+/// Why a raw value was refused; `code` is the per-field code of the spec (§5.1).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct DomainError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl DomainError {
+    /// A refusal with a per-field code and a one-line explanation.
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self { code, message: message.into() }
+    }
+}

@@ -1,0 +1,334 @@
+//! The one HTTP error type. Every 4xx/5xx the server sends is an [`ApiError`] rendered as
+//! `{"message", "code", "details"}`; the status and code mappings are the two `match`es below.
+//! Extractor failures (bad JSON, query, path) are routed here by the handlers in `startup.rs`.
+
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::db::RunError;
+
+/// One problem with one field of a request body.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl FieldError {
+    /// A field error with the given JSON path, per-field code and message.
+    pub fn new(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
+        Self { field: field.into(), code, message: message.into() }
+    }
+}
+
+/// Every error a handler or middleware can answer with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    Malformed(String),
+    #[error("unknown query parameter")]
+    UnknownParameter(Vec<String>),
+    #[error("{message}")]
+    InvalidParameter { parameter: String, message: String },
+    #[error("missing query parameter {0}")]
+    MissingParameter(String),
+    #[error("Authorization and X-Api-Key carry different tokens")]
+    ConflictingCredentials,
+    #[error("authentication required")]
+    AuthenticationRequired,
+    #[error("invalid token")]
+    InvalidToken,
+    #[error("token expired")]
+    TokenExpired,
+    #[error("account disabled")]
+    AccountDisabled,
+    #[error("invalid user name or password")]
+    InvalidCredentials,
+    #[error("this authentication scheme is not accepted here")]
+    UnsupportedAuthScheme,
+    #[error("this token does not have the write scope")]
+    InsufficientScope,
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("admin role required")]
+    AdminRequired,
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed(Vec<&'static str>),
+    #[error("none of the accepted media types can be served")]
+    NotAcceptable,
+    #[error("request body too large")]
+    PayloadTooLarge { limit: usize },
+    #[error("unsupported Content-Type")]
+    UnsupportedMediaType,
+    #[error("validation failed")]
+    Invalid(Vec<FieldError>),
+    #[error("{quota} quota exceeded")]
+    QuotaExceeded { quota: &'static str, limit: i64, used: i64, requested: i64 },
+    #[error("that name is already taken")]
+    NameTaken(&'static str),
+    #[error("conflicting concurrent write; retrying is safe")]
+    Conflict,
+    #[error("database busy")]
+    DatabaseBusy,
+    #[error("database unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    /// A 400 `malformed_json` with the parser's explanation.
+    pub fn malformed(reason: impl Into<String>) -> Self {
+        ApiError::Malformed(reason.into())
+    }
+
+    /// A 422 for a single field.
+    pub fn invalid(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Invalid(vec![FieldError::new(field, code, message)])
+    }
+
+    /// Maps a unique-constraint violation to `name_taken` on `field`; other errors as usual.
+    pub fn name_taken_if_unique(field: &'static str) -> impl Fn(diesel::result::Error) -> ApiError {
+        move |e| match e {
+            diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
+                ApiError::NameTaken(field)
+            }
+            other => ApiError::from(other),
+        }
+    }
+
+    /// The stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Malformed(_) => "malformed_json",
+            ApiError::UnknownParameter(_) => "unknown_parameter",
+            ApiError::InvalidParameter { .. } => "invalid_parameter",
+            ApiError::MissingParameter(_) => "missing_parameter",
+            ApiError::ConflictingCredentials => "conflicting_credentials",
+            ApiError::AuthenticationRequired => "authentication_required",
+            ApiError::InvalidToken => "invalid_token",
+            ApiError::TokenExpired => "token_expired",
+            ApiError::AccountDisabled => "account_disabled",
+            ApiError::InvalidCredentials => "invalid_credentials",
+            ApiError::UnsupportedAuthScheme => "unsupported_auth_scheme",
+            ApiError::InsufficientScope => "insufficient_scope",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::AdminRequired => "admin_required",
+            ApiError::NotFound => "not_found",
+            ApiError::MethodNotAllowed(_) => "method_not_allowed",
+            ApiError::NotAcceptable => "not_acceptable",
+            ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::Invalid(_) => "validation_failed",
+            ApiError::QuotaExceeded { .. } => "quota_exceeded",
+            ApiError::NameTaken(_) => "name_taken",
+            ApiError::Conflict => "conflict",
+            ApiError::DatabaseBusy => "database_busy",
+            ApiError::Unavailable(_) => "database_unavailable",
+            ApiError::Internal(_) => "internal_error",
+        }
+    }
+
+    fn details(&self) -> Value {
+        match self {
+            ApiError::UnknownParameter(names) => json!({ "parameters": names }),
+            ApiError::InvalidParameter { parameter, .. } => json!({ "parameter": parameter }),
+            ApiError::MissingParameter(name) => json!({ "parameter": name }),
+            ApiError::MethodNotAllowed(allow) => json!({ "allow": allow }),
+            ApiError::NotAcceptable => json!({ "supported": crate::api::representation::SUPPORTED }),
+            ApiError::PayloadTooLarge { limit } => json!({ "limit": limit }),
+            ApiError::Invalid(errors) => json!({ "errors": errors }),
+            ApiError::QuotaExceeded { quota, limit, used, requested } => {
+                json!({ "quota": quota, "limit": limit, "used": used, "requested": requested })
+            }
+            ApiError::NameTaken(field) => json!({ "field": field }),
+            _ => json!({}),
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            ApiError::Invalid(errors) if errors.len() == 1 => {
+                format!("{}: {}", errors[0].field, errors[0].message)
+            }
+            ApiError::Invalid(errors) => format!("{} fields are invalid", errors.len()),
+            ApiError::UnknownParameter(names) => format!("unknown query parameter(s): {}", names.join(", ")),
+            ApiError::NameTaken(field) => format!("{field} is already taken"),
+            ApiError::QuotaExceeded { quota, limit, .. } => format!("{quota} quota of {limit} exceeded"),
+            other => other.to_string(),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::Malformed(_)
+            | ApiError::UnknownParameter(_)
+            | ApiError::InvalidParameter { .. }
+            | ApiError::MissingParameter(_)
+            | ApiError::ConflictingCredentials => StatusCode::BAD_REQUEST,
+            ApiError::AuthenticationRequired
+            | ApiError::InvalidToken
+            | ApiError::TokenExpired
+            | ApiError::AccountDisabled
+            | ApiError::InvalidCredentials
+            | ApiError::UnsupportedAuthScheme => StatusCode::UNAUTHORIZED,
+            ApiError::InsufficientScope | ApiError::Forbidden(_) | ApiError::AdminRequired => {
+                StatusCode::FORBIDDEN
+            }
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Invalid(_) | ApiError::QuotaExceeded { .. } | ApiError::NameTaken(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ApiError::Conflict => StatusCode::CONFLICT,
+            ApiError::DatabaseBusy | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        if status.is_server_error() {
+            // The source chain may name SQL or paths: it goes to the log, never to the client.
+            tracing::error!(code = self.code(), error = ?anyhow_chain(self), "request failed");
+        }
+        let mut res = HttpResponse::build(status);
+        match self {
+            ApiError::AuthenticationRequired
+            | ApiError::InvalidToken
+            | ApiError::TokenExpired
+            | ApiError::AccountDisabled
+            | ApiError::InvalidCredentials
+            | ApiError::UnsupportedAuthScheme => {
+                res.insert_header((header::WWW_AUTHENTICATE, r#"Token realm="feedgate""#));
+            }
+            ApiError::MethodNotAllowed(allow) => {
+                res.insert_header((header::ALLOW, allow.join(", ")));
+            }
+            ApiError::DatabaseBusy | ApiError::Unavailable(_) => {
+                res.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+            }
+            _ => {}
+        }
+        res.insert_header((header::CACHE_CONTROL, "no-store"));
+        res.content_type("application/json; charset=utf-8").body(error_body(
+            &self.message(),
+            self.code(),
+            self.details(),
+        ))
+    }
+}
+
+/// The body every error shares.
+pub fn error_body(message: &str, code: &str, details: Value) -> String {
+    json!({ "message": message, "code": code, "details": details }).to_string()
+}
+
+fn anyhow_chain(err: &ApiError) -> String {
+    let mut out = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match e {
+            Error::NotFound => ApiError::NotFound,
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
+            | Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => ApiError::Conflict,
+            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => ApiError::DatabaseBusy,
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
+                ApiError::Unavailable(anyhow::anyhow!("{}", info.message()))
+            }
+            Error::DatabaseError(_, ref info)
+                if info.message().contains("database is locked") || info.message().contains("busy") =>
+            {
+                ApiError::DatabaseBusy
+            }
+            other => ApiError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<RunError> for ApiError {
+    fn from(e: RunError) -> Self {
+        match e {
+            RunError::Checkout(err) => ApiError::Unavailable(err.into()),
+            RunError::Cancelled => ApiError::Internal(anyhow::anyhow!("database task cancelled")),
+            RunError::Query(err) => ApiError::from(err),
+        }
+    }
+}
+
+/// How long a rate-limited client should wait, for the `Retry-After` header.
+pub fn retry_after_secs(wait: Duration) -> u64 {
+    wait.as_secs().max(1) + u64::from(wait.subsec_nanos() > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::MessageBody;
+
+    fn body_of(err: &ApiError) -> Value {
+        let res = err.error_response();
+        let bytes = res.into_body().try_into_bytes().unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[test]
+    fn every_error_has_the_shared_body() {
+        let cases = [
+            (ApiError::malformed("bad"), 400, "malformed_json"),
+            (ApiError::InvalidToken, 401, "invalid_token"),
+            (ApiError::InsufficientScope, 403, "insufficient_scope"),
+            (ApiError::NotFound, 404, "not_found"),
+            (ApiError::MethodNotAllowed(vec!["GET"]), 405, "method_not_allowed"),
+            (ApiError::NotAcceptable, 406, "not_acceptable"),
+            (ApiError::PayloadTooLarge { limit: 10 }, 413, "payload_too_large"),
+            (ApiError::UnsupportedMediaType, 415, "unsupported_media_type"),
+            (ApiError::invalid("name", "too_long", "too long"), 422, "validation_failed"),
+            (ApiError::Conflict, 409, "conflict"),
+            (ApiError::Unavailable(anyhow::anyhow!("x")), 503, "database_unavailable"),
+            (ApiError::Internal(anyhow::anyhow!("secret sql")), 500, "internal_error"),
+        ];
+        for (err, status, code) in cases {
+            assert_eq!(err.status_code().as_u16(), status, "{code}");
+            let body = body_of(&err);
+            assert_eq!(body["code"], code);
+            assert!(body["message"].is_string());
+            assert!(body["details"].is_object());
+            assert!(!body.to_string().contains("secret sql"));
+        }
+    }
+
+    #[test]
+    fn unauthorized_answers_carry_the_challenge() {
+        let res = ApiError::InvalidToken.error_response();
+        assert_eq!(res.headers().get(header::WWW_AUTHENTICATE).unwrap(), r#"Token realm="feedgate""#);
+    }
+
+    #[test]
+    fn diesel_errors_map_to_statuses() {
+        assert!(matches!(ApiError::from(diesel::result::Error::NotFound), ApiError::NotFound));
+    }
+}

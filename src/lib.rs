@@ -1,0 +1,14 @@
+//! feedgate: a threat-indicator sharing service speaking the CSIRTG v0 REST API.
+
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod metrics;
+pub mod models;
+pub mod observe;
+pub mod startup;

@@ -1,0 +1,6 @@
+//! One file per table: the row struct, the insert form and plain functions on `&mut DbConnection`
+//! returning `QueryResult`, so the API, the CLI and the importer share them.
+
+pub mod meta;
+pub mod token;
+pub mod user;

@@ -1,0 +1,191 @@
+//! Builds the application as a value that both `main` and the tests run: connect and migrate,
+//! bootstrap the first admin, bind, and assemble the middleware (the only place that knows
+//! their order) and the route table.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::middleware::{NormalizePath, TrailingSlash, from_fn};
+use actix_web::{App, HttpRequest, HttpServer, web};
+
+use crate::auth::accounts::{self, Minted};
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::db::{self, Backend, DatabaseUrl, DbPool, PoolOptions};
+use crate::domain::name::Username;
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::models::{meta, user};
+use crate::{api, auth, observe};
+
+/// What every handler can reach.
+pub struct AppState {
+    pub pool: DbPool,
+    pub backend: Backend,
+    pub settings: Settings,
+    pub metrics: Arc<Metrics>,
+    pub clock: Clock,
+    /// `host:port` the server listens on, for links when a request has no `Host`.
+    pub local_addr: String,
+}
+
+/// A built, bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    /// The first admin's token, when this start created it (printed once by `serve`).
+    pub bootstrap: Option<Minted>,
+}
+
+/// Why the application could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Database(#[from] db::ConnectError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: String, source: std::io::Error },
+    #[error("cannot create the first admin: {0}")]
+    Bootstrap(String),
+}
+
+impl Application {
+    /// Connects, migrates, bootstraps and binds; the server runs once `run_until_stopped` is awaited.
+    pub fn build(settings: Settings, database: &DatabaseUrl, clock: Clock) -> Result<Self, StartError> {
+        let pool = db::connect(database, PoolOptions { max_size: settings.db_pool_size.max(1), ..Default::default() })?;
+        let bootstrap = bootstrap_admin(&pool, &clock)?;
+        let listener = TcpListener::bind(&settings.bind)
+            .map_err(|source| StartError::Bind { addr: settings.bind.clone(), source })?;
+        let local = listener
+            .local_addr()
+            .map_err(|source| StartError::Bind { addr: settings.bind.clone(), source })?;
+        let state = web::Data::new(AppState {
+            pool,
+            backend: database.backend(),
+            metrics: Arc::new(Metrics::new(database.backend())),
+            clock,
+            local_addr: local.to_string(),
+            settings: settings.clone(),
+        });
+        let body_limit = settings.max_body_bytes;
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(json_config(body_limit))
+                .app_data(web::PayloadConfig::new(body_limit))
+                .app_data(web::QueryConfig::default().error_handler(query_error))
+                .app_data(web::PathConfig::default().error_handler(path_error))
+                .configure(|cfg| api::configure(cfg, body_limit))
+                .default_service(web::to(not_found))
+                // Registered inside out: the last `wrap` runs first.
+                .wrap(from_fn(auth::middleware::identify))
+                .wrap(NormalizePath::new(TrailingSlash::Trim))
+                .wrap(from_fn(observe::observe))
+        })
+        .disable_signals()
+        .shutdown_timeout(10);
+        if settings.workers > 0 {
+            server = server.workers(settings.workers);
+        }
+        let server = server
+            .listen(listener)
+            .map_err(|source| StartError::Bind { addr: settings.bind.clone(), source })?
+            .run();
+        Ok(Self { port: local.port(), server, bootstrap })
+    }
+
+    /// The bound port (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then finishes in-flight requests and returns.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        actix_web::rt::spawn(async move {
+            shutdown_signal().await;
+            tracing::info!("shutdown requested; finishing in-flight requests");
+            handle.stop(true).await;
+        });
+        self.server.await
+    }
+
+    /// A handle to stop the server from elsewhere (tests).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        if let (Ok(mut term), Ok(mut int)) = (term, int) {
+            tokio::select! {
+                _ = term.recv() => {},
+                _ = int.recv() => {},
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// First start on an empty database: creates `admin` and returns its token. Recorded in
+/// `server_meta`, so it never happens again for this database, even if `admin` is deleted.
+fn bootstrap_admin(pool: &DbPool, clock: &Clock) -> Result<Option<Minted>, StartError> {
+    let fail = |e: &dyn std::fmt::Display| StartError::Bootstrap(e.to_string());
+    let mut conn = pool.get().map_err(|e| fail(&e))?;
+    let now = clock.now();
+    db::write_tx(&mut conn, |c| {
+        if meta::exists(c, meta::BOOTSTRAPPED)? {
+            return Ok(None);
+        }
+        let empty = user::count(c)? == 0;
+        meta::insert_once(c, meta::BOOTSTRAPPED, &now.to_string(), now)?;
+        if !empty {
+            return Ok(None);
+        }
+        let name = Username::parse("admin").map_err(|e| accounts::AccountError::Other(e.into()))?;
+        let (_, minted) = accounts::create_user(c, &name, true, None, now)?;
+        Ok(Some(minted))
+    })
+    .map_err(|e: accounts::AccountError| fail(&e))
+}
+
+fn json_config(limit: usize) -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(limit)
+        // Spec §1.3.6: absent, text/plain and form-urlencoded (`curl -d`) bodies are JSON too.
+        .content_type_required(false)
+        .content_type(|mime| {
+            matches!(mime.essence_str(), "text/plain" | "application/x-www-form-urlencoded")
+                || (mime.type_() == "application" && mime.suffix().is_some_and(|s| s == "json"))
+        })
+        .error_handler(|err, _req| {
+            match err {
+                JsonPayloadError::ContentType => ApiError::UnsupportedMediaType,
+                JsonPayloadError::Overflow { limit } | JsonPayloadError::OverflowKnownLength { limit, .. } => {
+                    ApiError::PayloadTooLarge { limit }
+                }
+                JsonPayloadError::Deserialize(e) => ApiError::malformed(format!("invalid JSON: {e}")),
+                other => ApiError::malformed(format!("invalid JSON body: {other}")),
+            }
+            .into()
+        })
+}
+
+fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::InvalidParameter { parameter: String::new(), message: err.to_string() }.into()
+}
+
+fn path_error(_err: PathError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::NotFound.into()
+}
+
+async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::NotFound)
+}
