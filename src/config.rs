@@ -79,7 +79,11 @@ impl Settings {
         }
         let mut settings = Only::parse_from(["feedgate"]).settings;
         // Environment values must not leak into programmatic defaults.
-        settings = Settings { bind: "127.0.0.1:0".into(), public_url: None, ..settings };
+        settings = Settings {
+            bind: "127.0.0.1:0".into(),
+            public_url: None,
+            ..settings
+        };
         settings
     }
 

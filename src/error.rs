@@ -23,7 +23,11 @@ pub struct FieldError {
 impl FieldError {
     /// A field error with the given JSON path, per-field code and message.
     pub fn new(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
-        Self { field: field.into(), code, message: message.into() }
+        Self {
+            field: field.into(),
+            code,
+            message: message.into(),
+        }
     }
 }
 
@@ -71,7 +75,12 @@ pub enum ApiError {
     #[error("validation failed")]
     Invalid(Vec<FieldError>),
     #[error("{quota} quota exceeded")]
-    QuotaExceeded { quota: &'static str, limit: i64, used: i64, requested: i64 },
+    QuotaExceeded {
+        quota: &'static str,
+        limit: i64,
+        used: i64,
+        requested: i64,
+    },
     #[error("that name is already taken")]
     NameTaken(&'static str),
     #[error("conflicting concurrent write; retrying is safe")]
@@ -91,16 +100,21 @@ impl ApiError {
     }
 
     /// A 422 for a single field.
-    pub fn invalid(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn invalid(
+        field: impl Into<String>,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
         ApiError::Invalid(vec![FieldError::new(field, code, message)])
     }
 
     /// Maps a unique-constraint violation to `name_taken` on `field`; other errors as usual.
     pub fn name_taken_if_unique(field: &'static str) -> impl Fn(diesel::result::Error) -> ApiError {
         move |e| match e {
-            diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
-                ApiError::NameTaken(field)
-            }
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            ) => ApiError::NameTaken(field),
             other => ApiError::from(other),
         }
     }
@@ -143,10 +157,17 @@ impl ApiError {
             ApiError::InvalidParameter { parameter, .. } => json!({ "parameter": parameter }),
             ApiError::MissingParameter(name) => json!({ "parameter": name }),
             ApiError::MethodNotAllowed(allow) => json!({ "allow": allow }),
-            ApiError::NotAcceptable => json!({ "supported": crate::api::representation::SUPPORTED }),
+            ApiError::NotAcceptable => {
+                json!({ "supported": crate::api::representation::SUPPORTED })
+            }
             ApiError::PayloadTooLarge { limit } => json!({ "limit": limit }),
             ApiError::Invalid(errors) => json!({ "errors": errors }),
-            ApiError::QuotaExceeded { quota, limit, used, requested } => {
+            ApiError::QuotaExceeded {
+                quota,
+                limit,
+                used,
+                requested,
+            } => {
                 json!({ "quota": quota, "limit": limit, "used": used, "requested": requested })
             }
             ApiError::NameTaken(field) => json!({ "field": field }),
@@ -160,9 +181,13 @@ impl ApiError {
                 format!("{}: {}", errors[0].field, errors[0].message)
             }
             ApiError::Invalid(errors) => format!("{} fields are invalid", errors.len()),
-            ApiError::UnknownParameter(names) => format!("unknown query parameter(s): {}", names.join(", ")),
+            ApiError::UnknownParameter(names) => {
+                format!("unknown query parameter(s): {}", names.join(", "))
+            }
             ApiError::NameTaken(field) => format!("{field} is already taken"),
-            ApiError::QuotaExceeded { quota, limit, .. } => format!("{quota} quota of {limit} exceeded"),
+            ApiError::QuotaExceeded { quota, limit, .. } => {
+                format!("{quota} quota of {limit} exceeded")
+            }
             other => other.to_string(),
         }
     }
@@ -224,11 +249,8 @@ impl ResponseError for ApiError {
             _ => {}
         }
         res.insert_header((header::CACHE_CONTROL, "no-store"));
-        res.content_type("application/json; charset=utf-8").body(error_body(
-            &self.message(),
-            self.code(),
-            self.details(),
-        ))
+        res.content_type("application/json; charset=utf-8")
+            .body(error_body(&self.message(), self.code(), self.details()))
     }
 }
 
@@ -255,12 +277,15 @@ impl From<diesel::result::Error> for ApiError {
             Error::NotFound => ApiError::NotFound,
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
             | Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => ApiError::Conflict,
-            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => ApiError::DatabaseBusy,
+            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
+                ApiError::DatabaseBusy
+            }
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
                 ApiError::Unavailable(anyhow::anyhow!("{}", info.message()))
             }
             Error::DatabaseError(_, ref info)
-                if info.message().contains("database is locked") || info.message().contains("busy") =>
+                if info.message().contains("database is locked")
+                    || info.message().contains("busy") =>
             {
                 ApiError::DatabaseBusy
             }
@@ -302,14 +327,38 @@ mod tests {
             (ApiError::InvalidToken, 401, "invalid_token"),
             (ApiError::InsufficientScope, 403, "insufficient_scope"),
             (ApiError::NotFound, 404, "not_found"),
-            (ApiError::MethodNotAllowed(vec!["GET"]), 405, "method_not_allowed"),
+            (
+                ApiError::MethodNotAllowed(vec!["GET"]),
+                405,
+                "method_not_allowed",
+            ),
             (ApiError::NotAcceptable, 406, "not_acceptable"),
-            (ApiError::PayloadTooLarge { limit: 10 }, 413, "payload_too_large"),
-            (ApiError::UnsupportedMediaType, 415, "unsupported_media_type"),
-            (ApiError::invalid("name", "too_long", "too long"), 422, "validation_failed"),
+            (
+                ApiError::PayloadTooLarge { limit: 10 },
+                413,
+                "payload_too_large",
+            ),
+            (
+                ApiError::UnsupportedMediaType,
+                415,
+                "unsupported_media_type",
+            ),
+            (
+                ApiError::invalid("name", "too_long", "too long"),
+                422,
+                "validation_failed",
+            ),
             (ApiError::Conflict, 409, "conflict"),
-            (ApiError::Unavailable(anyhow::anyhow!("x")), 503, "database_unavailable"),
-            (ApiError::Internal(anyhow::anyhow!("secret sql")), 500, "internal_error"),
+            (
+                ApiError::Unavailable(anyhow::anyhow!("x")),
+                503,
+                "database_unavailable",
+            ),
+            (
+                ApiError::Internal(anyhow::anyhow!("secret sql")),
+                500,
+                "internal_error",
+            ),
         ];
         for (err, status, code) in cases {
             assert_eq!(err.status_code().as_u16(), status, "{code}");
@@ -324,11 +373,17 @@ mod tests {
     #[test]
     fn unauthorized_answers_carry_the_challenge() {
         let res = ApiError::InvalidToken.error_response();
-        assert_eq!(res.headers().get(header::WWW_AUTHENTICATE).unwrap(), r#"Token realm="feedgate""#);
+        assert_eq!(
+            res.headers().get(header::WWW_AUTHENTICATE).unwrap(),
+            r#"Token realm="feedgate""#
+        );
     }
 
     #[test]
     fn diesel_errors_map_to_statuses() {
-        assert!(matches!(ApiError::from(diesel::result::Error::NotFound), ApiError::NotFound));
+        assert!(matches!(
+            ApiError::from(diesel::result::Error::NotFound),
+            ApiError::NotFound
+        ));
     }
 }

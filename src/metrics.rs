@@ -45,7 +45,9 @@ struct BuildLabels {
 }
 
 fn latency_histogram() -> Histogram {
-    Histogram::new([0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0])
+    Histogram::new([
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+    ])
 }
 
 /// The process's metrics; one instance shared by every worker.
@@ -65,52 +67,109 @@ impl Metrics {
     pub fn new(backend: Backend) -> Self {
         let mut registry = Registry::default();
         let requests = Family::<RequestLabels, Counter>::default();
-        registry.register("feedgate_http_requests", "HTTP requests answered", requests.clone());
-        let duration =
-            Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
-        registry.register("feedgate_http_request_duration_seconds", "HTTP request latency", duration.clone());
+        registry.register(
+            "feedgate_http_requests",
+            "HTTP requests answered",
+            requests.clone(),
+        );
+        let duration = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram,
+        );
+        registry.register(
+            "feedgate_http_request_duration_seconds",
+            "HTTP request latency",
+            duration.clone(),
+        );
         let rate_limited = Family::<KindLabels, Counter>::default();
-        registry.register("feedgate_rate_limited", "Requests refused by a rate limit", rate_limited.clone());
+        registry.register(
+            "feedgate_rate_limited",
+            "Requests refused by a rate limit",
+            rate_limited.clone(),
+        );
         let indicators_written = Family::<OpLabels, Counter>::default();
-        registry.register("feedgate_indicators_written", "Indicator writes", indicators_written.clone());
+        registry.register(
+            "feedgate_indicators_written",
+            "Indicator writes",
+            indicators_written.clone(),
+        );
         let pool_connections = Family::<StateLabels, Gauge>::default();
-        registry.register("feedgate_db_pool_connections", "Database pool connections", pool_connections.clone());
+        registry.register(
+            "feedgate_db_pool_connections",
+            "Database pool connections",
+            pool_connections.clone(),
+        );
         let pool_max = Gauge::default();
-        registry.register("feedgate_db_pool_max_connections", "Database pool size", pool_max.clone());
+        registry.register(
+            "feedgate_db_pool_max_connections",
+            "Database pool size",
+            pool_max.clone(),
+        );
         let build = Family::<BuildLabels, Gauge>::default();
         build
-            .get_or_create(&BuildLabels { version: env!("CARGO_PKG_VERSION").into(), backend: backend.as_str().into() })
+            .get_or_create(&BuildLabels {
+                version: env!("CARGO_PKG_VERSION").into(),
+                backend: backend.as_str().into(),
+            })
             .set(1);
         registry.register("feedgate_build_info", "Build information", build);
-        Self { registry, requests, duration, rate_limited, indicators_written, pool_connections, pool_max }
+        Self {
+            registry,
+            requests,
+            duration,
+            rate_limited,
+            indicators_written,
+            pool_connections,
+            pool_max,
+        }
     }
 
     /// Records one answered request.
     pub fn observe_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
         let route = route.to_string();
         self.requests
-            .get_or_create(&RequestLabels { method: method.to_string(), route: route.clone(), status })
+            .get_or_create(&RequestLabels {
+                method: method.to_string(),
+                route: route.clone(),
+                status,
+            })
             .inc();
-        self.duration.get_or_create(&RouteLabels { method: method.to_string(), route }).observe(seconds);
+        self.duration
+            .get_or_create(&RouteLabels {
+                method: method.to_string(),
+                route,
+            })
+            .observe(seconds);
     }
 
     /// Counts a refusal by a limiter (`daily`, `anonymous` or `burst`).
     pub fn rate_limited(&self, kind: &str) {
-        self.rate_limited.get_or_create(&KindLabels { kind: kind.to_string() }).inc();
+        self.rate_limited
+            .get_or_create(&KindLabels {
+                kind: kind.to_string(),
+            })
+            .inc();
     }
 
     /// Counts indicator writes (`created`, `updated`, `deleted`).
     pub fn indicators_written(&self, op: &str, n: u64) {
-        self.indicators_written.get_or_create(&OpLabels { op: op.to_string() }).inc_by(n);
+        self.indicators_written
+            .get_or_create(&OpLabels { op: op.to_string() })
+            .inc_by(n);
     }
 
     /// The Prometheus text exposition, with the pool state as of now.
     pub fn render(&self, pool: &DbPool) -> String {
         let state = pool.state();
         let idle = i64::from(state.idle_connections);
-        self.pool_connections.get_or_create(&StateLabels { state: "idle".into() }).set(idle);
         self.pool_connections
-            .get_or_create(&StateLabels { state: "in_use".into() })
+            .get_or_create(&StateLabels {
+                state: "idle".into(),
+            })
+            .set(idle);
+        self.pool_connections
+            .get_or_create(&StateLabels {
+                state: "in_use".into(),
+            })
             .set(i64::from(state.connections) - idle);
         self.pool_max.set(i64::from(pool.max_size()));
         let mut out = String::new();

@@ -20,10 +20,19 @@ pub struct RequestId(pub String);
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 fn request_id(req: &ServiceRequest) -> String {
-    let offered = req.headers().get(&X_REQUEST_ID).and_then(|v| v.to_str().ok());
+    let offered = req
+        .headers()
+        .get(&X_REQUEST_ID)
+        .and_then(|v| v.to_str().ok());
     match offered {
-        Some(id) if (1..=64).contains(&id.len())
-            && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) => id.to_string(),
+        Some(id)
+            if (1..=64).contains(&id.len())
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) =>
+        {
+            id.to_string()
+        }
         _ => {
             let mut bytes = [0u8; 8];
             // An id is for correlation, not security; a failed RNG still yields a usable id.
@@ -51,20 +60,32 @@ pub async fn observe(
         Err(e) => return Err(e),
     };
 
-    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_string());
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_string());
     let status = res.status().as_u16();
-    let user = res.request().extensions().get::<Caller>().map(|c| c.log_name().to_string());
+    let user = res
+        .request()
+        .extensions()
+        .get::<Caller>()
+        .map(|c| c.log_name().to_string());
     let headers = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&id) {
         headers.insert(X_REQUEST_ID, v);
     }
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     if under_api {
         headers.insert(header::VARY, HeaderValue::from_static("Accept"));
     }
     let elapsed = started.elapsed();
     if let Some(state) = state {
-        state.metrics.observe_request(&method, &route, status, elapsed.as_secs_f64());
+        state
+            .metrics
+            .observe_request(&method, &route, status, elapsed.as_secs_f64());
     }
     tracing::info!(
         request_id = %id,

@@ -45,21 +45,37 @@ pub enum StartError {
     #[error(transparent)]
     Database(#[from] db::ConnectError),
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: String, source: std::io::Error },
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
     #[error("cannot create the first admin: {0}")]
     Bootstrap(String),
 }
 
 impl Application {
     /// Connects, migrates, bootstraps and binds; the server runs once `run_until_stopped` is awaited.
-    pub fn build(settings: Settings, database: &DatabaseUrl, clock: Clock) -> Result<Self, StartError> {
-        let pool = db::connect(database, PoolOptions { max_size: settings.db_pool_size.max(1), ..Default::default() })?;
+    pub fn build(
+        settings: Settings,
+        database: &DatabaseUrl,
+        clock: Clock,
+    ) -> Result<Self, StartError> {
+        let pool = db::connect(
+            database,
+            PoolOptions {
+                max_size: settings.db_pool_size.max(1),
+                ..Default::default()
+            },
+        )?;
         let bootstrap = bootstrap_admin(&pool, &clock)?;
-        let listener = TcpListener::bind(&settings.bind)
-            .map_err(|source| StartError::Bind { addr: settings.bind.clone(), source })?;
-        let local = listener
-            .local_addr()
-            .map_err(|source| StartError::Bind { addr: settings.bind.clone(), source })?;
+        let listener = TcpListener::bind(&settings.bind).map_err(|source| StartError::Bind {
+            addr: settings.bind.clone(),
+            source,
+        })?;
+        let local = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: settings.bind.clone(),
+            source,
+        })?;
         let state = web::Data::new(AppState {
             pool,
             backend: database.backend(),
@@ -90,9 +106,16 @@ impl Application {
         }
         let server = server
             .listen(listener)
-            .map_err(|source| StartError::Bind { addr: settings.bind.clone(), source })?
+            .map_err(|source| StartError::Bind {
+                addr: settings.bind.clone(),
+                source,
+            })?
             .run();
-        Ok(Self { port: local.port(), server, bootstrap })
+        Ok(Self {
+            port: local.port(),
+            server,
+            bootstrap,
+        })
     }
 
     /// The bound port (useful with port 0).
@@ -159,19 +182,19 @@ fn bootstrap_admin(pool: &DbPool, clock: &Clock) -> Result<Option<Minted>, Start
 fn json_config(limit: usize) -> web::JsonConfig {
     web::JsonConfig::default()
         .limit(limit)
-        // Spec §1.3.6: absent, text/plain and form-urlencoded (`curl -d`) bodies are JSON too.
+        // The media type is checked by `api::body::JsonBody` (absent, text/plain and
+        // form-urlencoded bodies are JSON too, spec §1.3.6); here only size and syntax.
         .content_type_required(false)
-        .content_type(|mime| {
-            matches!(mime.essence_str(), "text/plain" | "application/x-www-form-urlencoded")
-                || (mime.type_() == "application" && mime.suffix().is_some_and(|s| s == "json"))
-        })
         .error_handler(|err, _req| {
             match err {
                 JsonPayloadError::ContentType => ApiError::UnsupportedMediaType,
-                JsonPayloadError::Overflow { limit } | JsonPayloadError::OverflowKnownLength { limit, .. } => {
+                JsonPayloadError::Overflow { limit }
+                | JsonPayloadError::OverflowKnownLength { limit, .. } => {
                     ApiError::PayloadTooLarge { limit }
                 }
-                JsonPayloadError::Deserialize(e) => ApiError::malformed(format!("invalid JSON: {e}")),
+                JsonPayloadError::Deserialize(e) => {
+                    ApiError::malformed(format!("invalid JSON: {e}"))
+                }
                 other => ApiError::malformed(format!("invalid JSON body: {other}")),
             }
             .into()
@@ -179,7 +202,11 @@ fn json_config(limit: usize) -> web::JsonConfig {
 }
 
 fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
-    ApiError::InvalidParameter { parameter: String::new(), message: err.to_string() }.into()
+    ApiError::InvalidParameter {
+        parameter: String::new(),
+        message: err.to_string(),
+    }
+    .into()
 }
 
 fn path_error(_err: PathError, _req: &HttpRequest) -> actix_web::Error {

@@ -8,7 +8,11 @@ use crate::error::{ApiError, FieldError};
 /// The body's object, unwrapped from `{"<kind>": {…}}` when it is wrapped.
 pub fn object(body: Value, kind: &str) -> Result<Map<String, Value>, ApiError> {
     let Value::Object(mut map) = body else {
-        return Err(ApiError::invalid("", "invalid_type", "the body must be a JSON object"));
+        return Err(ApiError::invalid(
+            "",
+            "invalid_type",
+            "the body must be a JSON object",
+        ));
     };
     if let Some(Value::Object(_)) = map.get(kind)
         && let Some(Value::Object(inner)) = map.remove(kind)
@@ -19,7 +23,11 @@ pub fn object(body: Value, kind: &str) -> Result<Map<String, Value>, ApiError> {
 }
 
 /// Reads an optional string member; `null` and `""` mean absent.
-pub fn opt_str(map: &Map<String, Value>, key: &str, errors: &mut Vec<FieldError>) -> Option<String> {
+pub fn opt_str(
+    map: &Map<String, Value>,
+    key: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
     match map.get(key) {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.is_empty() => None,
@@ -45,7 +53,11 @@ pub fn opt_int(map: &Map<String, Value>, key: &str, errors: &mut Vec<FieldError>
 
 /// Turns collected field errors into a 422, or `Ok` when there are none.
 pub fn check(errors: Vec<FieldError>) -> Result<(), ApiError> {
-    if errors.is_empty() { Ok(()) } else { Err(ApiError::Invalid(errors)) }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Invalid(errors))
+    }
 }
 
 #[cfg(test)]
@@ -55,14 +67,68 @@ mod tests {
 
     #[test]
     fn wrapped_and_bare_bodies() {
-        assert_eq!(object(json!({"token": {"name": "a"}}), "token").unwrap()["name"], "a");
+        assert_eq!(
+            object(json!({"token": {"name": "a"}}), "token").unwrap()["name"],
+            "a"
+        );
         assert_eq!(object(json!({"name": "a"}), "token").unwrap()["name"], "a");
-        assert!(matches!(object(json!([1]), "token"), Err(ApiError::Invalid(_))));
+        assert!(matches!(
+            object(json!([1]), "token"),
+            Err(ApiError::Invalid(_))
+        ));
         let mut errors = Vec::new();
         let map = object(json!({"a": 1, "b": "", "c": "x"}), "t").unwrap();
         assert_eq!(opt_str(&map, "b", &mut errors), None);
         assert_eq!(opt_str(&map, "c", &mut errors).as_deref(), Some("x"));
         assert_eq!(opt_str(&map, "a", &mut errors), None);
         assert_eq!(errors.len(), 1);
+    }
+}
+
+/// A JSON request body (spec §1.3.6): parsed when `Content-Type` is absent, `application/json`,
+/// any `application/*+json`, `text/plain` or `application/x-www-form-urlencoded` (what `curl -d`
+/// sends); any other type is 415. Size and syntax errors come from the `JsonConfig` handler.
+#[derive(Debug)]
+pub struct JsonBody(pub Value);
+
+impl JsonBody {
+    /// The parsed value.
+    pub fn into_inner(self) -> Value {
+        self.0
+    }
+}
+
+fn acceptable_media(req: &actix_web::HttpRequest) -> bool {
+    use actix_web::HttpMessage;
+    match req.mime_type() {
+        Ok(None) => true,
+        Ok(Some(m)) => {
+            m.subtype() == "json"
+                || m.suffix().is_some_and(|s| s == "json")
+                || matches!(
+                    m.essence_str(),
+                    "text/plain" | "application/x-www-form-urlencoded"
+                )
+        }
+        Err(_) => false,
+    }
+}
+
+impl actix_web::FromRequest for JsonBody {
+    type Error = actix_web::Error;
+    type Future =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, actix_web::Error>>>>;
+
+    fn from_request(
+        req: &actix_web::HttpRequest,
+        payload: &mut actix_web::dev::Payload,
+    ) -> Self::Future {
+        if !acceptable_media(req) {
+            return Box::pin(std::future::ready(Err(
+                ApiError::UnsupportedMediaType.into()
+            )));
+        }
+        let json = actix_web::web::Json::<Value>::from_request(req, payload);
+        Box::pin(async move { json.await.map(|j| JsonBody(j.into_inner())) })
     }
 }

@@ -15,7 +15,10 @@ use crate::startup::AppState;
 pub async fn show_health(state: web::Data<AppState>) -> HttpResponse {
     let backend = state.backend.as_str();
     let ping = db::run(&state.pool, |c| db::ping(c).map_err(db::RunError::from));
-    let healthy = matches!(actix_web::rt::time::timeout(Duration::from_secs(2), ping).await, Ok(Ok(())));
+    let healthy = matches!(
+        actix_web::rt::time::timeout(Duration::from_secs(2), ping).await,
+        Ok(Ok(()))
+    );
     if healthy {
         return HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, "no-store"))

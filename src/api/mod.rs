@@ -101,7 +101,10 @@ mod tests {
         assert_eq!(allowed(&["GET"]), ["GET", "HEAD", "POST"]);
         assert_eq!(allowed(&["GET", "POST"]), ["GET", "POST", "HEAD"]);
         assert_eq!(allowed(&["DELETE"]), ["DELETE"]);
-        assert_eq!(allowed(&["GET", "PATCH", "DELETE"]), ["GET", "PATCH", "DELETE", "HEAD", "POST", "PUT"]);
+        assert_eq!(
+            allowed(&["GET", "PATCH", "DELETE"]),
+            ["GET", "PATCH", "DELETE", "HEAD", "POST", "PUT"]
+        );
     }
 
     #[test]

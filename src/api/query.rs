@@ -23,7 +23,10 @@ impl QueryPairs {
     }
 
     /// Checks the names against `allowed` and returns the given values by name.
-    pub fn only(&self, allowed: &[&'static str]) -> Result<BTreeMap<&'static str, String>, ApiError> {
+    pub fn only(
+        &self,
+        allowed: &[&'static str],
+    ) -> Result<BTreeMap<&'static str, String>, ApiError> {
         let unknown: Vec<String> = self
             .pairs
             .iter()
@@ -70,7 +73,9 @@ fn decode(s: &str) -> Result<String, ApiError> {
         match bytes[i] {
             b'+' => out.push(b' '),
             b'%' => {
-                let hex = s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok());
+                let hex = s
+                    .get(i + 1..i + 3)
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
                 match hex {
                     Some(b) => {
                         out.push(b);
@@ -87,7 +92,10 @@ fn decode(s: &str) -> Result<String, ApiError> {
 }
 
 fn bad_encoding() -> ApiError {
-    ApiError::InvalidParameter { parameter: String::new(), message: "the query string is not valid UTF-8 percent-encoding".into() }
+    ApiError::InvalidParameter {
+        parameter: String::new(),
+        message: "the query string is not valid UTF-8 percent-encoding".into(),
+    }
 }
 
 impl FromRequest for QueryPairs {
@@ -126,7 +134,10 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let q = QueryPairs::parse("limit=5&limit=6").unwrap();
-        assert!(matches!(q.only(&["limit"]), Err(ApiError::InvalidParameter { .. })));
+        assert!(matches!(
+            q.only(&["limit"]),
+            Err(ApiError::InvalidParameter { .. })
+        ));
         let q = QueryPairs::parse("q=a%20b+c&t=2026-11-20T08:00:00%2B01:00").unwrap();
         let got = q.only(&["q", "t"]).unwrap();
         assert_eq!(got["q"], "a b c");

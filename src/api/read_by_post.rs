@@ -3,9 +3,9 @@
 //! (no bytes, only whitespace, or the JSON literal `null`) is a read: csirtgsdk POSTs `null`
 //! when it has no query parameters. A non-empty POST passes on unchanged (create, or 405).
 
+use actix_web::HttpMessage;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::HttpMessage;
 use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::web::{Bytes, BytesMut};
@@ -35,7 +35,8 @@ pub async fn read_by_post(
         let mut payload = req.take_payload();
         let mut buf = BytesMut::new();
         while let Some(chunk) = payload.next().await {
-            let chunk = chunk.map_err(|e| ApiError::malformed(format!("cannot read the body: {e}")))?;
+            let chunk =
+                chunk.map_err(|e| ApiError::malformed(format!("cannot read the body: {e}")))?;
             if buf.len() + chunk.len() > limit {
                 return Err(ApiError::PayloadTooLarge { limit }.into());
             }

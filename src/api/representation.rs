@@ -51,8 +51,14 @@ impl ApiVersion {
             }
         }
         // Stable: ties keep header order.
-        ranges.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal).then(a.1.cmp(&b.1)));
-        ranges.into_iter().find_map(|(_, _, media)| Self::of_media(media))
+        ranges.sort_by(|a, b| {
+            b.0.partial_cmp(&a.0)
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then(a.1.cmp(&b.1))
+        });
+        ranges
+            .into_iter()
+            .find_map(|(_, _, media)| Self::of_media(media))
     }
 
     fn of_media(media: &str) -> Option<ApiVersion> {
@@ -150,13 +156,25 @@ mod tests {
             (Some("application/vnd.csirtg.v0"), Some(ApiVersion::V0)),
             (Some("application/vnd.csirtg.v0+json"), Some(ApiVersion::V0)),
             (Some("application/vnd.csirtg.v1"), Some(ApiVersion::V1)),
-            (Some("Application/VND.csirtg.v1+JSON; charset=utf-8"), Some(ApiVersion::V1)),
+            (
+                Some("Application/VND.csirtg.v1+JSON; charset=utf-8"),
+                Some(ApiVersion::V1),
+            ),
             (Some("application/vnd.csirtg"), Some(ApiVersion::V0)),
             (Some("application/vnd.csirtg.v2"), None),
             (Some("text/html"), None),
-            (Some("application/vnd.csirtg.v2, application/json;q=0.5"), Some(ApiVersion::V0)),
-            (Some("application/vnd.csirtg.v0;q=0.5, application/vnd.csirtg.v1"), Some(ApiVersion::V1)),
-            (Some("application/vnd.csirtg.v1;q=0, application/json;q=0.1"), Some(ApiVersion::V0)),
+            (
+                Some("application/vnd.csirtg.v2, application/json;q=0.5"),
+                Some(ApiVersion::V0),
+            ),
+            (
+                Some("application/vnd.csirtg.v0;q=0.5, application/vnd.csirtg.v1"),
+                Some(ApiVersion::V1),
+            ),
+            (
+                Some("application/vnd.csirtg.v1;q=0, application/json;q=0.1"),
+                Some(ApiVersion::V0),
+            ),
             (Some("application/vnd.csirtg.v1;q=0"), None),
         ];
         for (accept, want) in cases {
@@ -166,11 +184,17 @@ mod tests {
 
     #[test]
     fn times_and_wrapping_follow_the_version() {
-        let t = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap().and_hms_opt(7, 55, 12).unwrap();
+        let t = chrono::NaiveDate::from_ymd_opt(2026, 11, 20)
+            .unwrap()
+            .and_hms_opt(7, 55, 12)
+            .unwrap();
         assert_eq!(ApiVersion::V0.time(t), "2026-11-20 07:55:12 UTC");
         assert_eq!(ApiVersion::V1.time(t), "2026-11-20T07:55:12Z");
         let obj = serde_json::json!({"name": "x"});
-        assert_eq!(ApiVersion::V0.wrap("feed", obj.clone()), serde_json::json!({"feed": {"name": "x"}}));
+        assert_eq!(
+            ApiVersion::V0.wrap("feed", obj.clone()),
+            serde_json::json!({"feed": {"name": "x"}})
+        );
         assert_eq!(ApiVersion::V1.wrap("feed", obj.clone()), obj);
     }
 }

@@ -36,7 +36,10 @@ fn authorize(c: &mut DbConnection, caller: &Caller, name: &str) -> Result<UserRo
         Caller::User(u) => u.require_self_or_admin(owner.id)?,
         Caller::Basic(basic) => {
             let same = basic.username.eq_ignore_ascii_case(&owner.username);
-            let ok = password::verify(owner.password_hash.as_deref().filter(|_| same), &basic.password);
+            let ok = password::verify(
+                owner.password_hash.as_deref().filter(|_| same),
+                &basic.password,
+            );
             if !ok || owner.disabled {
                 return Err(ApiError::InvalidCredentials);
             }
@@ -56,7 +59,11 @@ fn precheck(caller: &Caller, write: bool) -> Result<(), ApiError> {
 
 /// The token object; `plain` only in the minting answer, `revoked` only in the revoking one.
 pub fn token_object(row: &TokenRow, version: ApiVersion, plain: Option<&str>) -> Value {
-    let scopes: Vec<&str> = if row.scope == SCOPE_WRITE { vec!["read", "write"] } else { vec!["read"] };
+    let scopes: Vec<&str> = if row.scope == SCOPE_WRITE {
+        vec!["read", "write"]
+    } else {
+        vec!["read"]
+    };
     let mut obj = Map::new();
     obj.insert("id".into(), json!(row.id));
     obj.insert("name".into(), json!(row.name));
@@ -89,7 +96,10 @@ pub async fn list_tokens(
         token::list_active(c, owner.id).map_err(ApiError::from)
     })
     .await?;
-    let list: Vec<Value> = rows.iter().map(|r| token_object(r, version, None)).collect();
+    let list: Vec<Value> = rows
+        .iter()
+        .map(|r| token_object(r, version, None))
+        .collect();
     Ok(version.ok(&Value::Array(list)))
 }
 
@@ -100,7 +110,7 @@ pub async fn create_token(
     caller: Caller,
     _: NoParams,
     path: web::Path<crate::api::users::UserPath>,
-    payload: web::Json<Value>,
+    payload: body::JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     precheck(&caller, true)?;
     let name = path.into_inner().user;
@@ -113,11 +123,20 @@ pub async fn create_token(
         })
     })
     .await?;
-    Ok(version.created(&token_object(&minted.row, version, Some(minted.plain.expose()))))
+    Ok(version.created(&token_object(
+        &minted.row,
+        version,
+        Some(minted.plain.expose()),
+    )))
 }
 
 /// Mints a token, mapping the cap to `quota_exceeded`.
-pub fn mint(c: &mut DbConnection, user_id: i64, spec: &TokenSpec, now: NaiveDateTime) -> Result<Minted, ApiError> {
+pub fn mint(
+    c: &mut DbConnection,
+    user_id: i64,
+    spec: &TokenSpec,
+    now: NaiveDateTime,
+) -> Result<Minted, ApiError> {
     accounts::mint_token(c, user_id, spec, now).map_err(account_error)
 }
 
@@ -143,9 +162,17 @@ fn parse_token_spec(payload: Value, now: NaiveDateTime) -> Result<TokenSpec, Api
     let mut spec = TokenSpec::default();
     if let Some(name) = body::opt_str(&map, "name", &mut errors) {
         if name.chars().count() > 100 {
-            errors.push(FieldError::new("name", "too_long", "at most 100 characters"));
+            errors.push(FieldError::new(
+                "name",
+                "too_long",
+                "at most 100 characters",
+            ));
         } else if name.chars().any(char::is_control) {
-            errors.push(FieldError::new("name", "invalid_format", "no control characters"));
+            errors.push(FieldError::new(
+                "name",
+                "invalid_format",
+                "no control characters",
+            ));
         }
         spec.name = name;
     }
@@ -156,10 +183,18 @@ fn parse_token_spec(payload: Value, now: NaiveDateTime) -> Result<TokenSpec, Api
             match names.as_deref() {
                 Some(["read"]) => spec.write = false,
                 Some(["write"] | ["read", "write"] | ["write", "read"]) => spec.write = true,
-                _ => errors.push(FieldError::new("scopes", "invalid_format", r#"use ["read"] or ["read","write"]"#)),
+                _ => errors.push(FieldError::new(
+                    "scopes",
+                    "invalid_format",
+                    r#"use ["read"] or ["read","write"]"#,
+                )),
             }
         }
-        Some(_) => errors.push(FieldError::new("scopes", "invalid_type", "must be an array of strings")),
+        Some(_) => errors.push(FieldError::new(
+            "scopes",
+            "invalid_type",
+            "must be an array of strings",
+        )),
     }
     let at = body::opt_str(&map, "expires_at", &mut errors);
     let days = body::opt_int(&map, "expires_in_days", &mut errors);
@@ -171,11 +206,21 @@ fn parse_token_spec(payload: Value, now: NaiveDateTime) -> Result<TokenSpec, Api
         )),
         (Some(at), None) => match parse_time(&at) {
             Ok(t) if t > now => spec.expires_at = Some(t),
-            Ok(_) => errors.push(FieldError::new("expires_at", "out_of_range", "must lie in the future")),
+            Ok(_) => errors.push(FieldError::new(
+                "expires_at",
+                "out_of_range",
+                "must lie in the future",
+            )),
             Err(e) => errors.push(FieldError::new("expires_at", e.code, e.message)),
         },
-        (None, Some(d)) if (1..=3650).contains(&d) => spec.expires_at = Some(now + chrono::Duration::days(d)),
-        (None, Some(_)) => errors.push(FieldError::new("expires_in_days", "out_of_range", "must be 1-3650")),
+        (None, Some(d)) if (1..=3650).contains(&d) => {
+            spec.expires_at = Some(now + chrono::Duration::days(d))
+        }
+        (None, Some(_)) => errors.push(FieldError::new(
+            "expires_in_days",
+            "out_of_range",
+            "must be 1-3650",
+        )),
         (None, None) => {}
     }
     body::check(errors)?;
@@ -209,5 +254,8 @@ pub fn parse_id(raw: &str) -> Result<i64, ApiError> {
     if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ApiError::NotFound);
     }
-    raw.parse::<i64>().ok().filter(|n| *n > 0).ok_or(ApiError::NotFound)
+    raw.parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or(ApiError::NotFound)
 }

@@ -32,14 +32,27 @@ pub async fn show_user(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let name = path.into_inner().user;
-    let row = db::run(&state.pool, move |c| user::find_by_name(c, &name).map_err(ApiError::from)).await?;
+    let row = db::run(&state.pool, move |c| {
+        user::find_by_name(c, &name).map_err(ApiError::from)
+    })
+    .await?;
     let full = caller.user().is_some_and(|u| u.admin || u.id == row.id);
     let base = urls::base(&req, &state);
-    Ok(version.ok(&user_object(&row, version, &base, full.then(|| state.settings.default_limits()))))
+    Ok(version.ok(&user_object(
+        &row,
+        version,
+        &base,
+        full.then(|| state.settings.default_limits()),
+    )))
 }
 
 /// The user object; `limits` present means the private members are shown.
-pub fn user_object(row: &UserRow, version: ApiVersion, base: &str, limits: Option<DefaultLimits>) -> Value {
+pub fn user_object(
+    row: &UserRow,
+    version: ApiVersion,
+    base: &str,
+    limits: Option<DefaultLimits>,
+) -> Value {
     let mut obj = json!({
         "username": row.username,
         "feeds_url": format!("{base}/api/users/{}/feeds", row.username),

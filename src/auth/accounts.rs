@@ -43,7 +43,11 @@ pub struct TokenSpec {
 
 impl Default for TokenSpec {
     fn default() -> Self {
-        Self { name: "token".into(), write: true, expires_at: None }
+        Self {
+            name: "token".into(),
+            write: true,
+            expires_at: None,
+        }
     }
 }
 
@@ -65,9 +69,10 @@ pub fn create_user(
         updated_at: now,
     };
     let row = user::insert(c, &new).map_err(|e| match e {
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
-            AccountError::NameTaken
-        }
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        ) => AccountError::NameTaken,
         other => AccountError::Db(other),
     })?;
     let minted = mint_token(c, row.id, &TokenSpec::default(), now)?;

@@ -23,7 +23,9 @@ impl AuthUser {
         if self.admin || self.id == owner_id {
             Ok(())
         } else {
-            Err(ApiError::Forbidden("only the owner or an admin may do this"))
+            Err(ApiError::Forbidden(
+                "only the owner or an admin may do this",
+            ))
         }
     }
 }
@@ -31,7 +33,9 @@ impl AuthUser {
 /// The identity of a request, set once by the identify middleware.
 #[derive(Debug, Clone)]
 pub enum Caller {
-    Anonymous { ip: String },
+    Anonymous {
+        ip: String,
+    },
     User(AuthUser),
     /// HTTP Basic credentials, presented on the one route that accepts them (token minting).
     Basic(BasicCredentials),
@@ -70,9 +74,15 @@ impl Caller {
 }
 
 fn caller_of(req: &HttpRequest) -> Caller {
-    req.extensions().get::<Caller>().cloned().unwrap_or_else(|| Caller::Anonymous {
-        ip: req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default(),
-    })
+    req.extensions()
+        .get::<Caller>()
+        .cloned()
+        .unwrap_or_else(|| Caller::Anonymous {
+            ip: req
+                .peer_addr()
+                .map(|a| a.ip().to_string())
+                .unwrap_or_default(),
+        })
 }
 
 impl FromRequest for Caller {

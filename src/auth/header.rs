@@ -67,11 +67,15 @@ pub fn parse_authorization(value: &str) -> Presented {
         return Presented::Token(rest.to_string());
     }
     if scheme.eq_ignore_ascii_case("basic") {
-        let decoded = STANDARD.decode(rest).ok().and_then(|b| String::from_utf8(b).ok());
+        let decoded = STANDARD
+            .decode(rest)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok());
         return match decoded.as_deref().and_then(|s| s.split_once(':')) {
-            Some((user, pass)) => {
-                Presented::Basic { username: user.to_string(), password: pass.to_string() }
-            }
+            Some((user, pass)) => Presented::Basic {
+                username: user.to_string(),
+                password: pass.to_string(),
+            },
             None => Presented::Unsupported,
         };
     }
@@ -92,8 +96,14 @@ mod tests {
     #[test]
     fn the_original_form_is_read() {
         assert_eq!(presented(Some(&format!("Token token={T}")), None), token(T));
-        assert_eq!(presented(Some(&format!("Token token=\"{T}\"")), None), token(T));
-        assert_eq!(presented(Some(&format!("token  TOKEN={T}")), None), token(T));
+        assert_eq!(
+            presented(Some(&format!("Token token=\"{T}\"")), None),
+            token(T)
+        );
+        assert_eq!(
+            presented(Some(&format!("token  TOKEN={T}")), None),
+            token(T)
+        );
     }
 
     #[test]
@@ -115,7 +125,10 @@ mod tests {
 
     #[test]
     fn two_different_tokens_conflict() {
-        assert_eq!(presented(Some("Token token=a"), Some("b")), Presented::Conflicting);
+        assert_eq!(
+            presented(Some("Token token=a"), Some("b")),
+            Presented::Conflicting
+        );
     }
 
     #[test]
@@ -128,7 +141,10 @@ mod tests {
         let basic = format!("Basic {}", STANDARD.encode("alice:correct horse battery"));
         assert_eq!(
             presented(Some(&basic), None),
-            Presented::Basic { username: "alice".into(), password: "correct horse battery".into() }
+            Presented::Basic {
+                username: "alice".into(),
+                password: "correct horse battery".into()
+            }
         );
         assert_eq!(presented(Some("Basic !!!"), None), Presented::Unsupported);
         assert_eq!(presented(Some("Digest x"), None), Presented::Unsupported);

@@ -24,9 +24,18 @@ pub fn is_unmetered(path: &str) -> bool {
 
 /// `/api/users/:user/tokens` is the one route that accepts HTTP Basic.
 fn accepts_basic(path: &str) -> bool {
-    let mut parts = path.trim_end_matches('/').split('/').filter(|p| !p.is_empty());
+    let mut parts = path
+        .trim_end_matches('/')
+        .split('/')
+        .filter(|p| !p.is_empty());
     matches!(
-        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next()),
+        (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next()
+        ),
         (Some("api"), Some("users"), Some(_), Some("tokens"), None)
     )
 }
@@ -37,20 +46,32 @@ pub async fn identify(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     if is_unmetered(req.path()) {
-        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
     }
     match resolve(&req).await {
         Ok(caller) => {
             req.extensions_mut().insert(caller);
-            next.call(req).await.map(ServiceResponse::map_into_boxed_body)
+            next.call(req)
+                .await
+                .map(ServiceResponse::map_into_boxed_body)
         }
         Err(e) => Ok(req.error_response(e)),
     }
 }
 
 async fn resolve(req: &ServiceRequest) -> Result<Caller, ApiError> {
-    let text = |name| req.headers().get(name).map(|v| v.to_str().unwrap_or("\u{0}"));
-    let found = presented(text(header::AUTHORIZATION), text(header::HeaderName::from_static("x-api-key")));
+    let text = |name| {
+        req.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap_or("\u{0}"))
+    };
+    let found = presented(
+        text(header::AUTHORIZATION),
+        text(header::HeaderName::from_static("x-api-key")),
+    );
     match found {
         Presented::None => Ok(Caller::Anonymous { ip: client_ip(req) }),
         Presented::Conflicting => Err(ApiError::ConflictingCredentials),
@@ -101,7 +122,9 @@ pub fn authenticate(
 
 /// The client address: the TCP peer (trusted proxies are not configured yet).
 fn client_ip(req: &ServiceRequest) -> String {
-    req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default()
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -55,7 +55,9 @@ pub fn verify(stored: Option<&str>, candidate: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(phc) else {
         return false;
     };
-    let ok = Argon2::default().verify_password(candidate.as_bytes(), &parsed).is_ok();
+    let ok = Argon2::default()
+        .verify_password(candidate.as_bytes(), &parsed)
+        .is_ok();
     ok && stored.is_some()
 }
 

@@ -27,14 +27,19 @@ impl PlainToken {
     pub fn generate() -> Result<Self, getrandom::Error> {
         let mut bytes = [0u8; 32];
         getrandom::fill(&mut bytes)?;
-        Ok(Self(format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes))))
+        Ok(Self(format!(
+            "{TOKEN_PREFIX}{}",
+            URL_SAFE_NO_PAD.encode(bytes)
+        )))
     }
 
     /// Checks the shape of a presented token (`^fg_[A-Za-z0-9_-]{43}$`); `None` means it cannot be ours.
     pub fn parse(presented: &str) -> Option<Self> {
         let rest = presented.strip_prefix(TOKEN_PREFIX)?;
         let well_formed = presented.len() == TOKEN_LEN
-            && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         well_formed.then(|| Self(presented.to_string()))
     }
 
@@ -84,9 +89,15 @@ mod tests {
 
     #[test]
     fn malformed_tokens_are_refused_before_lookup() {
-        for bad in ["", "None", "fg_", "xx_mRD0oOpERZ8o_4dFX2mHaCnDjeuT9ZCsHpemZmYaW2c",
-            "fg_mRD0oOpERZ8o_4dFX2mHaCnDjeuT9ZCsHpemZmYaW2", "fg_mRD0oOpERZ8o_4dFX2mHaCnDjeuT9ZCsHpemZmYaW2c=",
-            "fg_mRD0oOpERZ8o_4dFX2mHaCnDjeuT9ZCsHpemZmYa+2c"] {
+        for bad in [
+            "",
+            "None",
+            "fg_",
+            "xx_mRD0oOpERZ8o_4dFX2mHaCnDjeuT9ZCsHpemZmYaW2c",
+            "fg_mRD0oOpERZ8o_4dFX2mHaCnDjeuT9ZCsHpemZmYaW2",
+            "fg_mRD0oOpERZ8o_4dFX2mHaCnDjeuT9ZCsHpemZmYaW2c=",
+            "fg_mRD0oOpERZ8o_4dFX2mHaCnDjeuT9ZCsHpemZmYa+2c",
+        ] {
             assert!(PlainToken::parse(bad).is_none(), "{bad}");
         }
         assert!(PlainToken::parse("fg_mRD0oOpERZ8o_4dFX2mHaCnDjeuT9ZCsHpemZmYaW2c").is_some());

@@ -46,5 +46,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// A small pool for one-shot commands; migrates like the server does.
 pub(crate) fn open(url: &DatabaseUrl) -> anyhow::Result<DbPool> {
-    Ok(db::connect(url, PoolOptions { max_size: 1, ..Default::default() })?)
+    Ok(db::connect(
+        url,
+        PoolOptions {
+            max_size: 1,
+            ..Default::default()
+        },
+    )?)
 }

@@ -13,7 +13,8 @@ pub fn run(settings: Settings, url: &DatabaseUrl) -> anyhow::Result<()> {
         let bind = settings.bind.clone();
         let app = Application::build(settings, url, Clock::default())?;
         if let Some(minted) = &app.bootstrap {
-            let base = public.unwrap_or_else(|| format!("http://{}", display_host(&bind, app.port())));
+            let base =
+                public.unwrap_or_else(|| format!("http://{}", display_host(&bind, app.port())));
             // Deliberately eprintln, not tracing: the token must never reach a log pipeline.
             eprintln!("Created the first user 'admin'. Its API token is shown only this once:");
             eprintln!();

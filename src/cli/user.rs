@@ -29,8 +29,13 @@ pub enum UserCommand {
 /// Runs a user command.
 pub fn run(cmd: UserCommand, url: &DatabaseUrl) -> anyhow::Result<()> {
     match cmd {
-        UserCommand::Add { name, admin, password_stdin } => {
-            let name = Username::parse(&name).map_err(|e| anyhow::anyhow!("invalid user name: {e}"))?;
+        UserCommand::Add {
+            name,
+            admin,
+            password_stdin,
+        } => {
+            let name =
+                Username::parse(&name).map_err(|e| anyhow::anyhow!("invalid user name: {e}"))?;
             let password = if password_stdin {
                 let mut line = String::new();
                 std::io::stdin().lock().read_line(&mut line)?;
@@ -49,7 +54,10 @@ pub fn run(cmd: UserCommand, url: &DatabaseUrl) -> anyhow::Result<()> {
                 accounts::AccountError::NameTaken => anyhow::anyhow!("user {name} already exists"),
                 other => anyhow::anyhow!("cannot create user {name}: {other}"),
             })?;
-            eprintln!("created {} {} (token id {})", row.role, row.username, minted.row.id);
+            eprintln!(
+                "created {} {} (token id {})",
+                row.role, row.username, minted.row.id
+            );
             println!("{}", minted.plain.expose());
             Ok(())
         }

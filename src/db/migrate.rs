@@ -36,7 +36,7 @@ pub fn run(conn: &mut DbConnection) -> Result<(), BoxError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use diesel_migrations::MigrationSource;
+    use diesel::migration::MigrationSource;
 
     fn versions(source: &EmbeddedMigrations) -> Vec<String> {
         let list = MigrationSource::<diesel::sqlite::Sqlite>::migrations(source).unwrap();

@@ -76,9 +76,13 @@ pub enum DatabaseUrl {
 /// Why a database URL was refused or the database could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
-    #[error("unsupported database URL scheme in {0:?}: use sqlite://PATH or postgres://USER:PASSWORD@HOST/DB")]
+    #[error(
+        "unsupported database URL scheme in {0:?}: use sqlite://PATH or postgres://USER:PASSWORD@HOST/DB"
+    )]
     UnsupportedScheme(String),
-    #[error("the SQLite URL names no file: use sqlite://PATH (an in-memory database would differ per pooled connection)")]
+    #[error(
+        "the SQLite URL names no file: use sqlite://PATH (an in-memory database would differ per pooled connection)"
+    )]
     NoSqlitePath,
     #[error("cannot open SQLite database {path}: {reason}")]
     Sqlite { path: String, reason: String },
@@ -103,7 +107,13 @@ impl DatabaseUrl {
             return Ok(DatabaseUrl::Postgres(raw.to_string()));
         }
         // Show only the scheme: the rest may hold a password.
-        let scheme = raw.split("://").next().unwrap_or("").chars().take(32).collect::<String>();
+        let scheme = raw
+            .split("://")
+            .next()
+            .unwrap_or("")
+            .chars()
+            .take(32)
+            .collect::<String>();
         Err(ConnectError::UnsupportedScheme(format!("{scheme}://")))
     }
 
@@ -133,11 +143,12 @@ impl DatabaseUrl {
         match self {
             DatabaseUrl::Sqlite(path) => {
                 let text = path.to_string_lossy().into_owned();
-                let mut conn =
-                    diesel::SqliteConnection::establish(&text).map_err(|e| ConnectError::Sqlite {
+                let mut conn = diesel::SqliteConnection::establish(&text).map_err(|e| {
+                    ConnectError::Sqlite {
                         path: text.clone(),
                         reason: one_line(&e.to_string()),
-                    })?;
+                    }
+                })?;
                 setup::sqlite(&mut conn).map_err(|e| ConnectError::Sqlite {
                     path: text,
                     reason: one_line(&e.to_string()),
@@ -145,13 +156,13 @@ impl DatabaseUrl {
                 Ok(DbConnection::Sqlite(conn))
             }
             DatabaseUrl::Postgres(url) => {
-                let mut conn = diesel::PgConnection::establish(&with_connect_timeout(url)).map_err(|e| {
-                    ConnectError::Postgres {
+                let mut conn = diesel::PgConnection::establish(&with_connect_timeout(url))
+                    .map_err(|e| ConnectError::Postgres {
                         target: self.redacted(),
                         reason: one_line(&e.to_string()),
-                    }
-                })?;
-                setup::postgres(&mut conn).map_err(|e| ConnectError::Setup(one_line(&e.to_string())))?;
+                    })?;
+                setup::postgres(&mut conn)
+                    .map_err(|e| ConnectError::Setup(one_line(&e.to_string())))?;
                 Ok(DbConnection::Postgresql(conn))
             }
         }
@@ -198,9 +209,7 @@ impl ManageConnection for ConnectionManager {
 
     fn has_broken(&self, conn: &mut DbConnection) -> bool {
         match conn {
-            DbConnection::Postgresql(c) => {
-                AnsiTransactionManager::is_broken_transaction_manager(c)
-            }
+            DbConnection::Postgresql(c) => AnsiTransactionManager::is_broken_transaction_manager(c),
             DbConnection::Sqlite(c) => AnsiTransactionManager::is_broken_transaction_manager(c),
         }
     }
@@ -220,7 +229,10 @@ pub struct PoolOptions {
 
 impl Default for PoolOptions {
     fn default() -> Self {
-        Self { max_size: 8, checkout_timeout: Duration::from_secs(5) }
+        Self {
+            max_size: 8,
+            checkout_timeout: Duration::from_secs(5),
+        }
     }
 }
 
@@ -282,7 +294,9 @@ where
     if let DbConnection::Sqlite(c) = conn {
         AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
         return match f(conn) {
-            Ok(value) => Tm::commit_transaction(conn).map(|()| value).map_err(E::from),
+            Ok(value) => Tm::commit_transaction(conn)
+                .map(|()| value)
+                .map_err(E::from),
             Err(e) => {
                 Tm::rollback_transaction(conn)?;
                 Err(e)
@@ -306,17 +320,36 @@ mod tests {
             DatabaseUrl::parse("sqlite:///var/lib/fg.db").ok(),
             Some(DatabaseUrl::Sqlite(PathBuf::from("/var/lib/fg.db")))
         );
-        assert!(matches!(DatabaseUrl::parse("postgres://u:p@h/db"), Ok(DatabaseUrl::Postgres(_))));
-        assert!(matches!(DatabaseUrl::parse("PostgreSQL://h/db"), Ok(DatabaseUrl::Postgres(_))));
-        assert!(matches!(DatabaseUrl::parse("mysql://u:p@h/db"), Err(ConnectError::UnsupportedScheme(_))));
-        assert!(matches!(DatabaseUrl::parse("feedgate.db"), Err(ConnectError::UnsupportedScheme(_))));
-        assert!(matches!(DatabaseUrl::parse("sqlite://"), Err(ConnectError::NoSqlitePath)));
-        assert!(matches!(DatabaseUrl::parse("sqlite://:memory:"), Err(ConnectError::NoSqlitePath)));
+        assert!(matches!(
+            DatabaseUrl::parse("postgres://u:p@h/db"),
+            Ok(DatabaseUrl::Postgres(_))
+        ));
+        assert!(matches!(
+            DatabaseUrl::parse("PostgreSQL://h/db"),
+            Ok(DatabaseUrl::Postgres(_))
+        ));
+        assert!(matches!(
+            DatabaseUrl::parse("mysql://u:p@h/db"),
+            Err(ConnectError::UnsupportedScheme(_))
+        ));
+        assert!(matches!(
+            DatabaseUrl::parse("feedgate.db"),
+            Err(ConnectError::UnsupportedScheme(_))
+        ));
+        assert!(matches!(
+            DatabaseUrl::parse("sqlite://"),
+            Err(ConnectError::NoSqlitePath)
+        ));
+        assert!(matches!(
+            DatabaseUrl::parse("sqlite://:memory:"),
+            Err(ConnectError::NoSqlitePath)
+        ));
     }
 
     #[test]
     fn redaction_drops_credentials() {
-        let url = DatabaseUrl::parse("postgres://app:s3cret@db.example:5432/fg?sslmode=disable").unwrap();
+        let url =
+            DatabaseUrl::parse("postgres://app:s3cret@db.example:5432/fg?sslmode=disable").unwrap();
         assert_eq!(url.redacted(), "postgres://db.example:5432/fg");
         assert!(!format!("{url:?}").contains("s3cret"));
         let err = DatabaseUrl::parse("mysql://app:s3cret@h/db").err().unwrap();
@@ -325,8 +358,17 @@ mod tests {
 
     #[test]
     fn a_connect_timeout_is_added_once() {
-        assert_eq!(with_connect_timeout("postgres://h/db"), "postgres://h/db?connect_timeout=5");
-        assert_eq!(with_connect_timeout("postgres://h/db?a=b"), "postgres://h/db?a=b&connect_timeout=5");
-        assert_eq!(with_connect_timeout("postgres://h/db?connect_timeout=2"), "postgres://h/db?connect_timeout=2");
+        assert_eq!(
+            with_connect_timeout("postgres://h/db"),
+            "postgres://h/db?connect_timeout=5"
+        );
+        assert_eq!(
+            with_connect_timeout("postgres://h/db?a=b"),
+            "postgres://h/db?a=b&connect_timeout=5"
+        );
+        assert_eq!(
+            with_connect_timeout("postgres://h/db?connect_timeout=2"),
+            "postgres://h/db?connect_timeout=2"
+        );
     }
 }

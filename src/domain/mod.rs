@@ -16,6 +16,9 @@ pub struct DomainError {
 impl DomainError {
     /// A refusal with a per-field code and a one-line explanation.
     pub fn new(code: &'static str, message: impl Into<String>) -> Self {
-        Self { code, message: message.into() }
+        Self {
+            code,
+            message: message.into(),
+        }
     }
 }

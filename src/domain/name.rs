@@ -36,7 +36,9 @@ pub(crate) fn check_name(raw: &str) -> Result<String, DomainError> {
     let bytes = lower.as_bytes();
     let valid = bytes.len() <= 63
         && bytes[0].is_ascii_alphanumeric()
-        && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(b));
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(b));
     if !valid {
         return Err(DomainError::new(
             "invalid_format",
@@ -57,7 +59,11 @@ mod tests {
         assert_eq!(Username::parse("a.b_c-9").unwrap().as_str(), "a.b_c-9");
         assert_eq!(Username::parse("").unwrap_err().code, "empty");
         for bad in ["-a", ".a", "a b", "a/b", "ä", &"a".repeat(64)] {
-            assert_eq!(Username::parse(bad).unwrap_err().code, "invalid_format", "{bad}");
+            assert_eq!(
+                Username::parse(bad).unwrap_err().code,
+                "invalid_format",
+                "{bad}"
+            );
         }
         assert!(Username::parse(&"a".repeat(63)).is_ok());
     }

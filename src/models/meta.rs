@@ -11,17 +11,29 @@ use crate::db::schema::server_meta;
 pub const BOOTSTRAPPED: &str = "bootstrapped_at";
 
 /// Inserts `key` once; returns `false` when it already existed.
-pub fn insert_once(c: &mut DbConnection, key: &str, value: &str, now: NaiveDateTime) -> QueryResult<bool> {
+pub fn insert_once(
+    c: &mut DbConnection,
+    key: &str,
+    value: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
     if exists(c, key)? {
         return Ok(false);
     }
     diesel::insert_into(server_meta::table)
-        .values((server_meta::key.eq(key), server_meta::value.eq(value), server_meta::created_at.eq(now)))
+        .values((
+            server_meta::key.eq(key),
+            server_meta::value.eq(value),
+            server_meta::created_at.eq(now),
+        ))
         .execute(c)?;
     Ok(true)
 }
 
 /// Whether `key` has been recorded.
 pub fn exists(c: &mut DbConnection, key: &str) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(server_meta::table.filter(server_meta::key.eq(key)))).get_result(c)
+    diesel::select(diesel::dsl::exists(
+        server_meta::table.filter(server_meta::key.eq(key)),
+    ))
+    .get_result(c)
 }

@@ -61,7 +61,9 @@ pub struct NewToken<'a> {
 /// Inserts a token row.
 pub fn insert(c: &mut DbConnection, new: &NewToken<'_>) -> QueryResult<TokenRow> {
     let insert = diesel::insert_into(api_tokens::table).values(new);
-    crate::on_backend!(c, |conn| insert.returning(TokenRow::as_returning()).get_result(conn))
+    crate::on_backend!(c, |conn| insert
+        .returning(TokenRow::as_returning())
+        .get_result(conn))
 }
 
 /// Finds a token by hash together with its owner, whatever its state (the caller decides).
@@ -106,19 +108,30 @@ pub fn find_active(c: &mut DbConnection, id: i64, user_id: Option<i64>) -> Query
 }
 
 /// Revokes an unrevoked token; `NotFound` when it is unknown or already revoked.
-pub fn revoke(c: &mut DbConnection, id: i64, user_id: Option<i64>, now: NaiveDateTime) -> QueryResult<TokenRow> {
+pub fn revoke(
+    c: &mut DbConnection,
+    id: i64,
+    user_id: Option<i64>,
+    now: NaiveDateTime,
+) -> QueryResult<TokenRow> {
     let row = find_active(c, id, user_id)?;
     let update = diesel::update(api_tokens::table.find(row.id))
         .filter(api_tokens::revoked_at.is_null())
         .set(api_tokens::revoked_at.eq(now));
-    crate::on_backend!(c, |conn| update.returning(TokenRow::as_returning()).get_result(conn))
+    crate::on_backend!(c, |conn| update
+        .returning(TokenRow::as_returning())
+        .get_result(conn))
 }
 
 /// Records use, at most once a minute per token, so reads do not become writes.
 pub fn touch(c: &mut DbConnection, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
     let stale = now - chrono::Duration::seconds(60);
     diesel::update(api_tokens::table.find(id))
-        .filter(api_tokens::last_used_at.is_null().or(api_tokens::last_used_at.lt(stale)))
+        .filter(
+            api_tokens::last_used_at
+                .is_null()
+                .or(api_tokens::last_used_at.lt(stale)),
+        )
         .set(api_tokens::last_used_at.eq(now))
         .execute(c)
 }

@@ -54,7 +54,9 @@ pub struct NewUser<'a> {
 /// Inserts a user; a taken name is a `UniqueViolation`.
 pub fn insert(c: &mut DbConnection, new: &NewUser<'_>) -> QueryResult<UserRow> {
     let insert = diesel::insert_into(users::table).values(new);
-    crate::on_backend!(c, |conn| insert.returning(UserRow::as_returning()).get_result(conn))
+    crate::on_backend!(c, |conn| insert
+        .returning(UserRow::as_returning())
+        .get_result(conn))
 }
 
 /// Finds a user by its (lower-case) name.
@@ -76,7 +78,12 @@ pub fn count(c: &mut DbConnection) -> QueryResult<i64> {
 }
 
 /// Sets or clears the password hash.
-pub fn set_password(c: &mut DbConnection, id: i64, hash: Option<&str>, now: NaiveDateTime) -> QueryResult<usize> {
+pub fn set_password(
+    c: &mut DbConnection,
+    id: i64,
+    hash: Option<&str>,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
     diesel::update(users::table.find(id))
         .set((users::password_hash.eq(hash), users::updated_at.eq(now)))
         .execute(c)
