@@ -39,6 +39,10 @@ pub struct Settings {
     #[arg(long, env = "FEEDGATE_MAX_BODY_BYTES", default_value_t = 10 * 1024 * 1024)]
     pub max_body_bytes: usize,
 
+    /// Largest attachment, in bytes once decoded (larger → 422 `too_large`).
+    #[arg(long, env = "FEEDGATE_MAX_ATTACHMENT_BYTES", default_value_t = 5 * 1024 * 1024)]
+    pub max_attachment_bytes: usize,
+
     /// Default daily request limit per user (integer or `unlimited`).
     #[arg(long, env = "FEEDGATE_REQUESTS_PER_DAY", default_value = "5000")]
     pub requests_per_day: Limit,

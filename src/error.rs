@@ -42,6 +42,8 @@ pub enum ApiError {
     InvalidParameter { parameter: String, message: String },
     #[error("missing query parameter {0}")]
     MissingParameter(String),
+    #[error("the cursor is invalid or was issued for other parameters")]
+    InvalidCursor,
     #[error("Authorization and X-Api-Key carry different tokens")]
     ConflictingCredentials,
     #[error("authentication required")]
@@ -126,6 +128,7 @@ impl ApiError {
             ApiError::UnknownParameter(_) => "unknown_parameter",
             ApiError::InvalidParameter { .. } => "invalid_parameter",
             ApiError::MissingParameter(_) => "missing_parameter",
+            ApiError::InvalidCursor => "invalid_cursor",
             ApiError::ConflictingCredentials => "conflicting_credentials",
             ApiError::AuthenticationRequired => "authentication_required",
             ApiError::InvalidToken => "invalid_token",
@@ -200,6 +203,7 @@ impl ResponseError for ApiError {
             | ApiError::UnknownParameter(_)
             | ApiError::InvalidParameter { .. }
             | ApiError::MissingParameter(_)
+            | ApiError::InvalidCursor
             | ApiError::ConflictingCredentials => StatusCode::BAD_REQUEST,
             ApiError::AuthenticationRequired
             | ApiError::InvalidToken

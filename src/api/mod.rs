@@ -3,9 +3,14 @@
 //! Handlers are thin: extract, authorise, one database call, render.
 
 pub mod body;
+pub mod feeds;
 pub mod health;
+pub mod indicator_body;
+pub mod indicators;
+pub mod paging;
 pub mod query;
 pub mod read_by_post;
+pub mod render;
 pub mod representation;
 pub mod root;
 pub mod tokens;
@@ -89,6 +94,10 @@ routes! {
     "/api/users/{user}" => [GET => users::show_user],
     "/api/users/{user}/tokens" => [GET => tokens::list_tokens, POST => tokens::create_token],
     "/api/users/{user}/tokens/{tid}" => [DELETE => tokens::revoke_token],
+    "/api/users/{user}/feeds" => [GET => feeds::list_feeds, POST => feeds::create_feed],
+    "/api/users/{user}/feeds/{feed}" => [GET => feeds::show_feed, PATCH => feeds::update_feed, DELETE => feeds::delete_feed],
+    "/api/users/{user}/feeds/{feed}/indicators" => [GET => indicators::list_indicators, POST => indicators::create_indicator],
+    "/api/users/{user}/feeds/{feed}/indicators/{id}" => [GET => indicators::show_indicator, PATCH => indicators::update_indicator, DELETE => indicators::delete_indicator],
     "/metrics" => [GET => health::show_metrics],
 }
 

@@ -43,5 +43,89 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    feeds (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        name -> Text,
+        description -> Nullable<Text>,
+        private -> Bool,
+        license_name -> Text,
+        license_url -> Nullable<Text>,
+        indicator_count -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    indicators (id) {
+        id -> BigInt,
+        feed_id -> BigInt,
+        user_id -> BigInt,
+        value -> Text,
+        itype -> Text,
+        ip_lo -> Nullable<Binary>,
+        ip_hi -> Nullable<Binary>,
+        host_rev -> Nullable<Binary>,
+        portlist -> Nullable<Text>,
+        portlist_src -> Nullable<Text>,
+        protocol -> Nullable<BigInt>,
+        firsttime -> Nullable<Timestamp>,
+        lasttime -> Nullable<Timestamp>,
+        effective_at -> Timestamp,
+        count -> BigInt,
+        description -> Nullable<Text>,
+        content -> Nullable<Text>,
+        provider -> Nullable<Text>,
+        asn -> Nullable<BigInt>,
+        asn_desc -> Nullable<Text>,
+        cc -> Nullable<Text>,
+        tags -> Text,
+        import_key -> Nullable<Text>,
+        comments_count -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    comments (id) {
+        id -> BigInt,
+        indicator_id -> BigInt,
+        user_id -> BigInt,
+        text -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    attachments (id) {
+        id -> BigInt,
+        indicator_id -> BigInt,
+        filename -> Text,
+        content_type -> Text,
+        filesize -> BigInt,
+        sha1 -> Text,
+        sha256 -> Text,
+        data -> Binary,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(api_tokens -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, api_tokens, server_meta);
+diesel::joinable!(feeds -> users (user_id));
+diesel::joinable!(indicators -> feeds (feed_id));
+diesel::joinable!(comments -> indicators (indicator_id));
+diesel::joinable!(comments -> users (user_id));
+diesel::joinable!(attachments -> indicators (indicator_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    api_tokens,
+    server_meta,
+    feeds,
+    indicators,
+    comments,
+    attachments
+);

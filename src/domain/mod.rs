@@ -1,8 +1,14 @@
 //! Domain values that parse at the edge: once constructed, a value is valid. Pure `std` plus
 //! small parsing crates; no diesel, no actix.
 
+pub mod attachment;
+pub mod feed;
 pub mod limit;
 pub mod name;
+pub mod portlist;
+pub mod protocol;
+pub mod tags;
+pub mod thing;
 pub mod time;
 
 /// Why a raw value was refused; `code` is the per-field code of the spec (§5.1).

@@ -1,6 +1,10 @@
 //! One file per table: the row struct, the insert form and plain functions on `&mut DbConnection`
 //! returning `QueryResult`, so the API, the CLI and the importer share them.
 
+pub mod attachment;
+pub mod comment;
+pub mod feed;
+pub mod indicator;
 pub mod meta;
 pub mod token;
 pub mod user;

@@ -1,0 +1,4 @@
+DROP TABLE attachments;
+DROP TABLE comments;
+DROP TABLE indicators;
+DROP TABLE feeds;

@@ -1,0 +1,150 @@
+//! The `feeds` table. Names are unique per owner; `indicator_count` is kept by every write that
+//! adds or removes indicators, in the same transaction.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::db::schema::{feeds, users};
+use crate::models::user::UserRow;
+
+/// One feed as stored.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = feeds)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct FeedRow {
+    pub id: i64,
+    pub user_id: i64,
+    pub name: String,
+    pub description: Option<String>,
+    pub private: bool,
+    pub license_name: String,
+    pub license_url: Option<String>,
+    pub indicator_count: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A feed to insert.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = feeds)]
+pub struct NewFeed<'a> {
+    pub user_id: i64,
+    pub name: &'a str,
+    pub description: Option<&'a str>,
+    pub private: bool,
+    pub license_name: &'a str,
+    pub license_url: Option<&'a str>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Changes to a feed; `Some(None)` sets NULL.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = feeds)]
+pub struct FeedChanges {
+    pub description: Option<Option<String>>,
+    pub private: Option<bool>,
+    pub license_name: Option<String>,
+    pub license_url: Option<Option<String>>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+/// Inserts a feed; a taken name is a `UniqueViolation`.
+pub fn insert(c: &mut DbConnection, new: &NewFeed<'_>) -> QueryResult<FeedRow> {
+    let insert = diesel::insert_into(feeds::table).values(new);
+    crate::on_backend!(c, |conn| insert
+        .returning(FeedRow::as_returning())
+        .get_result(conn))
+}
+
+/// Finds a feed by owner and (lower-case) name, whatever its visibility.
+pub fn find_by_name(c: &mut DbConnection, owner_id: i64, name: &str) -> QueryResult<FeedRow> {
+    feeds::table
+        .filter(feeds::user_id.eq(owner_id))
+        .filter(feeds::name.eq(name.to_lowercase()))
+        .select(FeedRow::as_select())
+        .first(c)
+}
+
+/// Finds a feed by id.
+pub fn find(c: &mut DbConnection, id: i64) -> QueryResult<FeedRow> {
+    feeds::table.find(id).select(FeedRow::as_select()).first(c)
+}
+
+/// Finds the owner and the feed named in a path, applying visibility: another user's private
+/// feed is `NotFound`, exactly like a missing one. `viewer` is `(user id, admin)`.
+pub fn find_visible(
+    c: &mut DbConnection,
+    owner: &str,
+    name: &str,
+    viewer: Option<(i64, bool)>,
+) -> QueryResult<(UserRow, FeedRow)> {
+    let mut query = feeds::table
+        .inner_join(users::table)
+        .filter(users::username.eq(owner.to_lowercase()))
+        .filter(feeds::name.eq(name.to_lowercase()))
+        .into_boxed();
+    match viewer {
+        Some((_, true)) => {}
+        Some((id, false)) => {
+            query = query.filter(feeds::private.eq(false).or(feeds::user_id.eq(id)))
+        }
+        None => query = query.filter(feeds::private.eq(false)),
+    }
+    query
+        .select((UserRow::as_select(), FeedRow::as_select()))
+        .first(c)
+}
+
+/// A page of an owner's feeds by name, after `after` (exclusive); private ones only if asked.
+pub fn list_for_owner(
+    c: &mut DbConnection,
+    owner_id: i64,
+    include_private: bool,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<FeedRow>> {
+    let mut query = feeds::table
+        .filter(feeds::user_id.eq(owner_id))
+        .into_boxed();
+    if !include_private {
+        query = query.filter(feeds::private.eq(false));
+    }
+    if let Some(after) = after {
+        query = query.filter(feeds::name.gt(after.to_string()));
+    }
+    query
+        .order(feeds::name.asc())
+        .limit(limit)
+        .select(FeedRow::as_select())
+        .load(c)
+}
+
+/// Applies changes and returns the new row.
+pub fn update(c: &mut DbConnection, id: i64, changes: &FeedChanges) -> QueryResult<FeedRow> {
+    let update = diesel::update(feeds::table.find(id)).set(changes);
+    crate::on_backend!(c, |conn| update
+        .returning(FeedRow::as_returning())
+        .get_result(conn))
+}
+
+/// Adds `delta` to the feed's indicator count and touches `updated_at`.
+pub fn add_indicators(
+    c: &mut DbConnection,
+    id: i64,
+    delta: i64,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(feeds::table.find(id))
+        .set((
+            feeds::indicator_count.eq(feeds::indicator_count + delta),
+            feeds::updated_at.eq(now),
+        ))
+        .execute(c)
+}
+
+/// Deletes a feed (its indicators, comments and attachments go by cascade).
+pub fn delete(c: &mut DbConnection, id: i64) -> QueryResult<usize> {
+    diesel::delete(feeds::table.find(id)).execute(c)
+}

@@ -1,0 +1,200 @@
+//! The `indicators` table: rows, the insert and merge forms, and the per-feed queries (upsert
+//! lookup, keyset pages). Search queries live in `models::search`.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::db::schema::indicators;
+
+/// One indicator as stored.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = indicators)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct IndicatorRow {
+    pub id: i64,
+    pub feed_id: i64,
+    pub user_id: i64,
+    pub value: String,
+    pub itype: String,
+    pub ip_lo: Option<Vec<u8>>,
+    pub ip_hi: Option<Vec<u8>>,
+    pub host_rev: Option<Vec<u8>>,
+    pub portlist: Option<String>,
+    pub portlist_src: Option<String>,
+    pub protocol: Option<i64>,
+    pub firsttime: Option<NaiveDateTime>,
+    pub lasttime: Option<NaiveDateTime>,
+    pub effective_at: NaiveDateTime,
+    pub count: i64,
+    pub description: Option<String>,
+    pub content: Option<String>,
+    pub provider: Option<String>,
+    pub asn: Option<i64>,
+    pub asn_desc: Option<String>,
+    pub cc: Option<String>,
+    pub tags: String,
+    pub import_key: Option<String>,
+    pub comments_count: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl IndicatorRow {
+    /// The tags as a list (`[]` when none).
+    pub fn tag_list(&self) -> Vec<&str> {
+        self.tags.split(',').filter(|t| !t.is_empty()).collect()
+    }
+}
+
+/// An indicator to insert.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = indicators)]
+pub struct NewIndicator {
+    pub feed_id: i64,
+    pub user_id: i64,
+    pub value: String,
+    pub itype: String,
+    pub ip_lo: Option<Vec<u8>>,
+    pub ip_hi: Option<Vec<u8>>,
+    pub host_rev: Option<Vec<u8>>,
+    pub portlist: Option<String>,
+    pub portlist_src: Option<String>,
+    pub protocol: Option<i64>,
+    pub firsttime: Option<NaiveDateTime>,
+    pub lasttime: Option<NaiveDateTime>,
+    pub effective_at: NaiveDateTime,
+    pub count: i64,
+    pub description: Option<String>,
+    pub content: Option<String>,
+    pub provider: Option<String>,
+    pub asn: Option<i64>,
+    pub asn_desc: Option<String>,
+    pub cc: Option<String>,
+    pub tags: String,
+    pub import_key: Option<String>,
+    pub comments_count: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Changes to an indicator; `Some(None)` sets NULL.
+#[derive(Debug, Default, Clone, AsChangeset)]
+#[diesel(table_name = indicators)]
+pub struct IndicatorChanges {
+    pub portlist: Option<Option<String>>,
+    pub portlist_src: Option<Option<String>>,
+    pub protocol: Option<Option<i64>>,
+    pub firsttime: Option<Option<NaiveDateTime>>,
+    pub lasttime: Option<Option<NaiveDateTime>>,
+    pub effective_at: Option<NaiveDateTime>,
+    pub count: Option<i64>,
+    pub description: Option<Option<String>>,
+    pub content: Option<Option<String>>,
+    pub provider: Option<Option<String>>,
+    pub tags: Option<String>,
+    pub comments_count: Option<i64>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+/// Inserts one indicator.
+pub fn insert(c: &mut DbConnection, new: &NewIndicator) -> QueryResult<IndicatorRow> {
+    let insert = diesel::insert_into(indicators::table).values(new);
+    crate::on_backend!(c, |conn| insert
+        .returning(IndicatorRow::as_returning())
+        .get_result(conn))
+}
+
+/// The API-written indicator of a feed with this normalised value, if any.
+pub fn find_api_value(
+    c: &mut DbConnection,
+    feed_id: i64,
+    value: &str,
+) -> QueryResult<Option<IndicatorRow>> {
+    indicators::table
+        .filter(indicators::feed_id.eq(feed_id))
+        .filter(indicators::value.eq(value))
+        .filter(indicators::import_key.is_null())
+        .select(IndicatorRow::as_select())
+        .first(c)
+        .optional()
+}
+
+/// The API-written indicators of a feed among `values` (for bulk upserts: one query).
+pub fn find_api_values(
+    c: &mut DbConnection,
+    feed_id: i64,
+    values: &[String],
+) -> QueryResult<Vec<IndicatorRow>> {
+    let mut out = Vec::new();
+    // Chunked under the smaller bind limit of the two backends.
+    for chunk in values.chunks(900) {
+        out.extend(
+            indicators::table
+                .filter(indicators::feed_id.eq(feed_id))
+                .filter(indicators::import_key.is_null())
+                .filter(indicators::value.eq_any(chunk))
+                .select(IndicatorRow::as_select())
+                .load(c)?,
+        );
+    }
+    Ok(out)
+}
+
+/// An indicator by id within a feed.
+pub fn find_in_feed(c: &mut DbConnection, feed_id: i64, id: i64) -> QueryResult<IndicatorRow> {
+    indicators::table
+        .filter(indicators::id.eq(id))
+        .filter(indicators::feed_id.eq(feed_id))
+        .select(IndicatorRow::as_select())
+        .first(c)
+}
+
+/// Applies changes and returns the new row.
+pub fn update(
+    c: &mut DbConnection,
+    id: i64,
+    changes: &IndicatorChanges,
+) -> QueryResult<IndicatorRow> {
+    let update = diesel::update(indicators::table.find(id)).set(changes);
+    crate::on_backend!(c, |conn| update
+        .returning(IndicatorRow::as_returning())
+        .get_result(conn))
+}
+
+/// Deletes one indicator (its comments and attachments go by cascade).
+pub fn delete(c: &mut DbConnection, id: i64) -> QueryResult<usize> {
+    diesel::delete(indicators::table.find(id)).execute(c)
+}
+
+/// A keyset position: the effective time and id of the last item of the previous page.
+pub type PageKey = (NaiveDateTime, i64);
+
+/// One page of a feed, newest first by effective time then id, after `after`, optionally only
+/// those at or after `since`. Served by the index `(feed_id, effective_at, id)` at any depth.
+pub fn page(
+    c: &mut DbConnection,
+    feed_id: i64,
+    since: Option<NaiveDateTime>,
+    after: Option<PageKey>,
+    limit: i64,
+) -> QueryResult<Vec<IndicatorRow>> {
+    let mut query = indicators::table
+        .filter(indicators::feed_id.eq(feed_id))
+        .into_boxed();
+    if let Some(since) = since {
+        query = query.filter(indicators::effective_at.ge(since));
+    }
+    if let Some((t, id)) = after {
+        query = query.filter(
+            indicators::effective_at
+                .lt(t)
+                .or(indicators::effective_at.eq(t).and(indicators::id.lt(id))),
+        );
+    }
+    query
+        .order((indicators::effective_at.desc(), indicators::id.desc()))
+        .limit(limit)
+        .select(IndicatorRow::as_select())
+        .load(c)
+}
