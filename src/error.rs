@@ -15,6 +15,9 @@ use crate::db::RunError;
 /// One problem with one field of a request body.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct FieldError {
+    /// The item of a bulk request the problem belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<usize>,
     pub field: String,
     pub code: &'static str,
     pub message: String,
@@ -24,6 +27,7 @@ impl FieldError {
     /// A field error with the given JSON path, per-field code and message.
     pub fn new(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
         Self {
+            index: None,
             field: field.into(),
             code,
             message: message.into(),
@@ -76,6 +80,11 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("validation failed")]
     Invalid(Vec<FieldError>),
+    #[error("validation failed")]
+    InvalidItems {
+        errors: Vec<FieldError>,
+        total: usize,
+    },
     #[error("{quota} quota exceeded")]
     QuotaExceeded {
         quota: &'static str,
@@ -83,6 +92,10 @@ pub enum ApiError {
         used: i64,
         requested: i64,
     },
+    #[error("{0}")]
+    InvalidQuery(String),
+    #[error("{0}")]
+    CidrTooBroad(String),
     #[error("that name is already taken")]
     NameTaken(&'static str),
     #[error("conflicting concurrent write; retrying is safe")]
@@ -144,9 +157,11 @@ impl ApiError {
             ApiError::NotAcceptable => "not_acceptable",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
-            ApiError::Invalid(_) => "validation_failed",
+            ApiError::Invalid(_) | ApiError::InvalidItems { .. } => "validation_failed",
             ApiError::QuotaExceeded { .. } => "quota_exceeded",
             ApiError::NameTaken(_) => "name_taken",
+            ApiError::InvalidQuery(_) => "invalid_query",
+            ApiError::CidrTooBroad(_) => "cidr_too_broad",
             ApiError::Conflict => "conflict",
             ApiError::DatabaseBusy => "database_busy",
             ApiError::Unavailable(_) => "database_unavailable",
@@ -165,6 +180,9 @@ impl ApiError {
             }
             ApiError::PayloadTooLarge { limit } => json!({ "limit": limit }),
             ApiError::Invalid(errors) => json!({ "errors": errors }),
+            ApiError::InvalidItems { errors, total } => {
+                json!({ "errors": errors, "error_count": total })
+            }
             ApiError::QuotaExceeded {
                 quota,
                 limit,
@@ -184,6 +202,9 @@ impl ApiError {
                 format!("{}: {}", errors[0].field, errors[0].message)
             }
             ApiError::Invalid(errors) => format!("{} fields are invalid", errors.len()),
+            ApiError::InvalidItems { total, .. } => {
+                format!("{total} problems in the submitted items; nothing was written")
+            }
             ApiError::UnknownParameter(names) => {
                 format!("unknown query parameter(s): {}", names.join(", "))
             }
@@ -219,9 +240,12 @@ impl ResponseError for ApiError {
             ApiError::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::Invalid(_) | ApiError::QuotaExceeded { .. } | ApiError::NameTaken(_) => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            ApiError::Invalid(_)
+            | ApiError::InvalidItems { .. }
+            | ApiError::QuotaExceeded { .. }
+            | ApiError::NameTaken(_)
+            | ApiError::InvalidQuery(_)
+            | ApiError::CidrTooBroad(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflict => StatusCode::CONFLICT,
             ApiError::DatabaseBusy | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

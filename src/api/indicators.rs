@@ -49,7 +49,8 @@ pub struct IndicatorPath {
 }
 
 impl IndicatorPath {
-    fn split(self) -> Result<(FeedPath, i64), ApiError> {
+    /// The feed part and the parsed id (404 when the id is not a positive integer).
+    pub fn split(self) -> Result<(FeedPath, i64), ApiError> {
         let id = parse_id(&self.id)?;
         Ok((
             FeedPath {
@@ -206,6 +207,10 @@ pub struct Applied {
 pub struct WriteContext {
     pub now: NaiveDateTime,
     pub defaults: DefaultLimits,
+    /// Bulk takes the quota for all new values at once, before applying the items.
+    pub quota_prepaid: bool,
+    /// Bulk moves the feed's counter once at the end.
+    pub feed_counted: bool,
 }
 
 /// The value a submission names: its `thing`, else the SHA-1 of its attachment.
@@ -245,7 +250,9 @@ pub fn apply(
     let mut comment_dropped = false;
     let (row, created) = match existing {
         None => {
-            quota::take_indicators(c, owner, 1, &ctx.defaults)?;
+            if !ctx.quota_prepaid {
+                quota::take_indicators(c, owner, 1, &ctx.defaults)?;
+            }
             let tags = input.tags.clone().value().unwrap_or_default();
             tags.check_joined_len()
                 .map_err(|e| ApiError::invalid(&tags_field, e.code, e.message))?;
@@ -281,7 +288,9 @@ pub fn apply(
                 updated_at: now,
             };
             let row = indicator::insert(c, &new)?;
-            feed::add_indicators(c, feed_row.id, 1, now)?;
+            if !ctx.feed_counted {
+                feed::add_indicators(c, feed_row.id, 1, now)?;
+            }
             (row, true)
         }
         Some(old) => {
@@ -309,7 +318,9 @@ pub fn apply(
                 updated_at: Some(now),
             };
             let row = indicator::update(c, old.id, &changes)?;
-            feed::add_indicators(c, feed_row.id, 0, now)?;
+            if !ctx.feed_counted {
+                feed::add_indicators(c, feed_row.id, 0, now)?;
+            }
             (row, false)
         }
     };
@@ -398,7 +409,8 @@ where
     }
 }
 
-fn rules(state: &AppState) -> Rules {
+/// The body rules of this server at this moment.
+pub fn rules(state: &AppState) -> Rules {
     Rules {
         now: state.clock.now(),
         max_attachment_bytes: state.settings.max_attachment_bytes,
@@ -423,6 +435,8 @@ pub async fn create_indicator(
     let ctx = WriteContext {
         now: rules.now,
         defaults: state.settings.default_limits(),
+        quota_prepaid: false,
+        feed_counted: false,
     };
     let base = urls::base(&req, &state);
     let base_for_db = base.clone();

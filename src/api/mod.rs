@@ -2,7 +2,11 @@
 //! emits [`ROUTES`], which the contract test compares with `openapi/openapi.yaml`.
 //! Handlers are thin: extract, authorise, one database call, render.
 
+pub mod attachments;
 pub mod body;
+pub mod bulk;
+pub mod comments;
+pub mod export;
 pub mod feeds;
 pub mod health;
 pub mod indicator_body;
@@ -13,6 +17,7 @@ pub mod read_by_post;
 pub mod render;
 pub mod representation;
 pub mod root;
+pub mod search;
 pub mod tokens;
 pub mod urls;
 pub mod users;
@@ -91,13 +96,20 @@ macro_rules! routes {
 routes! {
     "/api" => [GET => root::show_root],
     "/api/health" => [GET => health::show_health],
+    "/api/search" => [GET => search::search_indicators],
     "/api/users/{user}" => [GET => users::show_user],
     "/api/users/{user}/tokens" => [GET => tokens::list_tokens, POST => tokens::create_token],
     "/api/users/{user}/tokens/{tid}" => [DELETE => tokens::revoke_token],
     "/api/users/{user}/feeds" => [GET => feeds::list_feeds, POST => feeds::create_feed],
+    // Exports first: `{feed}` alone would also match `name.csv` (feed names never end so).
+    "/api/users/{user}/feeds/{feed}.csv" => [GET => export::export_feed_csv],
+    "/api/users/{user}/feeds/{feed}.json" => [GET => export::export_feed_json],
     "/api/users/{user}/feeds/{feed}" => [GET => feeds::show_feed, PATCH => feeds::update_feed, DELETE => feeds::delete_feed],
     "/api/users/{user}/feeds/{feed}/indicators" => [GET => indicators::list_indicators, POST => indicators::create_indicator],
     "/api/users/{user}/feeds/{feed}/indicators/{id}" => [GET => indicators::show_indicator, PATCH => indicators::update_indicator, DELETE => indicators::delete_indicator],
+    "/api/users/{user}/feeds/{feed}/indicators_bulk" => [POST => bulk::create_indicators_bulk],
+    "/api/users/{user}/feeds/{feed}/indicators/{id}/comments" => [GET => comments::list_comments, POST => comments::create_comment],
+    "/api/users/{user}/feeds/{feed}/indicators/{id}/attachments/{aid}" => [GET => attachments::show_attachment],
     "/metrics" => [GET => health::show_metrics],
 }
 

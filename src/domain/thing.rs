@@ -228,9 +228,11 @@ impl fmt::Display for Thing {
 /// 16-byte big-endian address as in [`Thing::ip_range`] (IPv4 mapped into `::ffff:0:0/96`).
 ///
 /// For IPv4 (`v4`) these are the starts of its /8 to /32 networks, for IPv6 of its /32 to
-/// /128 networks; duplicates are removed, so there are at most 25 or 97, in ascending order.
-/// A stored network contains `addr` exactly when its `ip_lo` is in this list and its
-/// `ip_hi` is at least `addr`.
+/// /128 networks, the last being `addr` itself; duplicates are removed, so there are at most
+/// 25 or 97, in ascending order. A stored address or network contains `addr` exactly when
+/// its `ip_lo` is in this list and its `ip_hi` is at least `addr`. IPv4 starts all lie in
+/// `::ffff:0:0/96` and those of an ipv6 value's address never do (such addresses become
+/// ipv4), so neither family matches the other.
 pub fn enclosing_networks(addr: [u8; 16], v4: bool) -> Vec<[u8; 16]> {
     let bits = u128::from_be_bytes(addr);
     let broadest = if v4 {

@@ -6,5 +6,6 @@ pub mod comment;
 pub mod feed;
 pub mod indicator;
 pub mod meta;
+pub mod search;
 pub mod token;
 pub mod user;

@@ -1,0 +1,140 @@
+//! Comment routes (spec §6.6.8): list an indicator's comments (oldest first) and add one.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Value, json};
+
+use crate::api::body::JsonBody;
+use crate::api::feeds::{visible_feed, writable_feed};
+use crate::api::indicators::{IndicatorPath, MAX_COMMENTS};
+use crate::api::paging::{self, Cursor};
+use crate::api::query::{NoParams, QueryPairs};
+use crate::api::render;
+use crate::api::representation::ApiVersion;
+use crate::api::urls;
+use crate::auth::caller::{Caller, WriteCaller};
+use crate::db;
+use crate::domain::feed::check_text;
+use crate::error::ApiError;
+use crate::models::comment;
+use crate::models::indicator::{self, IndicatorChanges};
+use crate::startup::AppState;
+
+/// GET /api/users/{user}/feeds/{feed}/indicators/{id}/comments: 200 with a page of comments;
+/// 400, 404.
+pub async fn list_comments(
+    state: web::Data<AppState>,
+    version: ApiVersion,
+    caller: Caller,
+    query: QueryPairs,
+    path: web::Path<IndicatorPath>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let params = query.only(&["limit", "cursor"])?;
+    let limit = paging::limit(
+        params.get("limit"),
+        paging::SMALL_PAGES,
+        caller.user().is_none(),
+    )?;
+    let after = match Cursor::decode(&params)? {
+        Some(k) => Some(k.as_i64().ok_or(ApiError::InvalidCursor)?),
+        None => None,
+    };
+    let (path, id) = path.into_inner().split()?;
+    let rows = db::run(&state.pool, move |c| {
+        let (_, feed) = visible_feed(c, &path, &caller)?;
+        let row = indicator::find_in_feed(c, feed.id, id)?;
+        Ok::<_, ApiError>(comment::list(c, row.id, after, limit + 1)?)
+    })
+    .await?;
+    let shown = &rows[..rows.len().min(limit as usize)];
+    let next = (rows.len() as i64 > limit)
+        .then(|| shown.last().map(|c| Cursor::encode(&json!(c.id), &params)))
+        .flatten();
+    let list: Vec<Value> = shown.iter().map(|c| render::comment(c, version)).collect();
+    let base = urls::base(&req, &state);
+    Ok(paging::with_next_link(
+        version.ok(&Value::Array(list)),
+        &base,
+        req.path(),
+        &params,
+        limit,
+        next,
+    ))
+}
+
+/// The comment text of a body: `{"comment": {"text"}}`, `{"comment": S}`, `{"text"}` or `{"content"}`.
+fn comment_text(body: &Value) -> Result<String, ApiError> {
+    let Value::Object(map) = body else {
+        return Err(ApiError::invalid(
+            "",
+            "invalid_type",
+            "the body must be a JSON object",
+        ));
+    };
+    let (field, raw) = match map.get("comment") {
+        Some(Value::Object(inner)) => match inner.get("text").or_else(|| inner.get("content")) {
+            Some(v) => ("comment.text", v),
+            None => ("comment.text", &Value::Null),
+        },
+        Some(v) => ("comment", v),
+        None => match map.get("text").or_else(|| map.get("content")) {
+            Some(v) => ("text", v),
+            None => ("text", &Value::Null),
+        },
+    };
+    match raw {
+        Value::String(s) if !s.is_empty() => {
+            check_text(s, 4096, true).map_err(|e| ApiError::invalid(field, e.code, e.message))
+        }
+        Value::String(_) => Err(ApiError::invalid(
+            field,
+            "empty",
+            "a comment must not be empty",
+        )),
+        Value::Null => Err(ApiError::invalid(field, "required", "a comment needs text")),
+        _ => Err(ApiError::invalid(field, "invalid_type", "must be a string")),
+    }
+}
+
+/// POST /api/users/{user}/feeds/{feed}/indicators/{id}/comments: 201 with the comment; 403,
+/// 404, 422 (`validation_failed`, `too_many_comments`).
+pub async fn create_comment(
+    state: web::Data<AppState>,
+    version: ApiVersion,
+    writer: WriteCaller,
+    _: NoParams,
+    path: web::Path<IndicatorPath>,
+    payload: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    let (path, id) = path.into_inner().split()?;
+    let now = state.clock.now();
+    let body = payload.into_inner();
+    let view = db::run(&state.pool, move |c| {
+        db::write_tx(c, |c| {
+            let (_, feed) = writable_feed(c, &path, &writer.0)?;
+            let row = indicator::find_in_feed(c, feed.id, id)?;
+            let text = comment_text(&body)?;
+            if row.comments_count >= MAX_COMMENTS {
+                return Err(ApiError::invalid(
+                    "comment",
+                    "too_many_comments",
+                    "at most 1,000 comments per indicator",
+                ));
+            }
+            let cid = comment::insert(c, row.id, writer.0.id, &text, now)?;
+            indicator::update(
+                c,
+                row.id,
+                &IndicatorChanges {
+                    comments_count: Some(row.comments_count + 1),
+                    updated_at: Some(now),
+                    ..Default::default()
+                },
+            )?;
+            let list = comment::list(c, row.id, Some(cid - 1), 1)?;
+            list.into_iter().next().ok_or(ApiError::NotFound)
+        })
+    })
+    .await?;
+    Ok(version.created(&render::comment(&view, version)))
+}

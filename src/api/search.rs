@@ -1,0 +1,95 @@
+//! `GET /api/search` (spec §6.7, §8): every public feed plus the caller's own private feeds
+//! (admins: all), matched by the kind of `q`, filtered, newest first, paged by cursor. No match
+//! is `[]` with 200.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::Value;
+
+use crate::api::feeds::viewer;
+use crate::api::indicators::{LoadedExtras, load_extras, render_page};
+use crate::api::paging::{self, Cursor};
+use crate::api::query::QueryPairs;
+use crate::api::render::IndicatorView;
+use crate::api::representation::ApiVersion;
+use crate::api::urls;
+use crate::auth::caller::Caller;
+use crate::db;
+use crate::domain::tags::Tags;
+use crate::domain::thing::{Itype, Thing};
+use crate::error::ApiError;
+use crate::models::search::{self, Filters, Match};
+use crate::startup::AppState;
+
+/// GET /api/search: 200 with matching indicators; 400 (`missing_parameter`,
+/// `invalid_parameter`, `unknown_parameter`, `invalid_cursor`), 422 (`invalid_query`,
+/// `cidr_too_broad`).
+pub async fn search_indicators(
+    state: web::Data<AppState>,
+    version: ApiVersion,
+    caller: Caller,
+    query: QueryPairs,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let params = query.only(&[
+        "q", "limit", "cursor", "itype", "tags", "lasttime", "user", "feed",
+    ])?;
+    let limit = paging::limit(
+        params.get("limit"),
+        paging::SEARCH_PAGES,
+        caller.user().is_none(),
+    )?;
+    let raw_q = params
+        .get("q")
+        .ok_or_else(|| ApiError::MissingParameter("q".into()))?;
+    let q = Thing::parse(raw_q).map_err(|e| match e.code {
+        "cidr_too_broad" => ApiError::CidrTooBroad(e.message),
+        _ => ApiError::InvalidQuery(format!("q: {}", e.message)),
+    })?;
+    let mut filters = Filters {
+        viewer: viewer(&caller),
+        ..Default::default()
+    };
+    if let Some(list) = params.get("itype") {
+        for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let itype = Itype::parse_name(name).ok_or_else(|| ApiError::InvalidParameter {
+                parameter: "itype".into(),
+                message: format!("unknown itype {name:?}"),
+            })?;
+            filters.itypes.push(itype.as_str().to_string());
+        }
+    }
+    if let Some(list) = params.get("tags") {
+        let tags = Tags::parse(list).map_err(|e| ApiError::InvalidParameter {
+            parameter: "tags".into(),
+            message: format!("tags: {}", e.message),
+        })?;
+        filters.tags = tags.into_vec();
+    }
+    filters.user = params.get("user").map(|u| u.to_lowercase());
+    filters.feed = params.get("feed").map(|f| f.to_lowercase());
+    filters.since = paging::lasttime(params.get("lasttime"), state.clock.now())?;
+    filters.after = Cursor::decode(&params)?
+        .map(|k| Cursor::time_id(&k))
+        .transpose()?;
+    let rule = Match::of(&q);
+    let (views, extras) = db::run(&state.pool, move |c| {
+        let hits = search::search(c, &rule, &filters, limit + 1)?;
+        let views: Vec<IndicatorView> = hits
+            .into_iter()
+            .map(|(row, feed, owner)| IndicatorView::of(row, &feed, &owner))
+            .collect();
+        let extras: LoadedExtras = load_extras(c, &views, true)?;
+        Ok::<_, ApiError>((views, extras))
+    })
+    .await?;
+    let base = urls::base(&req, &state);
+    let (list, next) = render_page(&views, &extras, version, &base, limit, &params);
+    Ok(paging::with_next_link(
+        version.ok(&Value::Array(list)),
+        &base,
+        req.path(),
+        &params,
+        limit,
+        next,
+    ))
+}

@@ -1,0 +1,163 @@
+//! Search (spec §8): one query per request that matches through an index (address ranges,
+//! reversed host names or the value itself), applies visibility and filters, and pages by
+//! effective time. `tests/api/search.rs` checks the plans on both backends.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::db::schema::users;
+use crate::domain::thing::{Thing, enclosing_networks};
+use crate::models::feed::FeedRow;
+use crate::models::indicator::{IndicatorRow, PageKey};
+
+/// How the query value matches stored indicators.
+#[derive(Debug, Clone)]
+pub enum Match {
+    /// An address: itself and every stored network containing it (`ip_lo IN starts AND ip_hi >= addr`).
+    Address { starts: Vec<Vec<u8>>, addr: Vec<u8> },
+    /// A network: everything stored inside it (`ip_lo BETWEEN lo AND hi AND ip_hi <= hi`).
+    Network { lo: Vec<u8>, hi: Vec<u8> },
+    /// A host name: itself, its subdomains, and urls and emails on them (a `host_rev` range).
+    Host { from: Vec<u8>, to: Vec<u8> },
+    /// Anything else: the normalised value exactly.
+    Exact(String),
+}
+
+impl Match {
+    /// The match rule of a parsed query value.
+    pub fn of(q: &Thing) -> Match {
+        if let Some((lo, hi)) = q.ip_range() {
+            if q.prefix_len().is_none() {
+                let v4 = q.itype().as_str() == "ipv4";
+                let starts = enclosing_networks(lo, v4)
+                    .into_iter()
+                    .map(|s| s.to_vec())
+                    .collect();
+                return Match::Address {
+                    starts,
+                    addr: lo.to_vec(),
+                };
+            }
+            return Match::Network {
+                lo: lo.to_vec(),
+                hi: hi.to_vec(),
+            };
+        }
+        if q.itype().as_str() == "fqdn"
+            && let Some(from) = q.host_rev()
+        {
+            // `.` is followed by `/` in byte order: [from, to) holds the name and its subdomains.
+            let mut to = from.clone();
+            if let Some(last) = to.last_mut() {
+                *last = b'/';
+            }
+            return Match::Host { from, to };
+        }
+        Match::Exact(q.as_str().to_string())
+    }
+}
+
+/// Filters and paging of a search.
+#[derive(Debug, Clone, Default)]
+pub struct Filters {
+    pub itypes: Vec<String>,
+    pub tags: Vec<String>,
+    pub user: Option<String>,
+    pub feed: Option<String>,
+    pub since: Option<NaiveDateTime>,
+    pub after: Option<PageKey>,
+    /// `(user id, admin)` of the caller; `None` for anonymous.
+    pub viewer: Option<(i64, bool)>,
+}
+
+/// One search result with its feed and owner.
+pub type Hit = (IndicatorRow, FeedRow, String);
+
+fn escape_like(tag: &str) -> String {
+    tag.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// Builds the search query (boxed, so the plan test can `EXPLAIN` the same statement).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! search_query {
+    ($m:expr, $f:expr) => {{
+        use diesel::prelude::*;
+        use $crate::db::schema::{feeds, indicators, users};
+        let m: &$crate::models::search::Match = $m;
+        let f: &$crate::models::search::Filters = $f;
+        let mut q = indicators::table
+            .inner_join(feeds::table.inner_join(users::table))
+            .into_boxed();
+        q = match m {
+            $crate::models::search::Match::Address { starts, addr } => q
+                .filter(indicators::ip_lo.eq_any(starts.clone()))
+                .filter(indicators::ip_hi.ge(addr.clone())),
+            $crate::models::search::Match::Network { lo, hi } => q
+                .filter(indicators::ip_lo.ge(lo.clone()))
+                .filter(indicators::ip_lo.le(hi.clone()))
+                .filter(indicators::ip_hi.le(hi.clone())),
+            $crate::models::search::Match::Host { from, to } => q
+                .filter(indicators::host_rev.ge(from.clone()))
+                .filter(indicators::host_rev.lt(to.clone())),
+            $crate::models::search::Match::Exact(v) => q.filter(indicators::value.eq(v.clone())),
+        };
+        match f.viewer {
+            Some((_, true)) => {}
+            Some((id, false)) => q = q.filter(feeds::private.eq(false).or(feeds::user_id.eq(id))),
+            None => q = q.filter(feeds::private.eq(false)),
+        }
+        if !f.itypes.is_empty() {
+            q = q.filter(indicators::itype.eq_any(f.itypes.clone()));
+        }
+        for tag in &f.tags {
+            let t = $crate::models::search::escape_tag(tag);
+            q = q.filter(
+                indicators::tags
+                    .eq(tag.clone())
+                    .or(indicators::tags.like(format!("{t},%")).escape('\\'))
+                    .or(indicators::tags.like(format!("%,{t}")).escape('\\'))
+                    .or(indicators::tags.like(format!("%,{t},%")).escape('\\')),
+            );
+        }
+        if let Some(user) = &f.user {
+            q = q.filter(users::username.eq(user.clone()));
+        }
+        if let Some(feed) = &f.feed {
+            q = q.filter(feeds::name.eq(feed.clone()));
+        }
+        if let Some(since) = f.since {
+            q = q.filter(indicators::effective_at.ge(since));
+        }
+        if let Some((t, id)) = f.after {
+            q = q.filter(
+                indicators::effective_at
+                    .lt(t)
+                    .or(indicators::effective_at.eq(t).and(indicators::id.lt(id))),
+            );
+        }
+        q.order((indicators::effective_at.desc(), indicators::id.desc()))
+    }};
+}
+
+/// Escapes a tag for a `LIKE` pattern with `\` as the escape character.
+pub fn escape_tag(tag: &str) -> String {
+    escape_like(tag)
+}
+
+/// Runs a search: at most `limit` hits, newest first.
+pub fn search(c: &mut DbConnection, m: &Match, f: &Filters, limit: i64) -> QueryResult<Vec<Hit>> {
+    let q = crate::search_query!(m, f);
+    let rows: Vec<(IndicatorRow, FeedRow, String)> = q
+        .limit(limit)
+        .select((
+            IndicatorRow::as_select(),
+            FeedRow::as_select(),
+            users::username,
+        ))
+        .load(c)?;
+    Ok(rows)
+}
