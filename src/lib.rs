@@ -8,7 +8,6 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
-pub mod import;
 pub mod limits;
 pub mod metrics;
 pub mod models;
