@@ -143,6 +143,13 @@ fn parse_items(
     payload: Value,
     rules: &indicator_body::Rules,
 ) -> Result<Vec<(Thing, IndicatorInput)>, ApiError> {
+    if payload.is_null() {
+        return Err(ApiError::invalid(
+            "indicators",
+            "empty",
+            "the body is empty: send {\"indicators\": [...]}",
+        ));
+    }
     let Value::Object(map) = payload else {
         return Err(ApiError::invalid(
             "",

@@ -105,19 +105,28 @@ pub fn insert(c: &mut DbConnection, new: &NewIndicator) -> QueryResult<Indicator
         .get_result(conn))
 }
 
-/// The API-written indicator of a feed with this normalised value, if any.
+/// The API-written indicator of a feed with this normalised value, if any, locked for the rest
+/// of the transaction: concurrent upserts of one value merge one after the other instead of
+/// overwriting each other's count and tags (PostgreSQL `FOR UPDATE`; SQLite's write
+/// transaction already holds the database lock).
 pub fn find_api_value(
     c: &mut DbConnection,
     feed_id: i64,
     value: &str,
 ) -> QueryResult<Option<IndicatorRow>> {
-    indicators::table
-        .filter(indicators::feed_id.eq(feed_id))
-        .filter(indicators::value.eq(value))
-        .filter(indicators::import_key.is_null())
-        .select(IndicatorRow::as_select())
-        .first(c)
-        .optional()
+    macro_rules! query {
+        () => {
+            indicators::table
+                .filter(indicators::feed_id.eq(feed_id))
+                .filter(indicators::value.eq(value))
+                .filter(indicators::import_key.is_null())
+                .select(IndicatorRow::as_select())
+        };
+    }
+    match c {
+        DbConnection::Postgresql(conn) => query!().for_update().first(conn).optional(),
+        DbConnection::Sqlite(conn) => query!().first(conn).optional(),
+    }
 }
 
 /// The API-written indicators of a feed among `values` (for bulk upserts: one query).

@@ -414,3 +414,61 @@ pub fn http_get(url: &str, headers: &[(&str, &str)]) -> TestResponse {
         body,
     }
 }
+
+impl TestApp {
+    /// POST /api/users/{user}/feeds with `{"feed": {"name", "private"}}`.
+    pub fn create_feed(&self, token: &str, user: &str, name: &str, private: bool) -> TestResponse {
+        let body = serde_json::json!({"feed": {"name": name, "private": private}});
+        self.send_as("POST", token, &format!("/api/users/{user}/feeds"), &body)
+    }
+
+    /// POST an indicator body to a feed.
+    pub fn post_indicator(
+        &self,
+        token: &str,
+        user: &str,
+        feed: &str,
+        body: &Value,
+    ) -> TestResponse {
+        self.send_as(
+            "POST",
+            token,
+            &format!("/api/users/{user}/feeds/{feed}/indicators"),
+            body,
+        )
+    }
+
+    /// Like `get_as`, asking for the v1 representation.
+    pub fn get_v1(&self, token: &str, path: &str) -> TestResponse {
+        let auth = format!("Token token={token}");
+        self.request(
+            "GET",
+            path,
+            &[
+                ("Authorization", &auth),
+                ("Accept", "application/vnd.csirtg.v1"),
+            ],
+            None,
+        )
+    }
+
+    /// The values (v1 `indicator` members) of a search as `token` sees it.
+    pub fn search_values(&self, token: Option<&str>, query: &str) -> Vec<String> {
+        let path = format!("/api/search?{query}");
+        let res = match token {
+            Some(t) => self.get_v1(t, &path),
+            None => self.request(
+                "GET",
+                &path,
+                &[("Accept", "application/vnd.csirtg.v1")],
+                None,
+            ),
+        };
+        let body = res.assert_status(200).json();
+        body.as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["indicator"].as_str().unwrap().to_string())
+            .collect()
+    }
+}

@@ -51,10 +51,16 @@ macro_rules! both_databases {
 
 mod helpers;
 
+mod access;
 mod auth;
 mod basics;
+mod bulk;
 mod cli;
+mod export;
+mod feeds;
+mod indicators;
 mod openapi;
+mod search;
 mod tokens;
 
 #[test]

@@ -1,0 +1,71 @@
+//! Bulk submissions (spec §6.6.6): all or nothing.
+
+use serde_json::json;
+
+use crate::helpers::*;
+
+both_backends! {
+    fn a_bulk_creates_and_upserts_in_order(app) {
+        let alice = app.user_with_token("alice");
+        app.create_feed(&alice, "alice", "f", false).assert_status(201);
+        app.post_indicator(&alice, "alice", "f", &json!({"indicator": "198.51.100.23"})).assert_status(201);
+        let body = json!({"indicators": [
+            {"indicator": "203.0.113.77", "tag_list": ["a"], "comment": {"content": "old bulk"}},
+            {"thing": "198.51.100.23", "tags": "b"},
+            {"indicator": {"indicator": "2001:db8:4::17", "portlist": 22}},
+            {"indicator": "203.0.113.77", "feed_id": 9, "rdata": "x"}]});
+        let res = app.send_as("POST", &alice, "/api/users/alice/feeds/f/indicators_bulk", &body);
+        let summary = res.assert_status(200).json();
+        assert_eq!(summary["total"], 4);
+        assert_eq!(summary["created"], 2);
+        assert_eq!(summary["updated"], 2);
+        let statuses: Vec<&str> = summary["indicators"].as_array().unwrap().iter().map(|i| i["status"].as_str().unwrap()).collect();
+        assert_eq!(statuses, ["created", "updated", "created", "updated"]);
+        assert_eq!(summary["indicators"][2]["thing"], "2001:db8:4::17");
+        assert_eq!(summary["indicators"][2]["itype"], "ipv6");
+        assert_eq!(app.get_as(&alice, "/api/users/alice").json()["usage"]["indicators"], 3);
+        let v1 = app.request("POST", "/api/users/alice/feeds/f/indicators_bulk",
+            &[("Authorization", &format!("Token token={alice}")), ("Accept", "application/vnd.csirtg.v1")],
+            Some(json!({"indicators": [{"indicator": "203.0.113.78"}]}).to_string().as_bytes()));
+        assert_eq!(v1.assert_status(200).json()["indicators"][0]["indicator"], "203.0.113.78");
+    }
+
+    fn one_bad_item_writes_nothing(app) {
+        let alice = app.user_with_token("alice");
+        app.create_feed(&alice, "alice", "f", false).assert_status(201);
+        let body = json!({"indicators": [{"indicator": "203.0.113.1"}, {"indicator": "999.1.1.1"}, {"indicator": "203.0.113.2", "portlist": "70000"},
+            {"indicator": "203.0.113.3", "attachment": {"data": "aGk="}}]});
+        let res = app.send_as("POST", &alice, "/api/users/alice/feeds/f/indicators_bulk", &body);
+        let err = res.assert_error(422, "validation_failed");
+        let errors = err["details"]["errors"].as_array().unwrap();
+        assert_eq!(err["details"]["error_count"], 3);
+        assert_eq!(errors[0]["index"], 1);
+        assert_eq!(errors[0]["field"], "indicators[1].indicator");
+        assert_eq!(errors[1]["field"], "indicators[2].portlist");
+        assert_eq!(errors[2]["code"], "not_supported");
+        assert!(app.get_as(&alice, "/api/users/alice/feeds/f/indicators").json().as_array().unwrap().is_empty());
+        app.send_as("POST", &alice, "/api/users/alice/feeds/f/indicators_bulk", &json!({"indicators": []})).assert_error(422, "validation_failed");
+        let auth = format!("Token token={alice}");
+        let res = app.request("POST", "/api/users/alice/feeds/f/indicators_bulk", &[("Authorization", &auth)], Some(b"null"));
+        assert_eq!(res.assert_error(422, "validation_failed")["details"]["errors"][0]["code"], "empty", "an empty body is a validation error");
+        let many: Vec<_> = (0..5001).map(|i| json!({"indicator": format!("10.{}.{}.1", i / 256, i % 256)})).collect();
+        let res = app.send_as("POST", &alice, "/api/users/alice/feeds/f/indicators_bulk", &json!({"indicators": many}));
+        assert_eq!(res.assert_error(422, "validation_failed")["details"]["errors"][0]["code"], "too_many_items");
+    }
+
+    fn a_bulk_over_quota_writes_nothing(app) {
+        let _ = &app;
+        let app = TestApp::spawn_with(if app.db.url.starts_with("sqlite") { Backend::Sqlite } else { Backend::Postgres }, |s| s.max_indicators = "3".parse().unwrap());
+        let alice = app.user_with_token("alice");
+        app.create_feed(&alice, "alice", "f", false).assert_status(201);
+        app.post_indicator(&alice, "alice", "f", &json!({"indicator": "203.0.113.1"})).assert_status(201);
+        let body = json!({"indicators": [{"indicator": "203.0.113.1"}, {"indicator": "203.0.113.2"}, {"indicator": "203.0.113.3"}, {"indicator": "203.0.113.4"}]});
+        let res = app.send_as("POST", &alice, "/api/users/alice/feeds/f/indicators_bulk", &body);
+        let err = res.assert_error(422, "quota_exceeded");
+        assert_eq!(err["details"], json!({"quota": "indicators", "limit": 3, "used": 1, "requested": 3}));
+        assert_eq!(app.get_as(&alice, "/api/users/alice/feeds/f/indicators").json().as_array().unwrap().len(), 1);
+        let fits = json!({"indicators": [{"indicator": "203.0.113.1"}, {"indicator": "203.0.113.2"}, {"indicator": "203.0.113.3"}]});
+        app.send_as("POST", &alice, "/api/users/alice/feeds/f/indicators_bulk", &fits).assert_status(200);
+        app.post_indicator(&alice, "alice", "f", &json!({"indicator": "203.0.113.9"})).assert_error(422, "quota_exceeded");
+    }
+}
