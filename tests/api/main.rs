@@ -62,6 +62,7 @@ mod indicators;
 mod openapi;
 mod search;
 mod tokens;
+mod validation;
 
 #[test]
 fn postgres_variants_report_when_skipped() {
