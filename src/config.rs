@@ -51,6 +51,18 @@ pub struct Settings {
     #[arg(long, env = "FEEDGATE_ANON_REQUESTS_PER_DAY", default_value = "500")]
     pub anon_requests_per_day: Limit,
 
+    /// Sustained requests per second per token or anonymous address (burst limit).
+    #[arg(long, env = "FEEDGATE_BURST_PER_SECOND", default_value_t = 50)]
+    pub burst_per_second: u32,
+
+    /// Requests admitted at once per token or anonymous address before the burst limit applies.
+    #[arg(long, env = "FEEDGATE_BURST_SIZE", default_value_t = 100)]
+    pub burst_size: u32,
+
+    /// Proxies whose `X-Forwarded-For` is trusted (comma-separated addresses or networks).
+    #[arg(long, env = "FEEDGATE_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<crate::limits::address::ProxyNet>,
+
     /// Default number of private feeds per user.
     #[arg(long, env = "FEEDGATE_MAX_PRIVATE_FEEDS", default_value = "1")]
     pub max_private_feeds: Limit,

@@ -98,8 +98,18 @@ pub enum ApiError {
     CidrTooBroad(String),
     #[error("that name is already taken")]
     NameTaken(&'static str),
+    #[error("daily request limit of {limit} reached")]
+    RateLimited {
+        limit: i64,
+        reset: i64,
+        retry_after: Duration,
+    },
+    #[error("too many requests in a short time")]
+    BurstLimited { retry_after: Duration },
     #[error("conflicting concurrent write; retrying is safe")]
     Conflict,
+    #[error("this would leave the server without an enabled admin")]
+    LastAdmin,
     #[error("database busy")]
     DatabaseBusy,
     #[error("database unavailable")]
@@ -163,6 +173,9 @@ impl ApiError {
             ApiError::InvalidQuery(_) => "invalid_query",
             ApiError::CidrTooBroad(_) => "cidr_too_broad",
             ApiError::Conflict => "conflict",
+            ApiError::LastAdmin => "last_admin",
+            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::BurstLimited { .. } => "burst_limited",
             ApiError::DatabaseBusy => "database_busy",
             ApiError::Unavailable(_) => "database_unavailable",
             ApiError::Internal(_) => "internal_error",
@@ -192,6 +205,9 @@ impl ApiError {
                 json!({ "quota": quota, "limit": limit, "used": used, "requested": requested })
             }
             ApiError::NameTaken(field) => json!({ "field": field }),
+            ApiError::RateLimited { limit, reset, .. } => {
+                json!({ "limit": limit, "period": "day", "reset": reset })
+            }
             _ => json!({}),
         }
     }
@@ -246,7 +262,10 @@ impl ResponseError for ApiError {
             | ApiError::NameTaken(_)
             | ApiError::InvalidQuery(_)
             | ApiError::CidrTooBroad(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Conflict => StatusCode::CONFLICT,
+            ApiError::Conflict | ApiError::LastAdmin => StatusCode::CONFLICT,
+            ApiError::RateLimited { .. } | ApiError::BurstLimited { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::DatabaseBusy | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -273,6 +292,12 @@ impl ResponseError for ApiError {
             }
             ApiError::DatabaseBusy | ApiError::Unavailable(_) => {
                 res.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+            }
+            ApiError::RateLimited { retry_after, .. } | ApiError::BurstLimited { retry_after } => {
+                res.insert_header((
+                    header::RETRY_AFTER,
+                    retry_after_secs(*retry_after).to_string(),
+                ));
             }
             _ => {}
         }

@@ -16,9 +16,11 @@ use crate::config::Settings;
 use crate::db::{self, Backend, DatabaseUrl, DbPool, PoolOptions};
 use crate::domain::name::Username;
 use crate::error::ApiError;
+use crate::limits::burst::Burst;
+use crate::limits::daily::Pending;
 use crate::metrics::Metrics;
 use crate::models::{meta, user};
-use crate::{api, auth, observe};
+use crate::{api, limits, observe};
 
 /// What every handler can reach.
 pub struct AppState {
@@ -29,6 +31,10 @@ pub struct AppState {
     pub clock: Clock,
     /// `host:port` the server listens on, for links when a request has no `Host`.
     pub local_addr: String,
+    /// The burst limiter, one per process (not per worker).
+    pub burst: Arc<Burst>,
+    /// Unlimited users' requests not yet written to the day's counter.
+    pub pending: Arc<Pending>,
 }
 
 /// A built, bound, not yet running server.
@@ -37,6 +43,7 @@ pub struct Application {
     server: Server,
     /// The first admin's token, when this start created it (printed once by `serve`).
     pub bootstrap: Option<Minted>,
+    state: web::Data<AppState>,
 }
 
 /// Why the application could not be built.
@@ -82,8 +89,11 @@ impl Application {
             metrics: Arc::new(Metrics::new(database.backend())),
             clock,
             local_addr: local.to_string(),
+            burst: Arc::new(Burst::new(settings.burst_per_second, settings.burst_size)),
+            pending: Arc::new(Pending::default()),
             settings: settings.clone(),
         });
+        let background = state.clone();
         let body_limit = settings.max_body_bytes;
         let mut server = HttpServer::new(move || {
             App::new()
@@ -95,7 +105,7 @@ impl Application {
                 .configure(|cfg| api::configure(cfg, body_limit))
                 .default_service(web::to(not_found))
                 // Registered inside out: the last `wrap` runs first.
-                .wrap(from_fn(auth::middleware::identify))
+                .wrap(from_fn(limits::middleware::admit))
                 .wrap(NormalizePath::new(TrailingSlash::Trim))
                 .wrap(from_fn(observe::observe))
         })
@@ -115,6 +125,7 @@ impl Application {
             port: local.port(),
             server,
             bootstrap,
+            state: background,
         })
     }
 
@@ -131,12 +142,54 @@ impl Application {
             tracing::info!("shutdown requested; finishing in-flight requests");
             handle.stop(true).await;
         });
-        self.server.await
+        let state = self.state.clone();
+        let housekeeping = actix_web::rt::spawn(housekeeping(state.clone()));
+        let result = self.server.await;
+        housekeeping.abort();
+        // Unlimited users' last requests are written before the process ends.
+        flush_pending(&state).await;
+        result
     }
 
     /// A handle to stop the server from elsewhere (tests).
     pub fn handle(&self) -> actix_web::dev::ServerHandle {
         self.server.handle()
+    }
+}
+
+/// Periodic work: flush unlimited users' counts (every 5 s), sweep idle burst keys (every
+/// minute) and prune daily counters older than yesterday (every hour).
+async fn housekeeping(state: web::Data<AppState>) {
+    let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(5));
+    let mut ticks: u64 = 0;
+    loop {
+        tick.tick().await;
+        ticks += 1;
+        flush_pending(&state).await;
+        if ticks.is_multiple_of(12) {
+            state.burst.sweep();
+        }
+        if ticks % 720 == 1 {
+            let before = state.clock.now().date() - chrono::Duration::days(1);
+            let pruned = db::run(&state.pool, move |c| {
+                crate::models::daily::prune(c, before).map_err(db::RunError::from)
+            })
+            .await;
+            if let Err(e) = pruned {
+                tracing::warn!(error = %e, "could not prune old daily counters");
+            }
+        }
+    }
+}
+
+async fn flush_pending(state: &web::Data<AppState>) {
+    let pending = state.pending.clone();
+    let flushed = db::run(&state.pool, move |c| {
+        pending.flush(c).map_err(db::RunError::from)
+    })
+    .await;
+    if let Err(e) = flushed {
+        tracing::warn!(error = %e, "could not write unlimited users' request counts; will retry");
     }
 }
 

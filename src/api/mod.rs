@@ -2,6 +2,7 @@
 //! emits [`ROUTES`], which the contract test compares with `openapi/openapi.yaml`.
 //! Handlers are thin: extract, authorise, one database call, render.
 
+pub mod admin;
 pub mod attachments;
 pub mod body;
 pub mod bulk;
@@ -110,6 +111,11 @@ routes! {
     "/api/users/{user}/feeds/{feed}/indicators_bulk" => [POST => bulk::create_indicators_bulk],
     "/api/users/{user}/feeds/{feed}/indicators/{id}/comments" => [GET => comments::list_comments, POST => comments::create_comment],
     "/api/users/{user}/feeds/{feed}/indicators/{id}/attachments/{aid}" => [GET => attachments::show_attachment],
+    "/api/admin/users" => [GET => admin::list_admin_users, POST => admin::create_admin_user],
+    "/api/admin/users/{user}" => [GET => admin::show_admin_user, PATCH => admin::update_admin_user, DELETE => admin::delete_admin_user],
+    "/api/admin/users/{user}/tokens" => [GET => admin::list_admin_user_tokens, POST => admin::create_admin_user_token],
+    "/api/admin/users/{user}/tokens/{tid}" => [DELETE => admin::revoke_admin_user_token],
+    "/api/admin/users/{user}/usage" => [GET => admin::show_admin_user_usage],
     "/metrics" => [GET => health::show_metrics],
 }
 

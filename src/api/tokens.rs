@@ -155,8 +155,8 @@ pub fn account_error(e: AccountError) -> ApiError {
     }
 }
 
-/// Reads `name`, `scopes` and `expires_at` / `expires_in_days` (spec §6.3).
-fn parse_token_spec(payload: Value, now: NaiveDateTime) -> Result<TokenSpec, ApiError> {
+/// Reads `name`, `scopes` and `expires_at` / `expires_in_days` (spec §6.3); shared with the admin routes.
+pub fn parse_token_spec(payload: Value, now: NaiveDateTime) -> Result<TokenSpec, ApiError> {
     let map = body::object(payload, "token")?;
     let mut errors = Vec::new();
     let mut spec = TokenSpec::default();

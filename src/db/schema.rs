@@ -114,6 +114,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    daily_usage (subject, day) {
+        subject -> Text,
+        day -> Date,
+        used -> BigInt,
+    }
+}
+
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(feeds -> users (user_id));
 diesel::joinable!(indicators -> feeds (feed_id));
@@ -127,5 +135,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     feeds,
     indicators,
     comments,
-    attachments
+    attachments,
+    daily_usage
 );

@@ -343,28 +343,40 @@ pub struct Server {
 impl Server {
     /// Starts `feedgate serve --bind 127.0.0.1:0` and waits until it listens.
     pub fn start(database_url: &str) -> Server {
+        Self::start_with(database_url, &[])
+    }
+
+    /// Like `start`, with extra environment variables (settings).
+    pub fn start_with(database_url: &str, env: &[(&str, &str)]) -> Server {
         let mut child = Binary::command(database_url)
-            .args(["serve", "--bind", "127.0.0.1:0", "--workers", "1"])
+            .envs(env.iter().copied())
+            .args(["serve", "--bind", "127.0.0.1:0", "--workers", "2"])
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let mut reader = BufReader::new(child.stderr.take().unwrap());
+        // A reader thread forwards stderr lines (and keeps draining it afterwards, so the server
+        // never blocks on a full pipe); the test waits at most a minute for the listening line.
+        let reader = BufReader::new(child.stderr.take().unwrap());
+        let (tx, rx) = mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            for line in reader.lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
         let mut seen = String::new();
         let port = loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap() == 0 {
-                panic!("server exited before listening: {seen}");
-            }
+            let line = rx
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("server did not start listening: {seen}"));
             seen.push_str(&line);
+            seen.push('\n');
             if line.contains("feedgate listening")
                 && let Some(p) = line.split("port=").nth(1)
             {
                 break p.trim().parse::<u16>().unwrap();
             }
         };
-        // Keep draining stderr so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in reader.lines() {});
         Server {
             child,
             port,
@@ -396,18 +408,33 @@ impl Drop for Server {
 
 /// A one-shot blocking GET against any base URL, for child-process servers.
 pub fn http_get(url: &str, headers: &[(&str, &str)]) -> TestResponse {
+    http("GET", url, headers, None)
+}
+
+/// A one-shot blocking request against any URL, for child-process servers.
+pub fn http(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> TestResponse {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
         .build()
         .into();
-    let mut builder = http::Request::builder().method("GET").uri(url);
+    let mut builder = http::Request::builder().method(method).uri(url);
     for (k, v) in headers {
         builder = builder.header(*k, *v);
     }
-    let mut res = agent.run(builder.body(()).unwrap()).unwrap();
+    let result = match body {
+        Some(b) => agent.run(builder.body(b.to_vec()).unwrap()),
+        None => agent.run(builder.body(()).unwrap()),
+    };
+    let mut res = result.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
     let status = res.status().as_u16();
     let headers = res.headers().clone();
-    let body = res.body_mut().read_to_string().unwrap();
+    let body = res.body_mut().read_to_string().unwrap_or_default();
     TestResponse {
         status,
         headers,

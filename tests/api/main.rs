@@ -52,14 +52,18 @@ macro_rules! both_databases {
 mod helpers;
 
 mod access;
+mod admin;
 mod auth;
 mod basics;
 mod bulk;
 mod cli;
+mod curl_examples;
 mod export;
 mod feeds;
 mod indicators;
+mod limits;
 mod openapi;
+mod sdk;
 mod search;
 mod tokens;
 mod validation;

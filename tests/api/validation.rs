@@ -6,7 +6,9 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 
 fn state(app: &TestApp, token: &str) -> (Value, Value) {
-    let list = app.get_v1(token, "/api/users/alice/feeds/f/indicators").json();
+    let list = app
+        .get_v1(token, "/api/users/alice/feeds/f/indicators")
+        .json();
     let usage = app.get_as(token, "/api/users/alice").json()["usage"].clone();
     (list, usage)
 }

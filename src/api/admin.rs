@@ -1,0 +1,715 @@
+//! Admin routes (spec §6.9): users with their limits, usage and tokens. Every route needs the
+//! admin role (403 `admin_required`; anonymous 401); GET needs read scope, the rest write scope.
+//! Objects are never wrapped; v0 and v1 differ only in the time format. Demoting, disabling or
+//! deleting the last enabled admin is 409 `last_admin`. The token routes are those of §6.3 for
+//! any user: they call the `api::tokens` handlers with the admin as caller.
+
+use std::future::{Ready, ready};
+
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, web};
+use chrono::{NaiveDate, NaiveDateTime};
+use serde_json::{Map, Value, json};
+
+use crate::api::body::{self, JsonBody};
+use crate::api::paging::{self, Cursor};
+use crate::api::query::{NoParams, QueryPairs};
+use crate::api::representation::ApiVersion;
+use crate::api::tokens::{self, TokenPath, account_error, token_object};
+use crate::api::urls;
+use crate::api::users::UserPath;
+use crate::auth::accounts::{self, MAX_TOKENS_PER_USER};
+use crate::auth::caller::{AuthUser, Caller};
+use crate::auth::password::Password;
+use crate::config::DefaultLimits;
+use crate::db::{self, DbConnection};
+use crate::domain::limit::{Limit, MAX_LIMIT};
+use crate::domain::name::Username;
+use crate::error::{ApiError, FieldError};
+use crate::limits::daily::next_midnight;
+use crate::models::user::{
+    self, ExtraUsage, LimitChanges, LimitKind, ROLE_ADMIN, ROLE_USER, UserRow,
+};
+use crate::startup::AppState;
+
+/// An authenticated admin; `WRITE` also demands the write scope. Non-admins get 403
+/// `admin_required` whatever their scope, anonymous callers 401, a read-only admin token on a
+/// writing route 403 `insufficient_scope` (spec §1.4 step 8, before query and body).
+#[derive(Debug, Clone)]
+pub struct Admin<const WRITE: bool>(pub AuthUser);
+
+/// An admin on a reading route.
+pub type AdminReader = Admin<false>;
+/// An admin with a write-scoped token.
+pub type AdminWriter = Admin<true>;
+
+impl<const WRITE: bool> FromRequest for Admin<WRITE> {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let caller = Caller::from_request(req, payload).into_inner();
+        ready(caller.and_then(|c| require_admin(c, WRITE)).map(Admin))
+    }
+}
+
+fn require_admin(caller: Caller, write: bool) -> Result<AuthUser, ApiError> {
+    match caller {
+        Caller::User(u) if !u.admin => Err(ApiError::AdminRequired),
+        Caller::User(u) if write && !u.write => Err(ApiError::InsufficientScope),
+        Caller::User(u) => Ok(u),
+        Caller::Anonymous { .. } | Caller::Basic(_) => Err(ApiError::AuthenticationRequired),
+    }
+}
+
+/// The admin user object (spec §6.9).
+pub fn admin_user_object(
+    row: &UserRow,
+    extra: ExtraUsage,
+    defaults: &DefaultLimits,
+    version: ApiVersion,
+) -> Map<String, Value> {
+    let mut limits = Map::new();
+    let mut usage = Map::new();
+    let mut overridden = Vec::new();
+    for kind in LimitKind::ALL {
+        limits.insert(kind.name().into(), json!(row.limit(kind, defaults).0));
+        if row.limit_override(kind).is_some() {
+            overridden.push(kind.name());
+        }
+        let used = row.used(kind, extra.requests_today);
+        usage.insert(kind.usage_name().into(), json!(used));
+    }
+    usage.insert("tokens".into(), json!(extra.tokens));
+    let mut obj = Map::new();
+    obj.insert("username".into(), json!(row.username));
+    obj.insert("role".into(), json!(row.role));
+    obj.insert("disabled".into(), json!(row.disabled));
+    obj.insert("has_password".into(), json!(row.password_hash.is_some()));
+    obj.insert("limits".into(), Value::Object(limits));
+    obj.insert("overridden".into(), json!(overridden));
+    obj.insert("usage".into(), Value::Object(usage));
+    obj.insert("created_at".into(), version.time(row.created_at));
+    obj.insert("updated_at".into(), version.time(row.updated_at));
+    obj
+}
+
+/// The usage object (spec §6.9): requests of the UTC day `now` falls in, and each quota.
+pub fn usage_object(
+    row: &UserRow,
+    extra: ExtraUsage,
+    defaults: &DefaultLimits,
+    version: ApiVersion,
+    now: NaiveDateTime,
+) -> Value {
+    let mut obj = Map::new();
+    obj.insert("username".into(), json!(row.username));
+    obj.insert(
+        "date".into(),
+        json!(now.date().format("%Y-%m-%d").to_string()),
+    );
+    for kind in LimitKind::ALL {
+        let used = row.used(kind, extra.requests_today);
+        let limit = row.limit(kind, defaults).0;
+        let (name, entry) = match kind {
+            LimitKind::RequestsPerDay => (
+                "requests",
+                json!({
+                    "used": used,
+                    "limit": limit,
+                    "remaining": limit.map(|l| (l - used).max(0)),
+                    "reset_at": version.time(next_midnight(now)),
+                }),
+            ),
+            other => (other.name(), json!({"used": used, "limit": limit})),
+        };
+        obj.insert(name.into(), entry);
+    }
+    obj.insert(
+        "tokens".into(),
+        json!({"used": extra.tokens, "limit": MAX_TOKENS_PER_USER}),
+    );
+    Value::Object(obj)
+}
+
+/// Finds a user (404) with the usage that is not on its row.
+fn load(
+    c: &mut DbConnection,
+    name: &str,
+    day: NaiveDate,
+) -> Result<(UserRow, ExtraUsage), ApiError> {
+    let row = user::find_by_name(c, name)?;
+    let extra = user::extra_usage_of(c, row.id, day)?;
+    Ok((row, extra))
+}
+
+/// The admin user object under this server's defaults, plus a member some routes add.
+fn render(
+    state: &AppState,
+    version: ApiVersion,
+    row: &UserRow,
+    extra: ExtraUsage,
+    more: Option<(&str, Value)>,
+) -> Value {
+    let defaults = state.settings.default_limits();
+    let mut obj = admin_user_object(row, extra, &defaults, version);
+    if let Some((name, value)) = more {
+        obj.insert(name.into(), value);
+    }
+    Value::Object(obj)
+}
+
+/// GET /api/admin/users: 200 with admin user objects by name (`limit` default 100, max 1000;
+/// `cursor`); 400, 401, 403.
+pub async fn list_admin_users(
+    state: web::Data<AppState>,
+    version: ApiVersion,
+    _admin: AdminReader,
+    query: QueryPairs,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let params = query.only(&["limit", "cursor"])?;
+    let limit = paging::limit(params.get("limit"), paging::SMALL_PAGES, false)?;
+    let after = Cursor::decode(&params)?
+        .map(|key| {
+            key.as_str()
+                .map(str::to_string)
+                .ok_or(ApiError::InvalidCursor)
+        })
+        .transpose()?;
+    let day = state.clock.now().date();
+    let (rows, extra) = db::run(&state.pool, move |c| {
+        let rows = user::list(c, after.as_deref(), limit + 1)?;
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let extra = user::extra_usage(c, &ids, day)?;
+        Ok::<_, ApiError>((rows, extra))
+    })
+    .await?;
+    let shown = &rows[..rows.len().min(limit as usize)];
+    let list: Vec<Value> = shown
+        .iter()
+        .map(|r| {
+            let extra = extra.get(&r.id).copied().unwrap_or_default();
+            render(&state, version, r, extra, None)
+        })
+        .collect();
+    let next = (rows.len() > shown.len())
+        .then(|| {
+            shown
+                .last()
+                .map(|r| Cursor::encode(&json!(r.username), &params))
+        })
+        .flatten();
+    let base = urls::base(&req, &state);
+    let res = version.ok(&Value::Array(list));
+    Ok(paging::with_next_link(
+        res,
+        &base,
+        req.path(),
+        &params,
+        limit,
+        next,
+    ))
+}
+
+/// What a create body asks for.
+struct NewUserInput {
+    name: Username,
+    admin: bool,
+    password: Option<Password>,
+    limits: LimitChanges,
+}
+
+/// POST /api/admin/users: 201 with `Location`, the admin user object and its first read/write
+/// `token` (plaintext shown once); 401, 403, 422 (`validation_failed`, `name_taken`).
+pub async fn create_admin_user(
+    state: web::Data<AppState>,
+    version: ApiVersion,
+    _admin: AdminWriter,
+    _: NoParams,
+    payload: JsonBody,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let input = parse_create(payload.into_inner())?;
+    let now = state.clock.now();
+    let (row, extra, minted) = db::run(&state.pool, move |c| {
+        db::write_tx(c, |c| insert_user(c, &input, now))
+    })
+    .await?;
+    let token = token_object(&minted.row, version, Some(minted.plain.expose()));
+    let mut res = version.created(&render(
+        &state,
+        version,
+        &row,
+        extra,
+        Some(("token", token)),
+    ));
+    let location = format!(
+        "{}/api/admin/users/{}",
+        urls::base(&req, &state),
+        row.username
+    );
+    if let Ok(v) = header::HeaderValue::from_str(&location) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(res)
+}
+
+/// One transaction: create the user and a token, then set the limit overrides.
+fn insert_user(
+    c: &mut DbConnection,
+    input: &NewUserInput,
+    now: NaiveDateTime,
+) -> Result<(UserRow, ExtraUsage, accounts::Minted), ApiError> {
+    let (row, minted) =
+        accounts::create_user(c, &input.name, input.admin, input.password.as_ref(), now)
+            .map_err(account_error)?;
+    if !input.limits.is_empty() {
+        user::set_limits(c, row.id, &input.limits, now)?;
+    }
+    let (row, extra) = load(c, &row.username, now.date())?;
+    Ok((row, extra, minted))
+}
+
+/// GET /api/admin/users/{user}: 200 with the admin user object; 401, 403, 404.
+pub async fn show_admin_user(
+    state: web::Data<AppState>,
+    version: ApiVersion,
+    _admin: AdminReader,
+    _: NoParams,
+    path: web::Path<UserPath>,
+) -> Result<HttpResponse, ApiError> {
+    let name = path.into_inner().user;
+    let day = state.clock.now().date();
+    let (row, extra) = db::run(&state.pool, move |c| load(c, &name, day)).await?;
+    Ok(version.ok(&render(&state, version, &row, extra, None)))
+}
+
+/// What a PATCH body asks for; `None` leaves a member alone.
+#[derive(Default)]
+struct UserPatch {
+    admin: Option<bool>,
+    disabled: Option<bool>,
+    /// `Some(None)` removes the password.
+    password: Option<Option<Password>>,
+    limits: LimitChanges,
+}
+
+/// PATCH (or PUT) /api/admin/users/{user}: 200 with the updated admin user object; 401, 403,
+/// 404, 409 `last_admin`, 422.
+pub async fn update_admin_user(
+    state: web::Data<AppState>,
+    version: ApiVersion,
+    _admin: AdminWriter,
+    _: NoParams,
+    path: web::Path<UserPath>,
+    payload: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    let name = path.into_inner().user;
+    let now = state.clock.now();
+    let (row, extra) = db::run(&state.pool, move |c| {
+        // Parsed (and a new password hashed) before the write lock is taken; a problem is
+        // reported only after the lookup, so an unknown user is 404 first.
+        let patch = parse_patch(payload.into_inner(), &name);
+        let hash = match &patch {
+            Ok(UserPatch {
+                password: Some(Some(pw)),
+                ..
+            }) => Some(pw.hash().map_err(ApiError::Internal)?),
+            _ => None,
+        };
+        db::write_tx(c, |c| {
+            let row = user::find_by_name(c, &name)?;
+            apply_patch(c, &row, &patch?, hash.as_deref(), now)?;
+            load(c, &name, now.date())
+        })
+    })
+    .await?;
+    Ok(version.ok(&render(&state, version, &row, extra, None)))
+}
+
+/// Applies a parsed PATCH inside its transaction, refusing to remove the last enabled admin.
+fn apply_patch(
+    c: &mut DbConnection,
+    row: &UserRow,
+    patch: &UserPatch,
+    hash: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<(), ApiError> {
+    let admin = patch.admin.unwrap_or(row.is_admin());
+    let disabled = patch.disabled.unwrap_or(row.disabled);
+    if user::would_remove_last_admin(c, row.id, admin && !disabled)? {
+        return Err(ApiError::LastAdmin);
+    }
+    if let Some(admin) = patch.admin {
+        let role = if admin { ROLE_ADMIN } else { ROLE_USER };
+        user::set_role(c, row.id, role, now)?;
+    }
+    if let Some(disabled) = patch.disabled {
+        user::set_disabled(c, row.id, disabled, now)?;
+    }
+    if patch.password.is_some() {
+        user::set_password(c, row.id, hash, now)?;
+    }
+    if !patch.limits.is_empty() {
+        user::set_limits(c, row.id, &patch.limits, now)?;
+    }
+    Ok(())
+}
+
+/// DELETE /api/admin/users/{user}: 200 with the admin user object as it was plus
+/// `deleted: {feeds, indicators, tokens}`; 401, 403, 404, 409 `last_admin`.
+pub async fn delete_admin_user(
+    state: web::Data<AppState>,
+    version: ApiVersion,
+    _admin: AdminWriter,
+    _: NoParams,
+    path: web::Path<UserPath>,
+) -> Result<HttpResponse, ApiError> {
+    let name = path.into_inner().user;
+    let day = state.clock.now().date();
+    let (row, extra, deleted) = db::run(&state.pool, move |c| {
+        db::write_tx(c, |c| remove_user(c, &name, day))
+    })
+    .await?;
+    state
+        .metrics
+        .indicators_written("deleted", deleted.indicators.max(0) as u64);
+    let counts =
+        json!({"feeds": deleted.feeds, "indicators": deleted.indicators, "tokens": deleted.tokens});
+    Ok(version.ok(&render(
+        &state,
+        version,
+        &row,
+        extra,
+        Some(("deleted", counts)),
+    )))
+}
+
+/// One transaction: find the user (404) with their usage as it was, refuse the last enabled
+/// admin (409), then delete them with everything they own.
+fn remove_user(
+    c: &mut DbConnection,
+    name: &str,
+    day: NaiveDate,
+) -> Result<(UserRow, ExtraUsage, user::Deleted), ApiError> {
+    let (row, extra) = load(c, name, day)?;
+    if user::would_remove_last_admin(c, row.id, false)? {
+        return Err(ApiError::LastAdmin);
+    }
+    let deleted = user::delete(c, row.id)?;
+    Ok((row, extra, deleted))
+}
+
+/// GET /api/admin/users/{user}/tokens: 200 with the user's unrevoked tokens, newest first;
+/// 401, 403, 404. The §6.3 route, with the admin as caller.
+pub async fn list_admin_user_tokens(
+    state: web::Data<AppState>,
+    version: ApiVersion,
+    admin: AdminReader,
+    params: NoParams,
+    path: web::Path<UserPath>,
+) -> Result<HttpResponse, ApiError> {
+    tokens::list_tokens(state, version, Caller::User(admin.0), params, path).await
+}
+
+/// POST /api/admin/users/{user}/tokens: 201 with a new token of the user and its plaintext;
+/// 401, 403, 404, 422 (`validation_failed`; `quota_exceeded` at 100 tokens). The §6.3 route,
+/// with the admin as caller.
+pub async fn create_admin_user_token(
+    state: web::Data<AppState>,
+    version: ApiVersion,
+    admin: AdminWriter,
+    params: NoParams,
+    path: web::Path<UserPath>,
+    payload: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    tokens::create_token(state, version, Caller::User(admin.0), params, path, payload).await
+}
+
+/// DELETE /api/admin/users/{user}/tokens/{tid}: 200 with the revoked token; 401, 403, 404
+/// (unknown user; unknown, revoked or another user's token). The §6.3 route, with the admin
+/// as caller.
+pub async fn revoke_admin_user_token(
+    state: web::Data<AppState>,
+    version: ApiVersion,
+    admin: AdminWriter,
+    params: NoParams,
+    path: web::Path<TokenPath>,
+) -> Result<HttpResponse, ApiError> {
+    tokens::revoke_token(state, version, Caller::User(admin.0), params, path).await
+}
+
+/// GET /api/admin/users/{user}/usage: 200 with today's requests and each quota against its
+/// effective limit (`null` = unlimited); 401, 403, 404.
+pub async fn show_admin_user_usage(
+    state: web::Data<AppState>,
+    version: ApiVersion,
+    _admin: AdminReader,
+    _: NoParams,
+    path: web::Path<UserPath>,
+) -> Result<HttpResponse, ApiError> {
+    let name = path.into_inner().user;
+    let now = state.clock.now();
+    let (row, extra) = db::run(&state.pool, move |c| load(c, &name, now.date())).await?;
+    let defaults = state.settings.default_limits();
+    Ok(version.ok(&usage_object(&row, extra, &defaults, version, now)))
+}
+
+fn parse_create(payload: Value) -> Result<NewUserInput, ApiError> {
+    let map = body::object(payload, "user")?;
+    let mut errors = Vec::new();
+    let name = match map.get("username") {
+        None | Some(Value::Null) => {
+            errors.push(FieldError::new(
+                "username",
+                "required",
+                "a user needs a name",
+            ));
+            None
+        }
+        Some(Value::String(s)) => Username::parse(s)
+            .map_err(|e| errors.push(FieldError::new("username", e.code, e.message)))
+            .ok(),
+        Some(_) => {
+            errors.push(FieldError::new(
+                "username",
+                "invalid_type",
+                "must be a string",
+            ));
+            None
+        }
+    };
+    let admin = parse_role(&map, &mut errors).unwrap_or(false);
+    let password = parse_password(&map, &mut errors).flatten();
+    let limits = parse_limits(&map, &mut errors);
+    body::check(errors)?;
+    let name =
+        name.ok_or_else(|| ApiError::invalid("username", "required", "a user needs a name"))?;
+    Ok(NewUserInput {
+        name,
+        admin,
+        password,
+        limits,
+    })
+}
+
+/// Reads a PATCH body; `current` is the name in the path (a `username` equal to it is allowed).
+fn parse_patch(payload: Value, current: &str) -> Result<UserPatch, ApiError> {
+    let map = body::object(payload, "user")?;
+    let mut errors = Vec::new();
+    match map.get("username") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(s)) if s.trim().to_lowercase() == current.to_lowercase() => {}
+        Some(_) => errors.push(FieldError::new(
+            "username",
+            "immutable",
+            "users cannot be renamed",
+        )),
+    }
+    let disabled = match map.get("disabled") {
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(_) => {
+            errors.push(FieldError::new(
+                "disabled",
+                "invalid_type",
+                "must be a boolean",
+            ));
+            None
+        }
+    };
+    let patch = UserPatch {
+        admin: parse_role(&map, &mut errors),
+        disabled,
+        password: parse_password(&map, &mut errors),
+        limits: parse_limits(&map, &mut errors),
+    };
+    body::check(errors)?;
+    Ok(patch)
+}
+
+/// `role`: `"user"` or `"admin"`; `Some(true)` for admin, `None` when not given.
+fn parse_role(map: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Option<bool> {
+    match map.get("role") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s == ROLE_ADMIN => Some(true),
+        Some(Value::String(s)) if s == ROLE_USER => Some(false),
+        Some(Value::String(_)) => {
+            errors.push(FieldError::new(
+                "role",
+                "invalid_format",
+                r#"must be "user" or "admin""#,
+            ));
+            None
+        }
+        Some(_) => {
+            errors.push(FieldError::new("role", "invalid_type", "must be a string"));
+            None
+        }
+    }
+}
+
+/// `password`: 12–1,024 characters; `null` is `Some(None)` (remove it), absent is `None`.
+fn parse_password(
+    map: &Map<String, Value>,
+    errors: &mut Vec<FieldError>,
+) -> Option<Option<Password>> {
+    match map.get("password") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(Value::String(s)) => match Password::parse(s.clone()) {
+            Ok(pw) => Some(Some(pw)),
+            Err(message) => {
+                errors.push(FieldError::new("password", "out_of_range", message));
+                None
+            }
+        },
+        Some(_) => {
+            errors.push(FieldError::new(
+                "password",
+                "invalid_type",
+                "must be a string or null",
+            ));
+            None
+        }
+    }
+}
+
+/// `limits`: an object whose members are limit names, each an integer 0–1,000,000,000 (an
+/// override), `null` (unlimited) or `"default"` (drop the override).
+fn parse_limits(map: &Map<String, Value>, errors: &mut Vec<FieldError>) -> LimitChanges {
+    let mut changes = LimitChanges::default();
+    let members = match map.get("limits") {
+        None => return changes,
+        Some(Value::Object(members)) => members,
+        Some(_) => {
+            errors.push(FieldError::new(
+                "limits",
+                "invalid_type",
+                "must be an object",
+            ));
+            return changes;
+        }
+    };
+    for (key, value) in members {
+        let field = format!("limits.{key}");
+        let Some(kind) = LimitKind::ALL.into_iter().find(|k| k.name() == key) else {
+            errors.push(FieldError::new(
+                field,
+                "not_supported",
+                "limits are requests_per_day, private_feeds, public_feeds and indicators",
+            ));
+            continue;
+        };
+        match limit_value(value) {
+            Ok(change) => changes.set(kind, change),
+            Err((code, message)) => errors.push(FieldError::new(field, code, message)),
+        }
+    }
+    changes
+}
+
+/// One member of `limits`: `Some(limit)` sets an override, `None` drops it.
+fn limit_value(value: &Value) -> Result<Option<Limit>, (&'static str, String)> {
+    let range = || format!("must be 0-{MAX_LIMIT}, null (unlimited) or \"default\"");
+    match value {
+        Value::Null => Ok(Some(Limit::UNLIMITED)),
+        Value::String(s) if s == "default" => Ok(None),
+        Value::Number(n) => match n.as_i64() {
+            Some(v) if (0..=MAX_LIMIT).contains(&v) => Ok(Some(Limit(Some(v)))),
+            Some(_) => Err(("out_of_range", range())),
+            None if n.is_u64() => Err(("out_of_range", range())),
+            None => Err(("invalid_type", "must be an integer".into())),
+        },
+        _ => Err(("invalid_type", range())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limit_values_follow_the_spec() {
+        assert_eq!(limit_value(&json!(20000)), Ok(Some(Limit(Some(20000)))));
+        assert_eq!(limit_value(&json!(0)), Ok(Some(Limit(Some(0)))));
+        assert_eq!(limit_value(&json!(null)), Ok(Some(Limit::UNLIMITED)));
+        assert_eq!(limit_value(&json!("default")), Ok(None));
+        for (bad, code) in [
+            (json!(-1), "out_of_range"),
+            (json!(1_000_000_001), "out_of_range"),
+            (json!(u64::MAX), "out_of_range"),
+            (json!(1.5), "invalid_type"),
+            (json!("unlimited"), "invalid_type"),
+            (json!("5000"), "invalid_type"),
+            (json!(true), "invalid_type"),
+            (json!([1]), "invalid_type"),
+        ] {
+            assert_eq!(limit_value(&bad).map_err(|e| e.0), Err(code), "{bad}");
+        }
+    }
+
+    #[test]
+    fn limits_bodies_name_every_bad_member() {
+        let map = body::object(
+            json!({"limits": {"indicators": null, "public_feeds": "default", "requests_per_day": -5, "tokens": 3}}),
+            "user",
+        )
+        .unwrap();
+        let mut errors = Vec::new();
+        let changes = parse_limits(&map, &mut errors);
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["limits.requests_per_day", "limits.tokens"]);
+        assert_eq!(changes.0[2], Some(None));
+        assert_eq!(changes.0[3], Some(Some(Limit::UNLIMITED)));
+        assert_eq!(changes.0[0], None);
+    }
+
+    #[test]
+    fn patches_refuse_renames_but_accept_the_same_name() {
+        assert!(parse_patch(json!({"username": "Alice"}), "alice").is_ok());
+        let Err(ApiError::Invalid(errors)) = parse_patch(json!({"username": "bob"}), "alice")
+        else {
+            panic!("a rename must be refused");
+        };
+        assert_eq!(errors[0].code, "immutable");
+        let patch = parse_patch(json!({"password": null, "role": "admin"}), "alice").unwrap();
+        assert!(matches!(patch.password, Some(None)));
+        assert_eq!(patch.admin, Some(true));
+    }
+
+    #[test]
+    fn only_admins_pass_and_scope_comes_second() {
+        let user = |admin, write| {
+            Caller::User(AuthUser {
+                id: 1,
+                name: "a".into(),
+                admin,
+                write,
+                token_id: 1,
+            })
+        };
+        let code = |r: Result<AuthUser, ApiError>| r.err().map(|e| e.code());
+        assert_eq!(
+            code(require_admin(user(false, true), false)),
+            Some("admin_required")
+        );
+        assert_eq!(
+            code(require_admin(user(false, false), true)),
+            Some("admin_required")
+        );
+        assert_eq!(
+            code(require_admin(user(true, false), true)),
+            Some("insufficient_scope")
+        );
+        assert_eq!(code(require_admin(user(true, false), false)), None);
+        let anon = Caller::Anonymous {
+            ip: "192.0.2.1".into(),
+        };
+        assert_eq!(
+            code(require_admin(anon, false)),
+            Some("authentication_required")
+        );
+    }
+}

@@ -1,0 +1,208 @@
+//! The admission middleware, before routing (spec §1.4 steps 1–4): `/api/health` and
+//! `/metrics` pass untouched; then the burst limit of the presented token or the address (no
+//! database work); then one blocking call that resolves the token and charges the day's
+//! request to the user, or to the address for anonymous callers and failed credentials. A
+//! spent budget is 429 (even for bad credentials); bad credentials are then 401. A counter
+//! that cannot be updated refuses the request (503): limits fail closed.
+
+use std::time::Duration;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, web};
+use sha2::{Digest, Sha256};
+
+use crate::auth::caller::{BasicCredentials, Caller};
+use crate::auth::header::{Presented, presented};
+use crate::auth::middleware::{accepts_basic, authenticate, is_unmetered};
+use crate::auth::token::PlainToken;
+use crate::db::{self, DbConnection};
+use crate::domain::limit::Limit;
+use crate::error::ApiError;
+use crate::limits::address::client_address;
+use crate::limits::daily::{self, Admission, DailyState};
+use crate::models::daily::{address_subject, user_subject};
+use crate::startup::AppState;
+
+/// What the blocking call decided.
+enum Outcome {
+    Admitted(Caller, Option<DailyState>),
+    /// Credentials failed (charged to the address, which still had budget).
+    Rejected(ApiError, Option<DailyState>),
+}
+
+/// The middleware.
+pub async fn admit(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    if is_unmetered(req.path()) {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
+    }
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return Ok(req.error_response(ApiError::Internal(anyhow::anyhow!(
+            "application state missing"
+        ))));
+    };
+    let text = |name| {
+        req.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap_or("\u{0}"))
+    };
+    let found = presented(
+        text(header::AUTHORIZATION),
+        text(header::HeaderName::from_static("x-api-key")),
+    );
+    let forwarded = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
+    let address = client_address(
+        req.peer_addr().map(|a| a.ip()),
+        forwarded,
+        &state.settings.trusted_proxies,
+    );
+
+    // Burst: keyed by a short hash of the presented token (junk included), else the address.
+    let burst_key = match &found {
+        Presented::Token(t) => format!("t:{}", hex8(t)),
+        _ => format!("a:{address}"),
+    };
+    if let Err(wait) = state.burst.check(&burst_key) {
+        state.metrics.rate_limited("burst");
+        return Ok(req.error_response(ApiError::BurstLimited { retry_after: wait }));
+    }
+
+    let basic_ok = accepts_basic(req.path());
+    let now = state.clock.now();
+    let st = state.clone();
+    let outcome = db::run(&state.pool, move |c| {
+        decide(c, &st, found, &address, basic_ok, now)
+    })
+    .await;
+    match outcome {
+        Err(e) => Ok(req.error_response(fail_closed(e))),
+        Ok(Outcome::Rejected(err, headers)) => {
+            if matches!(err, ApiError::RateLimited { .. }) {
+                state
+                    .metrics
+                    .rate_limited(if req.headers().get(header::AUTHORIZATION).is_some() {
+                        "daily"
+                    } else {
+                        "anonymous"
+                    });
+            }
+            let mut res = req.error_response(err);
+            if let Some(h) = headers {
+                h.write(res.headers_mut());
+            }
+            Ok(res)
+        }
+        Ok(Outcome::Admitted(caller, headers)) => {
+            req.extensions_mut().insert(caller);
+            let mut res = next.call(req).await?.map_into_boxed_body();
+            if let Some(h) = headers {
+                h.write(res.headers_mut());
+            }
+            Ok(res)
+        }
+    }
+}
+
+/// A counter failure refuses the request; other errors keep their meaning.
+fn fail_closed(e: ApiError) -> ApiError {
+    match e {
+        ApiError::Internal(inner) => ApiError::Unavailable(inner),
+        other => other,
+    }
+}
+
+fn hex8(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn refused(state: DailyState, now: chrono::NaiveDateTime) -> ApiError {
+    ApiError::RateLimited {
+        limit: state.limit,
+        reset: state.reset,
+        retry_after: Duration::from_secs(state.retry_after(now) as u64),
+    }
+}
+
+/// Resolves the credentials and charges the request, in one connection checkout.
+fn decide(
+    c: &mut DbConnection,
+    state: &AppState,
+    found: Presented,
+    address: &str,
+    basic_ok: bool,
+    now: chrono::NaiveDateTime,
+) -> Result<Outcome, ApiError> {
+    let anon_limit = state.settings.anon_requests_per_day;
+    let charge_address = |c: &mut DbConnection| {
+        daily::charge(
+            c,
+            &address_subject(address),
+            anon_limit,
+            now,
+            &state.pending,
+        )
+    };
+    // Failed credentials are charged to the address: a spent budget answers 429 first.
+    let reject = |c: &mut DbConnection, err: ApiError| -> Result<Outcome, ApiError> {
+        match charge_address(c)? {
+            Admission::Refused(s) => Ok(Outcome::Rejected(refused(s, now), Some(s))),
+            Admission::Admitted(s) => Ok(Outcome::Rejected(err, s)),
+        }
+    };
+    match found {
+        Presented::None => match charge_address(c)? {
+            Admission::Refused(s) => Ok(Outcome::Rejected(refused(s, now), Some(s))),
+            Admission::Admitted(s) => Ok(Outcome::Admitted(
+                Caller::Anonymous {
+                    ip: address.to_string(),
+                },
+                s,
+            )),
+        },
+        Presented::Basic { username, password } if basic_ok => match charge_address(c)? {
+            Admission::Refused(s) => Ok(Outcome::Rejected(refused(s, now), Some(s))),
+            Admission::Admitted(s) => Ok(Outcome::Admitted(
+                Caller::Basic(BasicCredentials { username, password }),
+                s,
+            )),
+        },
+        Presented::Basic { .. } | Presented::Unsupported => {
+            reject(c, ApiError::UnsupportedAuthScheme)
+        }
+        Presented::Conflicting => reject(c, ApiError::ConflictingCredentials),
+        Presented::Token(text) => {
+            let Some(plain) = PlainToken::parse(&text) else {
+                return reject(c, ApiError::InvalidToken);
+            };
+            let (user, column) = match authenticate(c, &plain.hash().0, now) {
+                Ok(found) => found,
+                Err(
+                    e @ (ApiError::InvalidToken
+                    | ApiError::TokenExpired
+                    | ApiError::AccountDisabled),
+                ) => return reject(c, e),
+                Err(other) => return Err(other),
+            };
+            let limit = Limit::effective(column, state.settings.requests_per_day);
+            match daily::charge(c, &user_subject(user.id), limit, now, &state.pending)? {
+                Admission::Refused(s) => Ok(Outcome::Rejected(refused(s, now), Some(s))),
+                Admission::Admitted(s) => Ok(Outcome::Admitted(Caller::User(user), s)),
+            }
+        }
+    }
+}

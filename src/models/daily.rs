@@ -1,0 +1,75 @@
+//! The `daily_usage` table: requests per subject (`u:<id>` or `a:<address>`) and UTC day.
+//! Admission is one atomic statement, so any number of gateways sharing the database admit
+//! exactly the limit.
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::db::schema::daily_usage;
+
+/// Counts one request for `subject` on `day` if fewer than `limit` were counted; returns the
+/// new count, or `None` when the limit is spent (nothing counted). `limit` must be ≥ 1: a
+/// limit of 0 is refused by the caller without a statement (the insert arm would admit one).
+pub fn charge(
+    c: &mut DbConnection,
+    subject: &str,
+    day: NaiveDate,
+    limit: i64,
+) -> QueryResult<Option<i64>> {
+    use diesel::query_dsl::methods::FilterDsl;
+    let insert = diesel::insert_into(daily_usage::table)
+        .values((
+            daily_usage::subject.eq(subject),
+            daily_usage::day.eq(day),
+            daily_usage::used.eq(1i64),
+        ))
+        .on_conflict((daily_usage::subject, daily_usage::day))
+        .do_update()
+        .set(daily_usage::used.eq(daily_usage::used + 1))
+        .filter(daily_usage::used.lt(limit));
+    crate::on_backend!(c, |conn| insert
+        .returning(daily_usage::used)
+        .get_result(conn)
+        .optional())
+}
+
+/// Adds `n` requests without a limit (unlimited users' batched counts).
+pub fn add(c: &mut DbConnection, subject: &str, day: NaiveDate, n: i64) -> QueryResult<()> {
+    let insert = diesel::insert_into(daily_usage::table)
+        .values((
+            daily_usage::subject.eq(subject),
+            daily_usage::day.eq(day),
+            daily_usage::used.eq(n),
+        ))
+        .on_conflict((daily_usage::subject, daily_usage::day))
+        .do_update()
+        .set(daily_usage::used.eq(daily_usage::used + n));
+    crate::on_backend!(c, |conn| insert.execute(conn).map(|_| ()))
+}
+
+/// The requests counted for `subject` on `day`.
+pub fn used(c: &mut DbConnection, subject: &str, day: NaiveDate) -> QueryResult<i64> {
+    daily_usage::table
+        .filter(daily_usage::subject.eq(subject))
+        .filter(daily_usage::day.eq(day))
+        .select(daily_usage::used)
+        .first(c)
+        .optional()
+        .map(|n| n.unwrap_or(0))
+}
+
+/// Deletes the rows of days before `day`.
+pub fn prune(c: &mut DbConnection, before: NaiveDate) -> QueryResult<usize> {
+    diesel::delete(daily_usage::table.filter(daily_usage::day.lt(before))).execute(c)
+}
+
+/// The subject key of a user.
+pub fn user_subject(user_id: i64) -> String {
+    format!("u:{user_id}")
+}
+
+/// The subject key of an anonymous client address.
+pub fn address_subject(address: &str) -> String {
+    format!("a:{address}")
+}
