@@ -35,6 +35,10 @@ pub struct Settings {
     #[arg(long, env = "FEEDGATE_DB_POOL_SIZE", default_value_t = 16)]
     pub db_pool_size: u32,
 
+    /// Longest a PostgreSQL statement may run, in seconds (longer → 503 `query_timeout`).
+    #[arg(long, env = "FEEDGATE_QUERY_TIMEOUT_SECS", default_value_t = 10)]
+    pub query_timeout_secs: u64,
+
     /// Largest JSON request body, in bytes (larger → 413).
     #[arg(long, env = "FEEDGATE_MAX_BODY_BYTES", default_value_t = 10 * 1024 * 1024)]
     pub max_body_bytes: usize,

@@ -112,6 +112,8 @@ pub enum ApiError {
     LastAdmin,
     #[error("database busy")]
     DatabaseBusy,
+    #[error("the query took too long")]
+    QueryTimeout,
     #[error("database unavailable")]
     Unavailable(#[source] anyhow::Error),
     #[error("internal error")]
@@ -177,6 +179,7 @@ impl ApiError {
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::BurstLimited { .. } => "burst_limited",
             ApiError::DatabaseBusy => "database_busy",
+            ApiError::QueryTimeout => "query_timeout",
             ApiError::Unavailable(_) => "database_unavailable",
             ApiError::Internal(_) => "internal_error",
         }
@@ -266,7 +269,9 @@ impl ResponseError for ApiError {
             ApiError::RateLimited { .. } | ApiError::BurstLimited { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
             }
-            ApiError::DatabaseBusy | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::DatabaseBusy | ApiError::QueryTimeout | ApiError::Unavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -290,7 +295,7 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed(allow) => {
                 res.insert_header((header::ALLOW, allow.join(", ")));
             }
-            ApiError::DatabaseBusy | ApiError::Unavailable(_) => {
+            ApiError::DatabaseBusy | ApiError::QueryTimeout | ApiError::Unavailable(_) => {
                 res.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
             }
             ApiError::RateLimited { retry_after, .. } | ApiError::BurstLimited { retry_after } => {
@@ -341,6 +346,9 @@ impl From<diesel::result::Error> for ApiError {
                     || info.message().contains("busy") =>
             {
                 ApiError::DatabaseBusy
+            }
+            Error::DatabaseError(_, ref info) if info.message().contains("statement timeout") => {
+                ApiError::QueryTimeout
             }
             other => ApiError::Internal(other.into()),
         }

@@ -71,6 +71,9 @@ impl Application {
             database,
             PoolOptions {
                 max_size: settings.db_pool_size.max(1),
+                statement_timeout: std::time::Duration::from_secs(
+                    settings.query_timeout_secs.max(1),
+                ),
                 ..Default::default()
             },
         )?;

@@ -193,6 +193,7 @@ fn one_line(text: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct ConnectionManager {
     url: DatabaseUrl,
+    statement_timeout: Duration,
 }
 
 impl ManageConnection for ConnectionManager {
@@ -200,7 +201,14 @@ impl ManageConnection for ConnectionManager {
     type Error = ConnectError;
 
     fn connect(&self) -> Result<DbConnection, ConnectError> {
-        self.url.establish()
+        let mut conn = self.url.establish()?;
+        if let DbConnection::Postgresql(c) = &mut conn {
+            // Spec §10: no query may hold a pooled connection longer than this on PostgreSQL.
+            // SQLite queries cannot be interrupted through diesel and are bounded by design.
+            setup::statement_timeout(c, self.statement_timeout)
+                .map_err(|e| ConnectError::Setup(one_line(&e.to_string())))?;
+        }
+        Ok(conn)
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), ConnectError> {
@@ -225,6 +233,8 @@ pub fn ping(conn: &mut DbConnection) -> QueryResult<()> {
 pub struct PoolOptions {
     pub max_size: u32,
     pub checkout_timeout: Duration,
+    /// PostgreSQL `statement_timeout` of pooled connections.
+    pub statement_timeout: Duration,
 }
 
 impl Default for PoolOptions {
@@ -232,6 +242,7 @@ impl Default for PoolOptions {
         Self {
             max_size: 8,
             checkout_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -248,7 +259,10 @@ pub fn connect(url: &DatabaseUrl, options: PoolOptions) -> Result<DbPool, Connec
         .connection_timeout(options.checkout_timeout)
         // r2d2 logs connection errors itself; we report them through our own error type.
         .error_handler(Box::new(diesel::r2d2::NopErrorHandler))
-        .build(ConnectionManager { url: url.clone() })
+        .build(ConnectionManager {
+            url: url.clone(),
+            statement_timeout: options.statement_timeout,
+        })
         .map_err(|e| ConnectError::Setup(one_line(&e.to_string())))
 }
 

@@ -16,3 +16,11 @@ pub fn sqlite(conn: &mut SqliteConnection) -> QueryResult<()> {
 pub fn postgres(conn: &mut PgConnection) -> QueryResult<()> {
     conn.batch_execute("SET TIME ZONE 'UTC'")
 }
+
+/// Bounds every statement of a pooled connection (the migration connection is not bounded).
+pub fn statement_timeout(conn: &mut PgConnection, timeout: std::time::Duration) -> QueryResult<()> {
+    conn.batch_execute(&format!(
+        "SET statement_timeout = {}",
+        timeout.as_millis().max(1)
+    ))
+}

@@ -114,10 +114,14 @@ pub async fn admit(
     }
 }
 
-/// A counter failure refuses the request; other errors keep their meaning.
+/// A counter that cannot be read or updated refuses the request: 503 `database_unavailable`
+/// (spec §4.1), whatever the database said.
 fn fail_closed(e: ApiError) -> ApiError {
     match e {
-        ApiError::Internal(inner) => ApiError::Unavailable(inner),
+        ApiError::Internal(inner) | ApiError::Unavailable(inner) => ApiError::Unavailable(inner),
+        ApiError::DatabaseBusy | ApiError::QueryTimeout => {
+            ApiError::Unavailable(anyhow::anyhow!("the request counter could not be updated"))
+        }
         other => other,
     }
 }

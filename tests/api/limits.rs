@@ -197,3 +197,51 @@ both_databases! {
         assert_eq!((ok, other), (1, 0));
     }
 }
+
+mod fail_closed {
+    use super::*;
+    use diesel::connection::SimpleConnection;
+
+    /// Holds the lock the request counter needs, so admission cannot count the request.
+    fn blocked_counter(app: &TestApp) -> feedgate::db::DbConnection {
+        let mut conn = app.db.parsed().establish().unwrap();
+        let sql = if app.db.url.starts_with("sqlite") {
+            "BEGIN EXCLUSIVE"
+        } else {
+            "BEGIN; LOCK TABLE daily_usage IN ACCESS EXCLUSIVE MODE"
+        };
+        conn.batch_execute(sql).unwrap();
+        conn
+    }
+
+    fn refuses(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |s| s.query_timeout_secs = 1);
+        let alice = app.user_with_token("alice");
+        app.get_as(&alice, "/api").assert_status(200);
+        let mut holder = blocked_counter(&app);
+        let res = app.get_as(&alice, "/api/users/alice");
+        res.assert_error(503, "database_unavailable");
+        assert_eq!(res.header("retry-after"), Some("5"));
+        holder.batch_execute("ROLLBACK").unwrap();
+        let res = app.get_as(&alice, "/api/users/alice");
+        assert_eq!(
+            ratelimit(&res).1,
+            4998,
+            "the refused request was not counted"
+        );
+    }
+
+    #[test]
+    fn a_counter_that_cannot_be_updated_refuses_the_request_sqlite() {
+        refuses(Backend::Sqlite);
+    }
+
+    #[test]
+    #[cfg_attr(
+        not(pg_tests),
+        ignore = "TEST_DATABASE_URL not set: PostgreSQL run skipped"
+    )]
+    fn a_counter_that_cannot_be_updated_refuses_the_request_postgres() {
+        refuses(Backend::Postgres);
+    }
+}
