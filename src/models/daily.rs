@@ -28,6 +28,7 @@ pub fn charge(
         .do_update()
         .set(daily_usage::used.eq(daily_usage::used + 1))
         .filter(daily_usage::used.lt(limit));
+    let _turn = crate::db::write_turn(c);
     crate::on_backend!(c, |conn| insert
         .returning(daily_usage::used)
         .get_result(conn)
@@ -45,6 +46,7 @@ pub fn add(c: &mut DbConnection, subject: &str, day: NaiveDate, n: i64) -> Query
         .on_conflict((daily_usage::subject, daily_usage::day))
         .do_update()
         .set(daily_usage::used.eq(daily_usage::used + n));
+    let _turn = crate::db::write_turn(c);
     crate::on_backend!(c, |conn| insert.execute(conn).map(|_| ()))
 }
 
