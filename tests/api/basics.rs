@@ -173,3 +173,21 @@ mod limited_bodies {
         );
     }
 }
+
+both_databases! {
+    fn every_row_struct_matches_its_table(db) {
+        use diesel::prelude::*;
+        use feedgate::db::schema::*;
+        use feedgate::models::{attachment::AttachmentMeta, feed::FeedRow, indicator::IndicatorRow, token::TokenRow, user::UserRow};
+        let pool = feedgate::db::connect(&db.parsed(), Default::default()).unwrap();
+        let mut c = pool.get().unwrap();
+        let c = &mut *c;
+        assert!(users::table.select(UserRow::as_select()).limit(0).load(c).unwrap().is_empty());
+        assert!(api_tokens::table.select(TokenRow::as_select()).limit(0).load(c).unwrap().is_empty());
+        assert!(feeds::table.select(FeedRow::as_select()).limit(0).load(c).unwrap().is_empty());
+        assert!(indicators::table.select(IndicatorRow::as_select()).limit(0).load(c).unwrap().is_empty());
+        assert!(attachments::table.select(AttachmentMeta::as_select()).limit(0).load(c).unwrap().is_empty());
+        let counts: Vec<(String, chrono::NaiveDate, i64)> = daily_usage::table.limit(0).load(c).unwrap();
+        assert!(counts.is_empty());
+    }
+}
