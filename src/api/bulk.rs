@@ -2,24 +2,32 @@
 //! validated first (any invalid item: 422 listing them, nothing written), then the quota for
 //! the distinct new values, then every item applied in order in one transaction.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
 
 use crate::api::body::JsonBody;
 use crate::api::feeds::{FeedPath, writable_feed};
-use crate::api::indicator_body::{self, IndicatorInput};
-use crate::api::indicators::{self, WriteContext, value_of, write_with_retry};
+use crate::api::indicator_body::{self, IndicatorInput, Patch};
+use crate::api::indicators::{
+    self, MAX_COMMENTS, WriteContext, max_opt, min_opt, value_of, write_with_retry,
+};
 use crate::api::query::NoParams;
 use crate::api::representation::ApiVersion;
 use crate::api::urls;
 use crate::auth::caller::WriteCaller;
+use crate::db::DbConnection;
+use crate::domain::tags::Tags;
 use crate::domain::thing::Thing;
 use crate::error::{ApiError, FieldError};
 use crate::limits::quota;
-use crate::models::{feed, indicator};
+use crate::models::comment;
+use crate::models::feed::{self, FeedRow};
+use crate::models::indicator::{self, IndicatorChanges, IndicatorRow, NewIndicator};
+use crate::models::user::UserRow;
 use crate::startup::AppState;
+use chrono::NaiveDateTime;
 
 /// At most this many items per request.
 pub const MAX_ITEMS: usize = 5000;
@@ -59,24 +67,17 @@ pub async fn create_indicators_bulk(
                 .filter(|v| seen.insert(v.clone()))
                 .collect()
         };
-        let existing = indicator::find_api_values(c, feed_row.id, &distinct)?.len() as i64;
-        let new = distinct.len() as i64 - existing;
+        let existing = indicator::find_api_values(c, feed_row.id, &distinct)?;
+        let new = distinct.len() as i64 - existing.len() as i64;
         quota::take_indicators(c, &owner, new, &ctx.defaults)?;
-        let mut out = Vec::with_capacity(items.len());
-        for (i, (thing, input)) in items.iter().enumerate() {
-            let prefix = format!("indicators[{i}]");
-            let applied = indicators::apply(
-                c,
-                (&owner, &feed_row),
-                &writer.0,
-                thing,
-                input.clone(),
-                &ctx,
-                &prefix,
-            )
-            .map_err(|e| at_index(e, i))?;
-            out.push((applied.row.id, applied.created));
-        }
+        let out = apply_all(
+            c,
+            (&owner, &feed_row),
+            writer.0.id,
+            &items,
+            existing,
+            ctx.now,
+        )?;
         feed::add_indicators(c, feed_row.id, new, ctx.now)?;
         Ok((owner.username, feed_row.name, out))
     })
@@ -121,6 +122,220 @@ pub async fn create_indicators_bulk(
         "updated": rows.len() - created,
         "indicators": summary,
     })))
+}
+
+/// One value's state while the items are merged in memory.
+enum Slot {
+    New(Box<NewIndicator>),
+    Existing { row: Box<IndicatorRow>, dirty: bool },
+}
+
+/// Applies every item in array order as the create/upsert of spec §6.6.1, with a fixed number
+/// of statements per request instead of per item: one lookup of the existing values (done by
+/// the caller), one multi-row INSERT for the new ones, one UPDATE per existing value that
+/// changed, one multi-row INSERT for the comments. Returns `(id, created)` per item.
+fn apply_all(
+    c: &mut DbConnection,
+    (owner, feed_row): (&UserRow, &FeedRow),
+    author: i64,
+    items: &[(Thing, IndicatorInput)],
+    existing: Vec<IndicatorRow>,
+    now: NaiveDateTime,
+) -> Result<Vec<(i64, bool)>, ApiError> {
+    let mut slots: HashMap<String, Slot> = existing
+        .into_iter()
+        .map(|row| {
+            (
+                row.value.clone(),
+                Slot::Existing {
+                    row: Box::new(row),
+                    dirty: false,
+                },
+            )
+        })
+        .collect();
+    let mut order: Vec<(String, bool)> = Vec::with_capacity(items.len());
+    let mut new_values: Vec<String> = Vec::new();
+    let mut comments: Vec<(String, String)> = Vec::new();
+    for (i, (thing, input)) in items.iter().enumerate() {
+        let value = thing.as_str().to_string();
+        let tags_error = |e: crate::domain::DomainError| {
+            at_index(
+                ApiError::invalid(format!("indicators[{i}].tags"), e.code, e.message),
+                i,
+            )
+        };
+        let created = match slots.get_mut(&value) {
+            None => {
+                let tags = input.tags.clone().value().unwrap_or_default();
+                tags.check_joined_len().map_err(tags_error)?;
+                let (ip_lo, ip_hi) = thing.ip_range().map_or((None, None), |(lo, hi)| {
+                    (Some(lo.to_vec()), Some(hi.to_vec()))
+                });
+                let lasttime = input.lasttime.clone().value();
+                let row = NewIndicator {
+                    feed_id: feed_row.id,
+                    user_id: owner.id,
+                    value: value.clone(),
+                    itype: thing.itype().as_str().to_string(),
+                    ip_lo,
+                    ip_hi,
+                    host_rev: thing.host_rev(),
+                    portlist: input.portlist.clone().value(),
+                    portlist_src: input.portlist_src.clone().value(),
+                    protocol: input.protocol.clone().value(),
+                    firsttime: input.firsttime.clone().value(),
+                    lasttime,
+                    effective_at: lasttime.unwrap_or(now),
+                    count: 1,
+                    description: input.description.clone().value(),
+                    content: input.content.clone().value(),
+                    provider: input.provider.clone().value(),
+                    asn: None,
+                    asn_desc: None,
+                    cc: None,
+                    tags: tags.joined(),
+                    import_key: None,
+                    comments_count: 0,
+                    created_at: now,
+                    updated_at: now,
+                };
+                slots.insert(value.clone(), Slot::New(Box::new(row)));
+                new_values.push(value.clone());
+                true
+            }
+            Some(slot) => {
+                merge(slot, input, now).map_err(tags_error)?;
+                false
+            }
+        };
+        if let Some(text) = &input.comment {
+            comments.push((value.clone(), text.clone()));
+        }
+        order.push((value, created));
+    }
+    // Comments per value, capped at the per-indicator limit (an upsert drops the excess).
+    let mut per_value: HashMap<&str, i64> = HashMap::new();
+    let mut kept: Vec<(String, String)> = Vec::with_capacity(comments.len());
+    for (value, text) in comments {
+        let already = match slots.get(&value) {
+            Some(Slot::Existing { row, .. }) => row.comments_count,
+            _ => 0,
+        };
+        let n = per_value
+            .entry(slots.get_key_value(&value).map_or("", |(k, _)| k.as_str()))
+            .or_insert(already);
+        if *n < MAX_COMMENTS {
+            *n += 1;
+            kept.push((value, text));
+        }
+    }
+    let counts: HashMap<String, i64> = per_value
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    let mut ids: HashMap<String, i64> = HashMap::with_capacity(slots.len());
+    let mut fresh: Vec<NewIndicator> = Vec::with_capacity(new_values.len());
+    for value in &new_values {
+        if let Some(Slot::New(row)) = slots.remove(value) {
+            let mut row = *row;
+            row.comments_count = counts.get(value).copied().unwrap_or(0);
+            fresh.push(row);
+        }
+    }
+    for (id, value) in indicator::insert_many(c, &fresh)? {
+        ids.insert(value, id);
+    }
+    for (value, slot) in slots {
+        if let Slot::Existing { row, dirty } = slot {
+            let comments_count = counts.get(&value).copied();
+            if dirty || comments_count.is_some_and(|n| n != row.comments_count) {
+                let changes = IndicatorChanges {
+                    portlist: Some(row.portlist.clone()),
+                    portlist_src: Some(row.portlist_src.clone()),
+                    protocol: Some(row.protocol),
+                    firsttime: Some(row.firsttime),
+                    lasttime: Some(row.lasttime),
+                    effective_at: Some(row.effective_at),
+                    count: Some(row.count),
+                    description: Some(row.description.clone()),
+                    content: Some(row.content.clone()),
+                    provider: Some(row.provider.clone()),
+                    tags: Some(row.tags.clone()),
+                    comments_count,
+                    updated_at: Some(now),
+                };
+                indicator::update(c, row.id, &changes)?;
+            }
+            ids.insert(value, row.id);
+        }
+    }
+    let rows: Vec<(i64, i64, String)> = kept
+        .into_iter()
+        .filter_map(|(value, text)| ids.get(&value).map(|id| (*id, author, text)))
+        .collect();
+    comment::insert_many(c, &rows, now)?;
+    Ok(order
+        .into_iter()
+        .map(|(value, created)| (ids.get(&value).copied().unwrap_or_default(), created))
+        .collect())
+}
+
+/// Merges a later submission of a value into its slot (the upsert rules of spec §6.6.1).
+fn merge(
+    slot: &mut Slot,
+    input: &IndicatorInput,
+    now: NaiveDateTime,
+) -> Result<(), crate::domain::DomainError> {
+    match slot {
+        Slot::New(row) => {
+            let mut tags =
+                Tags::from_list(row.tags.split(',').filter(|t| !t.is_empty())).unwrap_or_default();
+            if let Patch::Set(t) = &input.tags {
+                tags.merge(t);
+            }
+            tags.check_joined_len()?;
+            row.tags = tags.joined();
+            row.count += 1;
+            row.firsttime = min_opt(row.firsttime, input.firsttime.clone().value());
+            row.lasttime = max_opt(row.lasttime, input.lasttime.clone().value());
+            row.effective_at = row.lasttime.unwrap_or(row.created_at);
+            overwrite(&mut row.portlist, &input.portlist);
+            overwrite(&mut row.portlist_src, &input.portlist_src);
+            overwrite(&mut row.protocol, &input.protocol);
+            overwrite(&mut row.description, &input.description);
+            overwrite(&mut row.content, &input.content);
+            overwrite(&mut row.provider, &input.provider);
+        }
+        Slot::Existing { row, dirty } => {
+            let mut tags = Tags::from_list(row.tag_list()).unwrap_or_default();
+            if let Patch::Set(t) = &input.tags {
+                tags.merge(t);
+            }
+            tags.check_joined_len()?;
+            row.tags = tags.joined();
+            row.count += 1;
+            row.firsttime = min_opt(row.firsttime, input.firsttime.clone().value());
+            row.lasttime = max_opt(row.lasttime, input.lasttime.clone().value());
+            row.effective_at = row.lasttime.unwrap_or(row.created_at);
+            overwrite(&mut row.portlist, &input.portlist);
+            overwrite(&mut row.portlist_src, &input.portlist_src);
+            overwrite(&mut row.protocol, &input.protocol);
+            overwrite(&mut row.description, &input.description);
+            overwrite(&mut row.content, &input.content);
+            overwrite(&mut row.provider, &input.provider);
+            row.updated_at = now;
+            *dirty = true;
+        }
+    }
+    Ok(())
+}
+
+/// A submitted value replaces the stored one; an absent one keeps it.
+fn overwrite<T: Clone>(stored: &mut Option<T>, submitted: &Patch<T>) {
+    if let Patch::Set(v) = submitted {
+        *stored = Some(v.clone());
+    }
 }
 
 fn at_index(e: ApiError, index: usize) -> ApiError {

@@ -50,6 +50,32 @@ pub fn insert(
     crate::on_backend!(c, |conn| insert.returning(comments::id).get_result(conn))
 }
 
+/// Inserts many `(indicator id, author id, text)` comments in multi-row statements.
+pub fn insert_many(
+    c: &mut DbConnection,
+    rows: &[(i64, i64, String)],
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let mut n = 0;
+    for chunk in rows.chunks(1000) {
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|(indicator_id, user_id, text)| {
+                (
+                    comments::indicator_id.eq(*indicator_id),
+                    comments::user_id.eq(*user_id),
+                    comments::text.eq(text.as_str()),
+                    comments::created_at.eq(now),
+                    comments::updated_at.eq(now),
+                )
+            })
+            .collect();
+        let insert = diesel::insert_into(comments::table).values(values);
+        n += crate::on_backend!(c, |conn| insert.execute(conn))?;
+    }
+    Ok(n)
+}
+
 /// A page of an indicator's comments, oldest first, after id `after`.
 pub fn list(
     c: &mut DbConnection,

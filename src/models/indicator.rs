@@ -47,9 +47,11 @@ impl IndicatorRow {
     }
 }
 
-/// An indicator to insert.
+/// An indicator to insert. `None` inserts NULL (not DEFAULT), which lets SQLite take many rows
+/// in one statement.
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = indicators)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewIndicator {
     pub feed_id: i64,
     pub user_id: i64,
@@ -136,16 +138,37 @@ pub fn find_api_values(
     values: &[String],
 ) -> QueryResult<Vec<IndicatorRow>> {
     let mut out = Vec::new();
-    // Chunked under the smaller bind limit of the two backends.
+    // Chunked under the smaller bind limit of the two backends; locked like `find_api_value`.
     for chunk in values.chunks(900) {
-        out.extend(
-            indicators::table
-                .filter(indicators::feed_id.eq(feed_id))
-                .filter(indicators::import_key.is_null())
-                .filter(indicators::value.eq_any(chunk))
-                .select(IndicatorRow::as_select())
-                .load(c)?,
-        );
+        macro_rules! query {
+            () => {
+                indicators::table
+                    .filter(indicators::feed_id.eq(feed_id))
+                    .filter(indicators::import_key.is_null())
+                    .filter(indicators::value.eq_any(chunk))
+                    .select(IndicatorRow::as_select())
+            };
+        }
+        out.extend(match c {
+            DbConnection::Postgresql(conn) => query!().for_update().load(conn)?,
+            DbConnection::Sqlite(conn) => query!().load(conn)?,
+        });
+    }
+    Ok(out)
+}
+
+/// Rows per multi-row INSERT: 26 columns × 1,000 stays under SQLite's 32,766 bind parameters.
+const INSERT_CHUNK: usize = 1000;
+
+/// Inserts many indicators with multi-row statements; returns `(id, value)` of each new row.
+pub fn insert_many(c: &mut DbConnection, rows: &[NewIndicator]) -> QueryResult<Vec<(i64, String)>> {
+    let mut out = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let insert = diesel::insert_into(indicators::table).values(chunk);
+        let ids: Vec<(i64, String)> = crate::on_backend!(c, |conn| insert
+            .returning((indicators::id, indicators::value))
+            .get_results(conn))?;
+        out.extend(ids);
     }
     Ok(out)
 }

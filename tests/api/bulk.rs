@@ -24,6 +24,17 @@ both_backends! {
         assert_eq!(summary["indicators"][2]["thing"], "2001:db8:4::17");
         assert_eq!(summary["indicators"][2]["itype"], "ipv6");
         assert_eq!(app.get_as(&alice, "/api/users/alice").json()["usage"]["indicators"], 3);
+        // A value repeated within one bulk merges like a resubmission.
+        let id = summary["indicators"][0]["id"].as_i64().unwrap();
+        assert_eq!(summary["indicators"][3]["id"], id);
+        let merged = app.get_v1(&alice, &format!("/api/users/alice/feeds/f/indicators/{id}")).json();
+        assert_eq!(merged["count"], 2);
+        assert_eq!(merged["tags"], json!(["a"]));
+        assert_eq!(merged["comments"][0]["text"], "old bulk");
+        let upserted = app.get_v1(&alice, "/api/search?q=198.51.100.23").json();
+        assert_eq!(upserted[0]["count"], 2);
+        assert_eq!(upserted[0]["tags"], json!(["b"]));
+        assert_eq!(app.get_as(&alice, "/api/users/alice/feeds/f").json()["feed"]["indicators_count"], 3);
         let v1 = app.request("POST", "/api/users/alice/feeds/f/indicators_bulk",
             &[("Authorization", &format!("Token token={alice}")), ("Accept", "application/vnd.csirtg.v1")],
             Some(json!({"indicators": [{"indicator": "203.0.113.78"}]}).to_string().as_bytes()));
