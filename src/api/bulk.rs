@@ -167,39 +167,8 @@ fn apply_all(
         };
         let created = match slots.get_mut(&value) {
             None => {
-                let tags = input.tags.clone().value().unwrap_or_default();
-                tags.check_joined_len().map_err(tags_error)?;
-                let (ip_lo, ip_hi) = thing.ip_range().map_or((None, None), |(lo, hi)| {
-                    (Some(lo.to_vec()), Some(hi.to_vec()))
-                });
-                let lasttime = input.lasttime.clone().value();
-                let row = NewIndicator {
-                    feed_id: feed_row.id,
-                    user_id: owner.id,
-                    value: value.clone(),
-                    itype: thing.itype().as_str().to_string(),
-                    ip_lo,
-                    ip_hi,
-                    host_rev: thing.host_rev(),
-                    portlist: input.portlist.clone().value(),
-                    portlist_src: input.portlist_src.clone().value(),
-                    protocol: input.protocol.clone().value(),
-                    firsttime: input.firsttime.clone().value(),
-                    lasttime,
-                    effective_at: lasttime.unwrap_or(now),
-                    count: 1,
-                    description: input.description.clone().value(),
-                    content: input.content.clone().value(),
-                    provider: input.provider.clone().value(),
-                    asn: None,
-                    asn_desc: None,
-                    cc: None,
-                    tags: tags.joined(),
-                    import_key: None,
-                    comments_count: 0,
-                    created_at: now,
-                    updated_at: now,
-                };
+                let row = indicators::new_row((owner, feed_row), thing, input, now)
+                    .map_err(tags_error)?;
                 slots.insert(value.clone(), Slot::New(Box::new(row)));
                 new_values.push(value.clone());
                 true
@@ -287,8 +256,10 @@ fn merge(
     input: &IndicatorInput,
     now: NaiveDateTime,
 ) -> Result<(), crate::domain::DomainError> {
-    match slot {
-        Slot::New(row) => {
+    // The same rules on both kinds of slot; only where the row lives differs.
+    macro_rules! merge_into {
+        ($row:expr) => {{
+            let row = $row;
             let mut tags =
                 Tags::from_list(row.tags.split(',').filter(|t| !t.is_empty())).unwrap_or_default();
             if let Patch::Set(t) = &input.tags {
@@ -306,25 +277,13 @@ fn merge(
             overwrite(&mut row.description, &input.description);
             overwrite(&mut row.content, &input.content);
             overwrite(&mut row.provider, &input.provider);
-        }
-        Slot::Existing { row, dirty } => {
-            let mut tags = Tags::from_list(row.tag_list()).unwrap_or_default();
-            if let Patch::Set(t) = &input.tags {
-                tags.merge(t);
-            }
-            tags.check_joined_len()?;
-            row.tags = tags.joined();
-            row.count += 1;
-            row.firsttime = min_opt(row.firsttime, input.firsttime.clone().value());
-            row.lasttime = max_opt(row.lasttime, input.lasttime.clone().value());
-            row.effective_at = row.lasttime.unwrap_or(row.created_at);
-            overwrite(&mut row.portlist, &input.portlist);
-            overwrite(&mut row.portlist_src, &input.portlist_src);
-            overwrite(&mut row.protocol, &input.protocol);
-            overwrite(&mut row.description, &input.description);
-            overwrite(&mut row.content, &input.content);
-            overwrite(&mut row.provider, &input.provider);
             row.updated_at = now;
+        }};
+    }
+    match slot {
+        Slot::New(row) => merge_into!(row.as_mut()),
+        Slot::Existing { row, dirty } => {
+            merge_into!(row.as_mut());
             *dirty = true;
         }
     }

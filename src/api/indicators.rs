@@ -253,40 +253,8 @@ pub fn apply(
             if !ctx.quota_prepaid {
                 quota::take_indicators(c, owner, 1, &ctx.defaults)?;
             }
-            let tags = input.tags.clone().value().unwrap_or_default();
-            tags.check_joined_len()
+            let new = new_row((owner, feed_row), thing, &input, now)
                 .map_err(|e| ApiError::invalid(&tags_field, e.code, e.message))?;
-            let (ip_lo, ip_hi) = thing.ip_range().map_or((None, None), |(lo, hi)| {
-                (Some(lo.to_vec()), Some(hi.to_vec()))
-            });
-            let lasttime = input.lasttime.clone().value();
-            let new = NewIndicator {
-                feed_id: feed_row.id,
-                user_id: owner.id,
-                value: thing.as_str().to_string(),
-                itype: thing.itype().as_str().to_string(),
-                ip_lo,
-                ip_hi,
-                host_rev: thing.host_rev(),
-                portlist: input.portlist.clone().value(),
-                portlist_src: input.portlist_src.clone().value(),
-                protocol: input.protocol.clone().value(),
-                firsttime: input.firsttime.clone().value(),
-                lasttime,
-                effective_at: lasttime.unwrap_or(now),
-                count: 1,
-                description: input.description.clone().value(),
-                content: input.content.clone().value(),
-                provider: input.provider.clone().value(),
-                asn: None,
-                asn_desc: None,
-                cc: None,
-                tags: tags.joined(),
-                import_key: None,
-                comments_count: 0,
-                created_at: now,
-                updated_at: now,
-            };
             let row = indicator::insert(c, &new)?;
             if !ctx.feed_counted {
                 feed::add_indicators(c, feed_row.id, 1, now)?;
@@ -378,6 +346,48 @@ pub fn apply(
         row,
         created,
         comment_dropped,
+    })
+}
+
+/// The row a first submission of `thing` creates; `too_long` when its tags do not fit.
+pub fn new_row(
+    (owner, feed_row): (&UserRow, &FeedRow),
+    thing: &Thing,
+    input: &IndicatorInput,
+    now: NaiveDateTime,
+) -> Result<NewIndicator, crate::domain::DomainError> {
+    let tags = input.tags.clone().value().unwrap_or_default();
+    tags.check_joined_len()?;
+    let (ip_lo, ip_hi) = thing.ip_range().map_or((None, None), |(lo, hi)| {
+        (Some(lo.to_vec()), Some(hi.to_vec()))
+    });
+    let lasttime = input.lasttime.clone().value();
+    Ok(NewIndicator {
+        feed_id: feed_row.id,
+        user_id: owner.id,
+        value: thing.as_str().to_string(),
+        itype: thing.itype().as_str().to_string(),
+        ip_lo,
+        ip_hi,
+        host_rev: thing.host_rev(),
+        portlist: input.portlist.clone().value(),
+        portlist_src: input.portlist_src.clone().value(),
+        protocol: input.protocol.clone().value(),
+        firsttime: input.firsttime.clone().value(),
+        lasttime,
+        effective_at: lasttime.unwrap_or(now),
+        count: 1,
+        description: input.description.clone().value(),
+        content: input.content.clone().value(),
+        provider: input.provider.clone().value(),
+        asn: None,
+        asn_desc: None,
+        cc: None,
+        tags: tags.joined(),
+        import_key: None,
+        comments_count: 0,
+        created_at: now,
+        updated_at: now,
     })
 }
 
