@@ -78,6 +78,19 @@ pub struct Settings {
     /// Default number of indicators per user, across all feeds.
     #[arg(long, env = "FEEDGATE_MAX_INDICATORS", default_value = "250000")]
     pub max_indicators: Limit,
+
+    /// Largest Shadowserver report accepted by the HTTP import, in bytes (larger → 413).
+    #[arg(long, env = "FEEDGATE_IMPORT_MAX_BYTES", default_value_t = 1 << 30)]
+    pub import_max_bytes: u64,
+
+    /// Most inflated content a zipped report may hold, in bytes (more → 413, CLI `rejected`).
+    #[arg(long, env = "FEEDGATE_IMPORT_MAX_UNZIPPED_BYTES", default_value_t = 4 << 30)]
+    pub import_max_unzipped_bytes: u64,
+
+    /// Rows per import batch and transaction (1-50000).
+    #[arg(long, env = "FEEDGATE_IMPORT_BATCH_ROWS", default_value_t = 5000,
+          value_parser = clap::value_parser!(u32).range(1..=50_000))]
+    pub import_batch_rows: u32,
 }
 
 /// The server-wide default limits, resolved per user with `Limit::effective`.

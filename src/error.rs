@@ -118,6 +118,14 @@ pub enum ApiError {
     Unavailable(#[source] anyhow::Error),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
+    /// A report of which nothing could be imported (422 `empty_report` or
+    /// `unreadable_report`), with the import summary in `details.summary`.
+    #[error("{message}")]
+    ReportRejected {
+        code: &'static str,
+        message: String,
+        summary: Box<Value>,
+    },
 }
 
 impl ApiError {
@@ -182,6 +190,7 @@ impl ApiError {
             ApiError::QueryTimeout => "query_timeout",
             ApiError::Unavailable(_) => "database_unavailable",
             ApiError::Internal(_) => "internal_error",
+            ApiError::ReportRejected { code, .. } => code,
         }
     }
 
@@ -211,6 +220,7 @@ impl ApiError {
             ApiError::RateLimited { limit, reset, .. } => {
                 json!({ "limit": limit, "period": "day", "reset": reset })
             }
+            ApiError::ReportRejected { summary, .. } => json!({ "summary": summary }),
             _ => json!({}),
         }
     }
@@ -264,7 +274,8 @@ impl ResponseError for ApiError {
             | ApiError::QuotaExceeded { .. }
             | ApiError::NameTaken(_)
             | ApiError::InvalidQuery(_)
-            | ApiError::CidrTooBroad(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            | ApiError::CidrTooBroad(_)
+            | ApiError::ReportRejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflict | ApiError::LastAdmin => StatusCode::CONFLICT,
             ApiError::RateLimited { .. } | ApiError::BurstLimited { .. } => {
                 StatusCode::TOO_MANY_REQUESTS

@@ -34,6 +34,11 @@ struct OpLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StateLabels {
     state: String,
 }
@@ -60,6 +65,7 @@ pub struct Metrics {
     indicators_written: Family<OpLabels, Counter>,
     pool_connections: Family<StateLabels, Gauge>,
     pool_max: Gauge,
+    import_rows: Family<OutcomeLabels, Counter>,
 }
 
 impl Metrics {
@@ -104,6 +110,12 @@ impl Metrics {
             "Database pool size",
             pool_max.clone(),
         );
+        let import_rows = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "feedgate_import_rows",
+            "Rows of imported reports by outcome (created, updated, unchanged, or a skip reason)",
+            import_rows.clone(),
+        );
         let build = Family::<BuildLabels, Gauge>::default();
         build
             .get_or_create(&BuildLabels {
@@ -120,6 +132,19 @@ impl Metrics {
             indicators_written,
             pool_connections,
             pool_max,
+            import_rows,
+        }
+    }
+
+    /// Counts imported rows by outcome (`created`, `updated`, `unchanged`, or a skip reason);
+    /// exposed as `feedgate_import_rows_total{outcome}`.
+    pub fn import_rows(&self, outcome: &str, n: u64) {
+        if n > 0 {
+            self.import_rows
+                .get_or_create(&OutcomeLabels {
+                    outcome: outcome.to_string(),
+                })
+                .inc_by(n);
         }
     }
 

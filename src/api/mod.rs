@@ -10,6 +10,7 @@ pub mod comments;
 pub mod export;
 pub mod feeds;
 pub mod health;
+pub mod imports;
 pub mod indicator_body;
 pub mod indicators;
 pub mod paging;
@@ -109,6 +110,7 @@ routes! {
     "/api/users/{user}/feeds/{feed}/indicators" => [GET => indicators::list_indicators, POST => indicators::create_indicator],
     "/api/users/{user}/feeds/{feed}/indicators/{id}" => [GET => indicators::show_indicator, PATCH => indicators::update_indicator, DELETE => indicators::delete_indicator],
     "/api/users/{user}/feeds/{feed}/indicators_bulk" => [POST => bulk::create_indicators_bulk],
+    "/api/users/{user}/feeds/{feed}/imports/shadowserver" => [POST => imports::import_shadowserver],
     "/api/users/{user}/feeds/{feed}/indicators/{id}/comments" => [GET => comments::list_comments, POST => comments::create_comment],
     "/api/users/{user}/feeds/{feed}/indicators/{id}/attachments/{aid}" => [GET => attachments::show_attachment],
     "/api/admin/users" => [GET => admin::list_admin_users, POST => admin::create_admin_user],

@@ -1,7 +1,9 @@
 //! The command line: `feedgate serve`, `feedgate user …`, `feedgate token …`. Every command
 //! takes `--database-url` / `DATABASE_URL`; errors are one line on stderr and exit code 1.
 
+pub mod import;
 pub mod serve;
+pub mod shadowserver;
 pub mod token;
 pub mod user;
 
@@ -32,6 +34,12 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// Import report files into a feed.
+    #[command(subcommand)]
+    Import(import::ImportCommand),
+    /// Pull reports from the Shadowserver Reports API into a feed.
+    #[command(subcommand)]
+    Shadowserver(shadowserver::ShadowserverCommand),
 }
 
 /// Runs the parsed command.
@@ -41,6 +49,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(settings) => serve::run(settings, &url),
         Command::User(cmd) => user::run(cmd, &url),
         Command::Token(cmd) => token::run(cmd, &url),
+        Command::Import(cmd) => import::run(cmd, &url),
+        Command::Shadowserver(cmd) => shadowserver::run(cmd, &url),
     }
 }
 

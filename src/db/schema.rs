@@ -138,3 +138,34 @@ diesel::allow_tables_to_appear_in_same_query!(
     attachments,
     daily_usage
 );
+
+diesel::table! {
+    import_files (id) {
+        id -> BigInt,
+        feed_id -> BigInt,
+        name -> Text,
+        sha256 -> Text,
+        report_type -> Text,
+        state -> Text,
+        rows_read -> BigInt,
+        rows_skipped -> Text,
+        indicators_created -> BigInt,
+        summary -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    import_reports (id) {
+        id -> BigInt,
+        feed_id -> BigInt,
+        report_id -> Text,
+        file_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(import_files -> feeds (feed_id));
+diesel::joinable!(import_reports -> import_files (file_id));
+diesel::allow_tables_to_appear_in_same_query!(import_files, import_reports, feeds);

@@ -1,5 +1,9 @@
-//! Importers that turn files from outside sources into indicators. Each is synchronous over
-//! `impl Read` and knows nothing of the database: it yields mapped rows, and the caller (the
-//! CLI, the HTTP endpoint, the pull command) writes them through `models/`.
+//! Importers that turn files from outside sources into indicators. The engine
+//! (`shadowserver`) is synchronous over `impl Read` and knows nothing of the database: it
+//! yields mapped rows; `writer` merges them into a feed through `models/`, and `spool` turns
+//! stdin, HTTP bodies and downloads into hashed temporary files. The CLI, the HTTP endpoint
+//! and the pull command drive them.
 
 pub mod shadowserver;
+pub mod spool;
+pub mod writer;

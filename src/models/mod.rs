@@ -5,6 +5,7 @@ pub mod attachment;
 pub mod comment;
 pub mod daily;
 pub mod feed;
+pub mod import;
 pub mod indicator;
 pub mod meta;
 pub mod search;

@@ -60,6 +60,7 @@ mod cli;
 mod curl_examples;
 mod export;
 mod feeds;
+mod imports;
 mod indicators;
 mod limits;
 mod openapi;

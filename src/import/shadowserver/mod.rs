@@ -20,6 +20,7 @@
 //! 5. When the rows run out, [`FileSummary::finish_reading`] copies rows read, warnings and
 //!    the `incomplete` status; push the entry into the [`Summary`].
 
+pub mod client;
 mod content;
 mod detect;
 mod input;

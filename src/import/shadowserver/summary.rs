@@ -6,7 +6,7 @@
 //! Invariant, per file and in the totals: `rows_read = created + updated + unchanged +
 //! sum(rows_skipped)`; [`Summary::is_consistent`] checks it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::detect::ReportType;
 use super::input::{FileError, FileFacts};
@@ -22,8 +22,10 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
-/// Skipped rows by reason (§1.5); only non-zero counters are serialised.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+/// Skipped rows by reason (§1.5); only non-zero counters are serialised. It reads back from
+/// that JSON (the ledger keeps it), absent counters being zero.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SkipCounts {
     /// `timestamp` absent, empty, unparsable or in the future.
     #[serde(skip_serializing_if = "is_zero")]

@@ -1,0 +1,2 @@
+DROP TABLE import_reports;
+DROP TABLE import_files;

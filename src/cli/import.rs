@@ -1,0 +1,379 @@
+//! `feedgate import shadowserver --user U --feed F [--type T] [--filename N] [--json] FILE…|-`
+//! (spec `shadowserver.md` §1.2): imports local report files (or stdin, spooled to a temporary
+//! file) into an existing feed, through the same engine and writer as the HTTP endpoint.
+//! Exit status: 2 when a file could not be read at all, 1 for usage, configuration or
+//! database errors, else 0. Also the helpers the pull command shares: settings, target,
+//! summary printing.
+
+use std::fs::File;
+use std::io::{IsTerminal, Read, Seek};
+use std::time::Instant;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::db::{DatabaseUrl, DbConnection};
+use crate::import::shadowserver::{
+    FileError, FileStatus, FileSummary, ImportError, ImportOptions, Report, Summary, detect_type,
+    normalise_type, open_report,
+};
+use crate::import::spool;
+use crate::import::writer::{self, Progress, Target, WriteOptions};
+use crate::models::{feed, user};
+
+/// Import commands.
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import Shadowserver report files (CSV, JSON, NDJSON or zip) into an existing feed.
+    Shadowserver(ShadowserverImport),
+}
+
+/// Arguments of `feedgate import shadowserver`.
+#[derive(Debug, Args)]
+pub struct ShadowserverImport {
+    /// The owner of the feed.
+    #[arg(long)]
+    pub user: String,
+    /// The feed to import into (it must exist).
+    #[arg(long)]
+    pub feed: String,
+    /// Force the report type of every file and zip member.
+    #[arg(long = "type", value_name = "T")]
+    pub report_type: Option<String>,
+    /// The name of stdin (`-`) for type detection and the ledger.
+    #[arg(long, value_name = "N")]
+    pub filename: Option<String>,
+    /// Print exactly the summary object as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Report files; `-` reads stdin.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<String>,
+}
+
+/// Runs an import command.
+pub fn run(cmd: ImportCommand, url: &DatabaseUrl) -> anyhow::Result<()> {
+    match cmd {
+        ImportCommand::Shadowserver(args) => import_shadowserver(args, url),
+    }
+}
+
+fn import_shadowserver(args: ShadowserverImport, url: &DatabaseUrl) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let settings = settings_from_env()?;
+    let explicit = parse_type(args.report_type.as_deref())?;
+    let pool = super::open(url)?;
+    let mut conn = pool.get()?;
+    let target = find_target(&mut conn, &args.user, &args.feed, &settings)?;
+    let now = Clock::default().now();
+    let mut opts = ImportOptions::new(now);
+    opts.explicit_type = explicit;
+    opts.max_unzipped_bytes = settings.import_max_unzipped_bytes;
+    let wopts = WriteOptions {
+        batch_rows: settings.import_batch_rows as usize,
+        now,
+    };
+    let bar = ProgressBar::new();
+    let mut summary = Summary::new();
+    for path in &args.files {
+        let (name, input) = if path == "-" {
+            let name = args.filename.clone().unwrap_or_default();
+            let spooled = spool::spool_reader(std::io::stdin().lock(), u64::MAX);
+            match spooled {
+                Ok(s) => {
+                    let mut o = opts.clone();
+                    o.sha256 = Some(s.sha256.clone());
+                    (name, Ok((s.file, o)))
+                }
+                Err(e) => (name, Err(e.to_string())),
+            }
+        } else {
+            match File::open(path) {
+                Ok(f) => (path.clone(), Ok((f, opts.clone()))),
+                Err(e) => (path.clone(), Err(format!("cannot open {path}: {e}"))),
+            }
+        };
+        match input {
+            Err(message) => summary.push_file(rejected(&name, &opts, message)),
+            Ok((file, o)) => {
+                import_one(
+                    &mut conn,
+                    &target,
+                    file,
+                    &name,
+                    &o,
+                    &wopts,
+                    None,
+                    &mut summary,
+                    &bar,
+                )?;
+            }
+        }
+    }
+    bar.finish();
+    summary.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    print_summary(&summary, args.json)?;
+    if any_rejected(&summary) {
+        std::process::exit(2);
+    }
+    Ok(())
+}
+
+/// Opens one input and imports it into the target, pushing its entries into `summary`. An
+/// input that cannot be opened or inflates past the limit becomes one rejected entry; only a
+/// database error is an error.
+#[expect(clippy::too_many_arguments, reason = "one call site per command")]
+pub(crate) fn import_one(
+    conn: &mut DbConnection,
+    target: &Target,
+    file: File,
+    name: &str,
+    opts: &ImportOptions,
+    wopts: &WriteOptions,
+    report_id: Option<&str>,
+    summary: &mut Summary,
+    bar: &ProgressBar,
+) -> anyhow::Result<()> {
+    let mut report = match open_report(file, name, opts) {
+        Ok(r) => r,
+        Err(ImportError::UnzippedTooLarge { limit }) => {
+            summary.push_file(rejected(
+                name,
+                opts,
+                format!("the archive inflates to more than {limit} bytes"),
+            ));
+            return Ok(());
+        }
+        Err(ImportError::Io(e)) => {
+            summary.push_file(rejected(name, opts, format!("cannot read {name}: {e}")));
+            return Ok(());
+        }
+    };
+    bar.start(&report, name);
+    let sizes: Vec<u64> = report.files().iter().map(|f| f.size.unwrap_or(0)).collect();
+    let mut on_progress = |p: Progress| {
+        let before: u64 = sizes.iter().take(p.file).sum();
+        bar.update(before + p.bytes, p.rows);
+    };
+    let result = writer::import_report(
+        conn,
+        target,
+        &mut report,
+        wopts,
+        report_id,
+        summary,
+        &mut on_progress,
+    );
+    bar.done();
+    result.map_err(|e| anyhow::anyhow!("database error while importing {name}: {e}"))
+}
+
+/// A rejected entry for an input that could not be read at all.
+pub(crate) fn rejected(name: &str, opts: &ImportOptions, message: String) -> FileSummary {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let report_type = detect_type(
+        opts.explicit_type.as_deref(),
+        opts.list_entry_type.as_deref(),
+        &[base],
+    );
+    let mut entry = FileSummary::named(base, &report_type);
+    entry.reject(FileError::unreadable(message));
+    entry
+}
+
+/// Whether any file could not be read at all (exit status 2).
+pub(crate) fn any_rejected(summary: &Summary) -> bool {
+    summary
+        .files
+        .iter()
+        .any(|f| matches!(f.status, FileStatus::Rejected | FileStatus::FailedDownload))
+}
+
+/// Checks `--type`.
+pub(crate) fn parse_type(raw: Option<&str>) -> anyhow::Result<Option<String>> {
+    raw.map(|t| {
+        normalise_type(t).ok_or_else(|| {
+            anyhow::anyhow!("--type {t:?}: a report type is 1-64 of a-z, 0-9 and '_'")
+        })
+    })
+    .transpose()
+}
+
+/// The settings `feedgate serve` would use in this environment (`FEEDGATE_*` variables):
+/// the default indicator quota, the batch size and the inflated-size limit.
+pub(crate) fn settings_from_env() -> anyhow::Result<Settings> {
+    #[derive(Parser)]
+    struct FromEnv {
+        #[command(flatten)]
+        settings: Settings,
+    }
+    let parsed = FromEnv::try_parse_from(["feedgate"]).map_err(|e| {
+        let text = e.to_string();
+        let first = text.lines().next().unwrap_or_default().to_string();
+        anyhow::anyhow!("server settings: {}", first.trim_start_matches("error: "))
+    })?;
+    Ok(parsed.settings)
+}
+
+/// Finds the user and the feed (both must exist; feeds are not created implicitly).
+pub(crate) fn find_target(
+    conn: &mut DbConnection,
+    user_name: &str,
+    feed_name: &str,
+    settings: &Settings,
+) -> anyhow::Result<Target> {
+    let owner = user::find_by_name(conn, user_name).map_err(|e| match e {
+        diesel::result::Error::NotFound => anyhow::anyhow!("no such user: {user_name}"),
+        other => other.into(),
+    })?;
+    let feed = feed::find_by_name(conn, owner.id, feed_name).map_err(|e| match e {
+        diesel::result::Error::NotFound => {
+            anyhow::anyhow!("no such feed: {user_name}/{feed_name}")
+        }
+        other => other.into(),
+    })?;
+    Ok(Target {
+        owner_id: owner.id,
+        feed_id: feed.id,
+        default_indicator_limit: settings.max_indicators,
+    })
+}
+
+/// Prints the summary: exactly the JSON object with `--json`, else a table.
+pub(crate) fn print_summary(summary: &Summary, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(summary)?);
+        return Ok(());
+    }
+    println!(
+        "{:<40}  {:<24}  {:<24}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}",
+        "FILE", "TYPE", "STATUS", "ROWS", "CREATED", "UPDATED", "UNCHANGED", "SKIPPED"
+    );
+    for f in &summary.files {
+        let status = serde_json::to_value(f.status)?;
+        println!(
+            "{:<40}  {:<24}  {:<24}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}",
+            shorten(
+                if f.name.is_empty() {
+                    "(stdin)"
+                } else {
+                    &f.name
+                },
+                40
+            ),
+            shorten(&f.report_type, 24),
+            status.as_str().unwrap_or_default(),
+            f.rows_read,
+            f.indicators_created,
+            f.indicators_updated,
+            f.indicators_unchanged,
+            f.rows_skipped.total()
+        );
+        if let Some(e) = &f.error {
+            println!("    {}: {}", e.code.as_str(), e.message);
+        }
+    }
+    println!(
+        "{:<40}  {:<24}  {:<24}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}",
+        "TOTAL",
+        "",
+        format!(
+            "{} imported, {} skipped, {} failed",
+            summary.files_imported, summary.files_skipped_already_imported, summary.files_failed
+        ),
+        summary.rows_read,
+        summary.indicators_created,
+        summary.indicators_updated,
+        summary.indicators_unchanged,
+        summary.rows_skipped.total()
+    );
+    let skipped = serde_json::to_value(&summary.rows_skipped)?;
+    if let Some(m) = skipped.as_object().filter(|m| !m.is_empty()) {
+        let parts: Vec<String> = m.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        println!("skipped rows: {}", parts.join(", "));
+    }
+    let warnings = serde_json::to_value(&summary.warnings)?;
+    if let Some(m) = warnings.as_object().filter(|m| !m.is_empty()) {
+        let parts: Vec<String> = m.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        println!("warnings: {}", parts.join(", "));
+    }
+    println!("{} ms", summary.duration_ms);
+    Ok(())
+}
+
+fn shorten(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        return s.to_string();
+    }
+    let tail: String = s
+        .chars()
+        .rev()
+        .take(width - 1)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    format!("…{tail}")
+}
+
+/// The progress bar on stderr: bytes done of the report's total and rows/s; hidden unless
+/// stderr is a terminal.
+pub(crate) struct ProgressBar {
+    bar: Option<indicatif::ProgressBar>,
+    started: std::cell::Cell<Instant>,
+}
+
+impl ProgressBar {
+    /// A bar, shown only when stderr is a terminal.
+    pub(crate) fn new() -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let style = indicatif::ProgressStyle::with_template(
+                "{prefix:.bold} [{bar:30}] {bytes}/{total_bytes} {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> ");
+            indicatif::ProgressBar::hidden().with_style(style)
+        });
+        ProgressBar {
+            bar,
+            started: std::cell::Cell::new(Instant::now()),
+        }
+    }
+
+    fn start<R: Read + Seek + Send>(&self, report: &Report<R>, name: &str) {
+        if let Some(bar) = &self.bar {
+            let total: u64 = report.files().iter().map(|f| f.size.unwrap_or(0)).sum();
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            bar.reset();
+            bar.set_length(total);
+            bar.set_position(0);
+            bar.set_prefix(
+                name.rsplit(['/', '\\'])
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+            );
+            self.started.set(Instant::now());
+        }
+    }
+
+    fn update(&self, bytes: u64, rows: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(bytes);
+            let secs = self.started.get().elapsed().as_secs_f64().max(0.001);
+            bar.set_message(format!("{rows} rows, {:.0} rows/s", rows as f64 / secs));
+        }
+    }
+
+    fn done(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+
+    /// Clears the bar for good.
+    pub(crate) fn finish(&self) {
+        self.done();
+    }
+}

@@ -1,0 +1,729 @@
+//! The database side of an import (spec `shadowserver.md` §4): the file ledger, batches of
+//! mapped rows merged into a feed (§4.2), the indicator quota (§4.5) and the counters. Shared
+//! by the CLI, the HTTP endpoint and the Reports API pull; it knows nothing of HTTP.
+//!
+//! Each batch is one write transaction: on PostgreSQL it first takes
+//! `pg_advisory_xact_lock(feed id)` (imports into one feed are serialised, other feeds go on),
+//! then locks the owner's row to read the quota left; on SQLite `BEGIN IMMEDIATE` does both.
+//! The batch's keys are looked up in one query per chunk, merged in memory in file order, and
+//! new and changed indicators are written with multi-row `INSERT … ON CONFLICT (feed_id,
+//! import_key) WHERE import_key IS NOT NULL DO UPDATE` statements chunked under the bind limit.
+//! Unchanged rows cause no write. A crash leaves whole batches, and since applying a row twice
+//! changes nothing, importing the file again completes it.
+//!
+//! Reading runs on a second thread, joined by a channel holding at most two batches.
+
+use std::collections::HashMap;
+use std::io::{Read, Seek};
+use std::sync::mpsc;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Binary, Nullable, Text, Timestamp};
+
+use crate::db::schema::{indicators, users};
+use crate::db::{self, DbConnection};
+use crate::domain::limit::Limit;
+use crate::domain::tags::MAX_JOINED_CHARS;
+use crate::import::shadowserver::summary::SkipCounts;
+use crate::import::shadowserver::{
+    FileRows, FileStatus, FileSummary, MappedRow, PROVIDER, Report, RowSkip, SkipReason, Summary,
+};
+use crate::models::{feed, import};
+
+/// Default `import_batch_rows` (§4.6).
+pub const DEFAULT_BATCH_ROWS: usize = 5000;
+/// The largest accepted `import_batch_rows`.
+pub const MAX_BATCH_ROWS: usize = 50_000;
+/// Values bound per indicator by the upsert.
+const BOUND_COLUMNS: usize = 16;
+/// Bind parameters per statement: SQLite's limit (PostgreSQL allows 65,535).
+const SQLITE_MAX_BINDS: usize = 32_766;
+const PG_MAX_BINDS: usize = 65_535;
+/// The page cache of a SQLite connection that imports (negative: KiB).
+const IMPORT_CACHE_PRAGMA: &str = "PRAGMA cache_size = -65536";
+/// Keys per lookup query.
+const LOOKUP_CHUNK: usize = 5000;
+
+/// Where an import writes: the feed and its owner, whose indicator quota it draws on.
+#[derive(Debug, Clone, Copy)]
+pub struct Target {
+    /// The owner of the feed.
+    pub owner_id: i64,
+    /// The feed.
+    pub feed_id: i64,
+    /// The server's default indicator quota (the owner's override, read in each batch, wins).
+    pub default_indicator_limit: Limit,
+}
+
+/// How an import writes.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteOptions {
+    /// Rows per batch and transaction (1..=50,000).
+    pub batch_rows: usize,
+    /// When the import started: `created_at` / `updated_at` of what it writes.
+    pub now: NaiveDateTime,
+}
+
+/// Progress of the file being imported, after each committed batch.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    /// The index of the file in the report (a zip member's position in `Report::files`).
+    pub file: usize,
+    /// Rows of the current file applied so far.
+    pub rows: u64,
+    /// Bytes of the current file read so far.
+    pub bytes: u64,
+}
+
+/// Imports every file of an opened report into the target feed, pushing one entry per file
+/// into `summary`. `report_id` (pull only) is recorded for the file in the ledger. A database
+/// error ends the import: the file being imported is marked `partial` if possible, and the
+/// entries of the files finished before stay in `summary`.
+pub fn import_report<R: Read + Seek + Send>(
+    c: &mut DbConnection,
+    target: &Target,
+    report: &mut Report<R>,
+    opts: &WriteOptions,
+    report_id: Option<&str>,
+    summary: &mut Summary,
+    progress: &mut dyn FnMut(Progress),
+) -> QueryResult<()> {
+    if let DbConnection::Sqlite(conn) = c {
+        // A batch of wide rows outgrows SQLite's default 2 MB page cache, which then spills
+        // dirty pages to the WAL mid-transaction; this connection may use more.
+        use diesel::connection::SimpleConnection;
+        conn.batch_execute(IMPORT_CACHE_PRAGMA)?;
+    }
+    for i in 0..report.files().len() {
+        let entry = import_file(c, target, report, i, opts, report_id, progress)?;
+        summary.push_file(entry);
+    }
+    Ok(())
+}
+
+/// The summary entry of a file the ledger holds as complete (§4.4): its recorded rows read
+/// and skipped, every other row unchanged.
+pub fn skipped_entry(mut entry: FileSummary, row: &import::ImportFileRow) -> FileSummary {
+    let skipped: SkipCounts = serde_json::from_str(&row.rows_skipped).unwrap_or_default();
+    entry.status = FileStatus::SkippedAlreadyImported;
+    entry.rows_read = u64::try_from(row.rows_read).unwrap_or(0);
+    entry.indicators_unchanged = entry.rows_read.saturating_sub(skipped.total());
+    entry.rows_skipped = skipped;
+    entry
+}
+
+/// Imports file `index` of the report (§4.4 steps 1–3, then the batches).
+fn import_file<R: Read + Seek + Send>(
+    c: &mut DbConnection,
+    target: &Target,
+    report: &mut Report<R>,
+    index: usize,
+    opts: &WriteOptions,
+    report_id: Option<&str>,
+    progress: &mut dyn FnMut(Progress),
+) -> QueryResult<FileSummary> {
+    let facts = report.files()[index].clone();
+    let mut entry = FileSummary::for_file(&facts);
+    if facts.rejected.is_some() {
+        return Ok(entry);
+    }
+    let sha256 = facts.sha256.clone().unwrap_or_default();
+    if let Some(row) = import::find_file(c, target.feed_id, &facts.name, &sha256)?
+        && row.is_complete()
+    {
+        if let Some(id) = report_id {
+            db::write_tx(c, |c| {
+                import::record_report(c, target.feed_id, id, row.id, opts.now)
+            })?;
+        }
+        return Ok(skipped_entry(entry, &row));
+    }
+    let rows = match report.rows(index) {
+        Ok(rows) => rows,
+        Err(e) => {
+            entry.reject(e);
+            return Ok(entry);
+        }
+    };
+    entry.report_type = rows.report_type().label.clone();
+    entry.rule = rows.report_type().rule;
+    let label = rows.report_type().label.clone();
+    let ledger = db::write_tx(c, |c| {
+        let row = import::start_file(c, target.feed_id, &facts.name, &sha256, &label, opts.now)?;
+        if let Some(id) = report_id {
+            import::record_report(c, target.feed_id, id, row.id, opts.now)?;
+        }
+        Ok::<_, diesel::result::Error>(row)
+    })?;
+    if ledger.is_complete() {
+        // A concurrent import of the same file finished first.
+        return Ok(skipped_entry(entry, &ledger));
+    }
+    let batch_rows = opts.batch_rows.clamp(1, MAX_BATCH_ROWS);
+    let (result, rows) = std::thread::scope(|s| {
+        let (tx, rx) = mpsc::sync_channel::<(Vec<Item>, u64)>(2);
+        let parser = s.spawn(move || read_batches(rows, batch_rows, tx));
+        let mut result = Ok(());
+        let mut done = 0u64;
+        for (batch, bytes) in rx.iter() {
+            match apply_batch(c, target, ledger.id, &batch, opts.now) {
+                Ok(outcome) => {
+                    outcome.add_to(&mut entry, &batch);
+                    done += batch.len() as u64;
+                    progress(Progress {
+                        file: index,
+                        rows: done,
+                        bytes,
+                    });
+                }
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        // Dropping the receiver stops the reader at its next batch.
+        drop(rx);
+        let rows = parser
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (result, rows)
+    });
+    if let Err(e) = result {
+        // Best effort: the next import of this file completes it either way.
+        let _ = import::mark_partial(c, ledger.id, opts.now);
+        return Err(e);
+    }
+    entry.finish_reading(&rows);
+    drop(rows);
+    let state = if entry.rows_skipped.quota_exceeded > 0 {
+        entry.status = FileStatus::Partial;
+        import::FileState::Partial
+    } else {
+        import::FileState::Complete
+    };
+    let skipped = serde_json::to_string(&entry.rows_skipped).unwrap_or_else(|_| "{}".into());
+    let summary = serde_json::to_string(&entry).ok();
+    db::write_tx(c, |c| {
+        import::finish_file(
+            c,
+            ledger.id,
+            &import::FileOutcome {
+                state: state.as_str(),
+                rows_read: i64::try_from(entry.rows_read).unwrap_or(i64::MAX),
+                rows_skipped: &skipped,
+                indicators_created: i64::try_from(entry.indicators_created).unwrap_or(0),
+                summary: summary.as_deref(),
+                updated_at: opts.now,
+            },
+        )
+    })?;
+    Ok(entry)
+}
+
+type Item = Result<MappedRow, RowSkip>;
+
+/// The reading thread: batches of rows with the bytes read so far, until the rows run out or
+/// the writer hangs up. Gives the rows back for their final counters.
+fn read_batches<'a>(
+    mut rows: FileRows<'a>,
+    batch_rows: usize,
+    tx: mpsc::SyncSender<(Vec<Item>, u64)>,
+) -> FileRows<'a> {
+    loop {
+        let mut batch = Vec::with_capacity(batch_rows.min(8192));
+        if rows.next_batch(batch_rows, &mut batch) == 0 {
+            return rows;
+        }
+        if tx.send((batch, rows.bytes_read())).is_err() {
+            return rows;
+        }
+    }
+}
+
+/// What one committed batch did, row by row.
+#[derive(Debug, Default)]
+struct BatchOutcome {
+    created: u64,
+    updated: u64,
+    unchanged: u64,
+    /// Rows (by position in the batch) skipped because the quota was full.
+    quota_skipped: Vec<usize>,
+}
+
+impl BatchOutcome {
+    /// Adds the batch to the file's entry: outcomes, the engine's skips and the quota skips.
+    fn add_to(&self, entry: &mut FileSummary, batch: &[Item]) {
+        entry.indicators_created += self.created;
+        entry.indicators_updated += self.updated;
+        entry.indicators_unchanged += self.unchanged;
+        let mut quota = self.quota_skipped.iter().peekable();
+        for (i, item) in batch.iter().enumerate() {
+            match item {
+                Err(skip) => entry.record_skip(skip),
+                Ok(row) => {
+                    if quota.peek() == Some(&&i) {
+                        quota.next();
+                        entry.record_skip(&RowSkip {
+                            row: row.row,
+                            reason: SkipReason::QuotaExceeded,
+                            message: "the owner's indicator quota is full".to_owned(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The merged state of one import key within a batch.
+struct Slot<'b> {
+    /// Whether the indicator existed before this batch.
+    existed: bool,
+    /// Whether anything must be written.
+    dirty: bool,
+    firsttime: Option<NaiveDateTime>,
+    lasttime: Option<NaiveDateTime>,
+    count: i64,
+    tags: String,
+    /// A row of the batch with this key (value, itype, portlist, protocol).
+    first: &'b MappedRow,
+    /// The row whose description, asn, cc and content apply: the one that last widened the
+    /// last time (or created the indicator).
+    latest: Option<&'b MappedRow>,
+}
+
+/// The stored fields a merge needs: first and last time, count, tags.
+type Stored = (Option<NaiveDateTime>, Option<NaiveDateTime>, i64, String);
+
+/// Applies one batch in one transaction and says what each row did.
+fn apply_batch(
+    c: &mut DbConnection,
+    target: &Target,
+    ledger_id: i64,
+    batch: &[Item],
+    now: NaiveDateTime,
+) -> QueryResult<BatchOutcome> {
+    db::write_tx(c, |c| {
+        lock_feed(c, target.feed_id)?;
+        let (override_limit, used) = lock_owner(c, target.owner_id)?;
+        let limit = Limit::effective(override_limit, target.default_indicator_limit);
+        let mut available = limit.0.map_or(i64::MAX, |l| (l - used).max(0));
+
+        let mut keys: Vec<&str> = batch
+            .iter()
+            .filter_map(|i| i.as_ref().ok().map(|r| r.import_key.as_str()))
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let stored = load_stored(c, target.feed_id, &keys)?;
+
+        let mut out = BatchOutcome::default();
+        let mut slots: HashMap<&str, Slot<'_>> = HashMap::with_capacity(keys.len());
+        let mut order: Vec<&str> = Vec::new();
+        for (i, item) in batch.iter().enumerate() {
+            let Ok(row) = item else { continue };
+            let key = row.import_key.as_str();
+            if let Some(slot) = slots.get_mut(key) {
+                if merge(slot, row) {
+                    out.updated += 1;
+                } else {
+                    out.unchanged += 1;
+                }
+                continue;
+            }
+            if let Some((f, l, count, tags)) = stored.get(key) {
+                let mut slot = Slot {
+                    existed: true,
+                    dirty: false,
+                    firsttime: *f,
+                    lasttime: *l,
+                    count: *count,
+                    tags: tags.clone(),
+                    first: row,
+                    latest: None,
+                };
+                if merge(&mut slot, row) {
+                    out.updated += 1;
+                } else {
+                    out.unchanged += 1;
+                }
+                slots.insert(key, slot);
+                order.push(key);
+                continue;
+            }
+            if available == 0 {
+                out.quota_skipped.push(i);
+                continue;
+            }
+            available -= 1;
+            out.created += 1;
+            let mut tags = String::new();
+            append_tags(&mut tags, &row.tags);
+            slots.insert(
+                key,
+                Slot {
+                    existed: false,
+                    dirty: true,
+                    firsttime: Some(row.firsttime),
+                    lasttime: Some(row.lasttime),
+                    count: 1,
+                    tags,
+                    first: row,
+                    latest: Some(row),
+                },
+            );
+            order.push(key);
+        }
+
+        let writes: Vec<&Slot<'_>> = order
+            .iter()
+            .filter_map(|k| slots.get(k))
+            .filter(|s| s.dirty)
+            .collect();
+        upsert(c, target, &writes, now)?;
+        let created = i64::try_from(out.created).unwrap_or(i64::MAX);
+        if created > 0 {
+            take_quota(c, target.owner_id, created, limit)?;
+            feed::add_indicators(c, target.feed_id, created, now)?;
+        }
+        import::touch_file(c, ledger_id, now)?;
+        debug_assert!(slots.values().all(|s| s.existed || s.dirty));
+        Ok(out)
+    })
+}
+
+/// §4.2: merges a row into a slot; `true` when a stored field changed.
+fn merge<'b>(slot: &mut Slot<'b>, row: &'b MappedRow) -> bool {
+    let mut widened = false;
+    if slot.firsttime.is_none_or(|f| row.firsttime < f) {
+        slot.firsttime = Some(row.firsttime);
+        widened = true;
+    }
+    if slot.lasttime.is_none_or(|l| row.lasttime > l) {
+        slot.lasttime = Some(row.lasttime);
+        slot.latest = Some(row);
+        widened = true;
+    }
+    if widened {
+        slot.count += 1;
+    }
+    let tagged = append_tags(&mut slot.tags, &row.tags);
+    let changed = widened || tagged;
+    slot.dirty |= changed;
+    changed
+}
+
+/// Appends the tags not yet in the comma-joined list while it stays within 255 characters;
+/// `true` when any was appended.
+fn append_tags(joined: &mut String, tags: &[String]) -> bool {
+    let mut appended = false;
+    for tag in tags {
+        if joined.split(',').any(|t| t == tag) {
+            continue;
+        }
+        let extra = tag.len() + usize::from(!joined.is_empty());
+        if joined.len() + extra > MAX_JOINED_CHARS {
+            continue;
+        }
+        if !joined.is_empty() {
+            joined.push(',');
+        }
+        joined.push_str(tag);
+        appended = true;
+    }
+    appended
+}
+
+/// PostgreSQL: serialises imports into one feed for the rest of the transaction. SQLite's
+/// `BEGIN IMMEDIATE` already admits one writer.
+fn lock_feed(c: &mut DbConnection, feed_id: i64) -> QueryResult<()> {
+    if let DbConnection::Postgresql(conn) = c {
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+            .bind::<BigInt, _>(feed_id)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The owner's quota override and indicator count, the row locked on PostgreSQL so that the
+/// quota left stays exact until the transaction ends.
+fn lock_owner(c: &mut DbConnection, owner_id: i64) -> QueryResult<(Option<i64>, i64)> {
+    let query = users::table
+        .find(owner_id)
+        .select((users::max_indicators, users::indicator_count));
+    match c {
+        DbConnection::Postgresql(conn) => query.for_update().first(conn),
+        DbConnection::Sqlite(conn) => query.first(conn),
+    }
+}
+
+/// Takes `n` units of quota with the conditional update of `limits::quota`; the owner's row is
+/// locked and `n` fits, so a refusal means the data changed under us: roll back.
+fn take_quota(c: &mut DbConnection, owner_id: i64, n: i64, limit: Limit) -> QueryResult<()> {
+    let changed = diesel::update(
+        users::table
+            .filter(users::id.eq(owner_id))
+            .filter((users::indicator_count + n).le(limit.0.unwrap_or(i64::MAX))),
+    )
+    .set(users::indicator_count.eq(users::indicator_count + n))
+    .execute(c)?;
+    if changed == 1 {
+        Ok(())
+    } else {
+        Err(diesel::result::Error::RollbackTransaction)
+    }
+}
+
+/// The stored indicators of the feed with these import keys.
+fn load_stored(
+    c: &mut DbConnection,
+    feed_id: i64,
+    keys: &[&str],
+) -> QueryResult<HashMap<String, Stored>> {
+    let mut out = HashMap::with_capacity(keys.len());
+    for chunk in keys.chunks(LOOKUP_CHUNK) {
+        let rows: Vec<(Option<String>, Stored)> = indicators::table
+            .filter(indicators::feed_id.eq(feed_id))
+            .filter(indicators::import_key.is_not_null())
+            .filter(indicators::import_key.eq_any(chunk))
+            .select((
+                indicators::import_key,
+                (
+                    indicators::firsttime,
+                    indicators::lasttime,
+                    indicators::count,
+                    indicators::tags,
+                ),
+            ))
+            .load(c)?;
+        for (key, stored) in rows {
+            if let Some(key) = key {
+                out.insert(key, stored);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The SQL of one multi-row upsert of `n` indicators. Values the application controls are
+/// written as literals (feed and owner ids, the provider, `now`), so each row binds only
+/// [`BOUND_COLUMNS`] values: `$N` on PostgreSQL, where `effective_at` reuses the last time's
+/// parameter, and plain `?` on SQLite (numbered `?N` parameters make SQLite's parser
+/// quadratic in their count), where the last time is bound twice.
+fn upsert_sql(n: usize, postgres: bool, target: &Target, now: NaiveDateTime) -> String {
+    let now = format!("'{}'", now.format("%F %T%.f"));
+    let provider = format!("'{}'", PROVIDER.replace('\'', "''"));
+    let mut sql = String::with_capacity(300 + n * BOUND_COLUMNS * 8);
+    sql.push_str(
+        "INSERT INTO indicators (feed_id, user_id, value, itype, ip_lo, ip_hi, host_rev, \
+         portlist, protocol, firsttime, lasttime, effective_at, count, description, content, \
+         provider, asn, cc, tags, import_key, created_at, updated_at) VALUES ",
+    );
+    for r in 0..n {
+        let p = |k: usize| {
+            if postgres {
+                format!("${}", r * BOUND_COLUMNS + k)
+            } else {
+                "?".to_owned()
+            }
+        };
+        if r > 0 {
+            sql.push(',');
+        }
+        // value, itype, ip_lo, ip_hi, host_rev, portlist, protocol, firsttime, lasttime,
+        // effective_at (= lasttime), count, description, content, provider, asn, cc, tags,
+        // import_key, created_at, updated_at.
+        let cols = [
+            target.feed_id.to_string(),
+            target.owner_id.to_string(),
+            p(1),
+            p(2),
+            p(3),
+            p(4),
+            p(5),
+            p(6),
+            p(7),
+            p(8),
+            p(9),
+            p(9),
+            p(10),
+            p(11),
+            p(12),
+            provider.clone(),
+            p(13),
+            p(14),
+            p(15),
+            p(16),
+            now.clone(),
+            now.clone(),
+        ];
+        sql.push('(');
+        sql.push_str(&cols.join(","));
+        sql.push(')');
+    }
+    // The row's description, asn, cc and content replace the stored ones only when its last
+    // time is later (§4.2); the merged times, count and tags were computed under the lock.
+    sql.push_str(
+        " ON CONFLICT (feed_id, import_key) WHERE import_key IS NOT NULL DO UPDATE SET \
+         firsttime = excluded.firsttime, lasttime = excluded.lasttime, \
+         effective_at = excluded.effective_at, count = excluded.count, tags = excluded.tags, \
+         description = CASE WHEN indicators.lasttime IS NULL OR excluded.lasttime > indicators.lasttime \
+           THEN excluded.description ELSE indicators.description END, \
+         content = CASE WHEN indicators.lasttime IS NULL OR excluded.lasttime > indicators.lasttime \
+           THEN excluded.content ELSE indicators.content END, \
+         asn = CASE WHEN indicators.lasttime IS NULL OR excluded.lasttime > indicators.lasttime \
+           THEN excluded.asn ELSE indicators.asn END, \
+         cc = CASE WHEN indicators.lasttime IS NULL OR excluded.lasttime > indicators.lasttime \
+           THEN excluded.cc ELSE indicators.cc END, \
+         updated_at = excluded.updated_at",
+    );
+    sql
+}
+
+/// One indicator's values for the upsert.
+struct UpsertRow<'b> {
+    value: &'b str,
+    itype: &'static str,
+    ip_lo: Option<Vec<u8>>,
+    ip_hi: Option<Vec<u8>>,
+    host_rev: Option<Vec<u8>>,
+    portlist: Option<&'b str>,
+    protocol: Option<i64>,
+    firsttime: Option<NaiveDateTime>,
+    /// The last time, also written as `effective_at`.
+    effective_at: NaiveDateTime,
+    count: i64,
+    description: Option<&'b str>,
+    content: Option<&'b str>,
+    asn: Option<i64>,
+    cc: Option<&'b str>,
+    tags: &'b str,
+    import_key: &'b str,
+}
+
+impl<'b> UpsertRow<'b> {
+    fn of(slot: &'b Slot<'b>, now: NaiveDateTime) -> Self {
+        let row = slot.first;
+        let (ip_lo, ip_hi) = row.thing.ip_range().map_or((None, None), |(lo, hi)| {
+            (Some(lo.to_vec()), Some(hi.to_vec()))
+        });
+        let latest = slot.latest;
+        UpsertRow {
+            value: row.thing.as_str(),
+            itype: row.thing.itype().as_str(),
+            ip_lo,
+            ip_hi,
+            host_rev: row.thing.host_rev(),
+            portlist: row.portlist.as_deref(),
+            protocol: row.protocol,
+            firsttime: slot.firsttime,
+            effective_at: slot.lasttime.unwrap_or(now),
+            count: slot.count,
+            description: latest.map(|r| r.description.as_str()),
+            content: latest.map(|r| r.content.as_str()),
+            asn: latest.and_then(|r| r.asn),
+            cc: latest.and_then(|r| r.cc.as_deref()),
+            tags: &slot.tags,
+            import_key: &row.import_key,
+        }
+    }
+}
+
+/// Writes new and changed indicators with multi-row upserts, chunked under the bind limit.
+fn upsert(
+    c: &mut DbConnection,
+    target: &Target,
+    slots: &[&Slot<'_>],
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    if slots.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<UpsertRow<'_>> = slots.iter().map(|s| UpsertRow::of(s, now)).collect();
+    let postgres = matches!(c, DbConnection::Postgresql(_));
+    let per_statement = if postgres {
+        PG_MAX_BINDS / BOUND_COLUMNS
+    } else {
+        SQLITE_MAX_BINDS / (BOUND_COLUMNS + 1)
+    };
+    let mut cached: Option<(usize, String)> = None;
+    for chunk in rows.chunks(per_statement) {
+        let sql = match &cached {
+            Some((n, sql)) if *n == chunk.len() => sql.clone(),
+            _ => {
+                let sql = upsert_sql(chunk.len(), postgres, target, now);
+                cached = Some((chunk.len(), sql.clone()));
+                sql
+            }
+        };
+        crate::on_backend!(&mut *c, |conn| {
+            let mut q = diesel::sql_query(sql).into_boxed();
+            for r in chunk {
+                q = q
+                    .bind::<Text, _>(r.value)
+                    .bind::<Text, _>(r.itype)
+                    .bind::<Nullable<Binary>, _>(r.ip_lo.as_deref())
+                    .bind::<Nullable<Binary>, _>(r.ip_hi.as_deref())
+                    .bind::<Nullable<Binary>, _>(r.host_rev.as_deref())
+                    .bind::<Nullable<Text>, _>(r.portlist)
+                    .bind::<Nullable<BigInt>, _>(r.protocol)
+                    .bind::<Nullable<Timestamp>, _>(r.firsttime)
+                    .bind::<Timestamp, _>(r.effective_at);
+                if !postgres {
+                    // `effective_at`: the last time again (see `upsert_sql`).
+                    q = q.bind::<Timestamp, _>(r.effective_at);
+                }
+                q = q
+                    .bind::<BigInt, _>(r.count)
+                    .bind::<Nullable<Text>, _>(r.description)
+                    .bind::<Nullable<Text>, _>(r.content)
+                    .bind::<Nullable<BigInt>, _>(r.asn)
+                    .bind::<Nullable<Text>, _>(r.cc)
+                    .bind::<Text, _>(r.tags)
+                    .bind::<Nullable<Text>, _>(Some(r.import_key));
+            }
+            q.execute(conn)
+        })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_are_appended_once_within_the_budget() {
+        let mut joined = String::from("shadowserver,scan_dns");
+        assert!(!append_tags(
+            &mut joined,
+            &["scan_dns".into(), "shadowserver".into()]
+        ));
+        assert!(append_tags(&mut joined, &["vulnerable".into()]));
+        assert_eq!(joined, "shadowserver,scan_dns,vulnerable");
+        let long = "x".repeat(240);
+        assert!(!append_tags(&mut joined, &[long]));
+        let mut empty = String::new();
+        assert!(append_tags(&mut empty, &["a".into(), "b".into()]));
+        assert_eq!(empty, "a,b");
+    }
+
+    #[test]
+    fn the_upsert_numbers_its_placeholders() {
+        let target = Target {
+            owner_id: 7,
+            feed_id: 9,
+            default_indicator_limit: Limit::UNLIMITED,
+        };
+        let now = NaiveDateTime::default();
+        let sql = upsert_sql(3, false, &target, now);
+        assert_eq!(sql.matches('?').count(), 3 * (BOUND_COLUMNS + 1));
+        assert!(sql.contains("(9,7,?,?,"));
+        let sql = upsert_sql(2, true, &target, now);
+        assert!(sql.contains(&format!("${}", 2 * BOUND_COLUMNS)));
+        assert!(!sql.contains(&format!("${}", 2 * BOUND_COLUMNS + 1)));
+        assert!(sql.contains("'shadowserver'") && sql.contains("'1970-01-01 00:00:00'"));
+    }
+}

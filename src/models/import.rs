@@ -1,0 +1,206 @@
+//! The import ledger (spec `shadowserver.md` §4.4): `import_files`, one row per file imported
+//! into a feed, unique on (feed, file name, SHA-256), and `import_reports`, the Reports API ids
+//! pointing at those rows. The ledger is private: it holds file names and report ids, which
+//! never go into indicators or summaries.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::db::schema::{import_files, import_reports};
+
+/// The state of a ledger row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileState {
+    /// An import is under way, or crashed (no liveness is tracked).
+    Running,
+    /// Rows were skipped for quota, or a database error ended the import.
+    Partial,
+    /// Every row was read and applied.
+    Complete,
+}
+
+impl FileState {
+    /// The stored text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileState::Running => "running",
+            FileState::Partial => "partial",
+            FileState::Complete => "complete",
+        }
+    }
+}
+
+/// One ledger row as stored.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = import_files)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct ImportFileRow {
+    pub id: i64,
+    pub feed_id: i64,
+    pub name: String,
+    pub sha256: String,
+    pub report_type: String,
+    pub state: String,
+    pub rows_read: i64,
+    /// The skipped rows by reason, as JSON text.
+    pub rows_skipped: String,
+    pub indicators_created: i64,
+    /// The file's summary entry as JSON text, once finished.
+    pub summary: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl ImportFileRow {
+    /// Whether the file was imported to the end.
+    pub fn is_complete(&self) -> bool {
+        self.state == FileState::Complete.as_str()
+    }
+}
+
+/// A ledger row to insert.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = import_files)]
+pub struct NewImportFile<'a> {
+    pub feed_id: i64,
+    pub name: &'a str,
+    pub sha256: &'a str,
+    pub report_type: &'a str,
+    pub state: &'a str,
+    pub rows_read: i64,
+    pub rows_skipped: &'a str,
+    pub indicators_created: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// What a finished file leaves in its ledger row.
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = import_files)]
+pub struct FileOutcome<'a> {
+    pub state: &'a str,
+    pub rows_read: i64,
+    pub rows_skipped: &'a str,
+    pub indicators_created: i64,
+    pub summary: Option<&'a str>,
+    pub updated_at: NaiveDateTime,
+}
+
+/// The ledger row of a file in a feed, if any.
+pub fn find_file(
+    c: &mut DbConnection,
+    feed_id: i64,
+    name: &str,
+    sha256: &str,
+) -> QueryResult<Option<ImportFileRow>> {
+    import_files::table
+        .filter(import_files::feed_id.eq(feed_id))
+        .filter(import_files::name.eq(name))
+        .filter(import_files::sha256.eq(sha256))
+        .select(ImportFileRow::as_select())
+        .first(c)
+        .optional()
+}
+
+/// Inserts a `running` row for the file, or takes over the existing one (a crashed or
+/// concurrent import, or a partial one) and marks it `running`; returns the row.
+pub fn start_file(
+    c: &mut DbConnection,
+    feed_id: i64,
+    name: &str,
+    sha256: &str,
+    report_type: &str,
+    now: NaiveDateTime,
+) -> QueryResult<ImportFileRow> {
+    let new = NewImportFile {
+        feed_id,
+        name,
+        sha256,
+        report_type,
+        state: FileState::Running.as_str(),
+        rows_read: 0,
+        rows_skipped: "{}",
+        indicators_created: 0,
+        created_at: now,
+        updated_at: now,
+    };
+    let insert = diesel::insert_into(import_files::table).values(&new);
+    crate::on_backend!(c, |conn| insert.on_conflict_do_nothing().execute(conn))?;
+    let row = find_file(c, feed_id, name, sha256)?.ok_or(diesel::result::Error::NotFound)?;
+    if row.is_complete() {
+        // A concurrent import finished it first: leave it complete.
+        return Ok(row);
+    }
+    diesel::update(import_files::table.find(row.id))
+        .set((
+            import_files::state.eq(FileState::Running.as_str()),
+            import_files::updated_at.eq(now),
+        ))
+        .execute(c)?;
+    Ok(row)
+}
+
+/// Sets the row's update time (in every batch transaction).
+pub fn touch_file(c: &mut DbConnection, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(import_files::table.find(id))
+        .set(import_files::updated_at.eq(now))
+        .execute(c)
+}
+
+/// Records how the file ended.
+pub fn finish_file(c: &mut DbConnection, id: i64, outcome: &FileOutcome<'_>) -> QueryResult<usize> {
+    diesel::update(import_files::table.find(id))
+        .set(outcome)
+        .execute(c)
+}
+
+/// Marks a file `partial` (after a database error), touching nothing else.
+pub fn mark_partial(c: &mut DbConnection, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(import_files::table.find(id))
+        .set((
+            import_files::state.eq(FileState::Partial.as_str()),
+            import_files::updated_at.eq(now),
+        ))
+        .execute(c)
+}
+
+/// The ledger row a Reports API id of this feed points at, if any.
+pub fn find_report(
+    c: &mut DbConnection,
+    feed_id: i64,
+    report_id: &str,
+) -> QueryResult<Option<ImportFileRow>> {
+    import_reports::table
+        .inner_join(import_files::table)
+        .filter(import_reports::feed_id.eq(feed_id))
+        .filter(import_reports::report_id.eq(report_id))
+        .select(ImportFileRow::as_select())
+        .first(c)
+        .optional()
+}
+
+/// Records that a report id was imported as ledger row `file_id` (kept if already recorded).
+pub fn record_report(
+    c: &mut DbConnection,
+    feed_id: i64,
+    report_id: &str,
+    file_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let insert = diesel::insert_into(import_reports::table).values((
+        import_reports::feed_id.eq(feed_id),
+        import_reports::report_id.eq(report_id),
+        import_reports::file_id.eq(file_id),
+        import_reports::created_at.eq(now),
+    ));
+    crate::on_backend!(c, |conn| insert.on_conflict_do_nothing().execute(conn))
+}
+
+/// The number of ledger rows of a feed (for tests and the CLI).
+pub fn count_files(c: &mut DbConnection, feed_id: i64) -> QueryResult<i64> {
+    import_files::table
+        .filter(import_files::feed_id.eq(feed_id))
+        .count()
+        .get_result(c)
+}

@@ -1,0 +1,778 @@
+//! The Shadowserver import through its entry points (spec `shadowserver.md`): the HTTP route
+//! over every sample file, stored indicators per family, idempotency, quota, limits, bad
+//! input, ownership, and the CLI (including a child killed mid-file and re-run).
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use feedgate::db::{self, DbConnection};
+use feedgate::domain::limit::Limit;
+use feedgate::models::user::{self, LimitChanges, LimitKind};
+use serde_json::Value;
+
+use crate::helpers::*;
+
+fn data_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/shadowserver")
+}
+
+fn sample(rel: &str) -> Vec<u8> {
+    std::fs::read(data_dir().join(rel)).unwrap()
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            walk(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+fn import_path(user: &str, feed: &str, query: &str) -> String {
+    format!("/api/users/{user}/feeds/{feed}/imports/shadowserver{query}")
+}
+
+impl TestApp {
+    /// POSTs a raw report body.
+    fn post_report(
+        &self,
+        token: &str,
+        user: &str,
+        feed: &str,
+        query: &str,
+        body: &[u8],
+    ) -> TestResponse {
+        let auth = format!("Token token={token}");
+        self.request(
+            "POST",
+            &import_path(user, feed, query),
+            &[("Authorization", &auth), ("Content-Type", "text/csv")],
+            Some(body),
+        )
+    }
+
+    /// Every indicator of a feed in the v1 representation, by value then portlist.
+    fn feed_indicators(&self, token: &str, user: &str, feed: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut path = format!("/api/users/{user}/feeds/{feed}/indicators?limit=500");
+        loop {
+            let res = self.get_v1(token, &path).assert_status(200).json();
+            let page = res.as_array().unwrap().clone();
+            let last = page.last().cloned();
+            out.extend(page);
+            // Keyset pages: follow `Link: <…>; rel="next"` until there is none.
+            let next = self
+                .get_v1(token, &path)
+                .header("link")
+                .and_then(|l| l.split(';').next())
+                .map(|l| l.trim().trim_matches(['<', '>']).to_string());
+            match (next, last) {
+                (Some(url), Some(_)) => {
+                    path = url
+                        .split_once("/api/")
+                        .map(|(_, p)| format!("/api/{p}"))
+                        .unwrap();
+                }
+                _ => break,
+            }
+        }
+        out.sort_by_key(|i| {
+            (
+                i["indicator"].as_str().unwrap_or_default().to_string(),
+                i["portlist"].to_string(),
+                i["tags"].to_string(),
+            )
+        });
+        out
+    }
+
+    /// Sets a user's indicator quota.
+    fn set_indicator_quota(&self, name: &str, limit: Option<i64>) {
+        let mut conn = self.pool.get().unwrap();
+        let row = user::find_by_name(&mut conn, name).unwrap();
+        let mut changes = LimitChanges::default();
+        changes.set(LimitKind::Indicators, Some(Limit(limit)));
+        user::set_limits(&mut conn, row.id, &changes, self.clock.now()).unwrap();
+    }
+
+    /// The stored indicator count of a user (the quota counter).
+    fn indicator_usage(&self, name: &str) -> i64 {
+        let mut conn = self.pool.get().unwrap();
+        user::find_by_name(&mut conn, name).unwrap().indicator_count
+    }
+}
+
+/// Checks the identity of §1.5 in the totals and every file.
+fn assert_consistent(summary: &Value) {
+    let skipped = |v: &Value| -> u64 {
+        v["rows_skipped"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|n| n.as_u64().unwrap())
+            .sum()
+    };
+    let check = |v: &Value| {
+        let outcomes = v["indicators_created"].as_u64().unwrap()
+            + v["indicators_updated"].as_u64().unwrap()
+            + v["indicators_unchanged"].as_u64().unwrap()
+            + skipped(v);
+        assert_eq!(v["rows_read"].as_u64().unwrap(), outcomes, "{v}");
+    };
+    check(summary);
+    for f in summary["files"].as_array().unwrap() {
+        check(f);
+    }
+}
+
+/// Files that are not reports at all (§7.2): 422 `unreadable_report`.
+const NOT_REPORTS: [&str; 4] = [
+    "SOURCES.md",
+    "subscriptions.json",
+    "reports.json",
+    "intelmq.json",
+];
+
+both_backends! {
+    fn every_sample_file_imports_over_http_without_a_server_error(app) {
+        let alice = app.user_with_token("alice");
+        app.create_feed(&alice, "alice", "all", false).assert_status(201);
+        let mut files = Vec::new();
+        walk(&data_dir(), &mut files);
+        files.sort();
+        assert!(files.len() > 140, "{} files", files.len());
+        for path in files {
+            let name = path.file_name().unwrap().to_str().unwrap().to_string();
+            let mut query = format!("?filename={name}");
+            if let Some(t) = name.strip_prefix("report_type_").and_then(|n| n.strip_suffix(".json")) {
+                query.push_str(&format!("&type={t}"));
+            }
+            let res = app.post_report(&alice, "alice", "all", &query, &std::fs::read(&path).unwrap());
+            if NOT_REPORTS.contains(&name.as_str()) {
+                let body = res.assert_error(422, "unreadable_report");
+                assert_consistent(&body["details"]["summary"]);
+                continue;
+            }
+            res.assert_status(200);
+            let body = res.json();
+            assert_consistent(&body);
+            assert_eq!(body["files"].as_array().unwrap().len(), 1, "{name}");
+            assert_ne!(body["files"][0]["status"], "rejected", "{name}: {body}");
+        }
+    }
+
+    fn representative_samples_store_fully_mapped_indicators(app) {
+        let alice = app.user_with_token("alice");
+        // (file, explicit type, created, merged, skipped)
+        let cases: [(&str, Option<&str>, u64, u64, u64); 6] = [
+            ("intelmq-testdata/scan_dns.csv", None, 83, 17, 0),
+            ("intelmq-testdata/blocklist.csv", None, 3, 0, 0),
+            ("intelmq-testdata/event4_honeypot_ddos_amp.csv", None, 4, 0, 1),
+            ("intelmq-testdata/sandbox_dns.csv", None, 2, 1, 0),
+            ("intelmq-legacy/darknet.csv", None, 54, 79, 0),
+            ("opencti-json/report_type_blocklist.json", Some("blocklist"), 5, 0, 0),
+        ];
+        for (i, (rel, explicit, created, merged, skipped)) in cases.iter().enumerate() {
+            let feed = format!("f{i}");
+            app.create_feed(&alice, "alice", &feed, false).assert_status(201);
+            let name = rel.rsplit('/').next().unwrap();
+            let mut query = format!("?filename={name}");
+            if let Some(t) = explicit {
+                query.push_str(&format!("&type={t}"));
+            }
+            let body = app.post_report(&alice, "alice", &feed, &query, &sample(rel)).assert_status(200).json();
+            assert_consistent(&body);
+            assert_eq!(body["indicators_created"], *created, "{rel}: {body}");
+            assert_eq!(
+                body["indicators_updated"].as_u64().unwrap() + body["indicators_unchanged"].as_u64().unwrap(),
+                *merged,
+                "{rel}: {body}"
+            );
+            let total_skipped: u64 = body["rows_skipped"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+            assert_eq!(total_skipped, *skipped, "{rel}: {body}");
+            let stored = app.feed_indicators(&alice, "alice", &feed);
+            assert_eq!(stored.len() as u64, *created, "{rel}");
+            for ind in &stored {
+                assert_eq!(ind["provider"], "shadowserver");
+                let tags = ind["tags"].as_array().unwrap();
+                assert_eq!(tags[0], "shadowserver", "{ind}");
+            }
+        }
+
+        // Host family, fully checked: 198.51.100.179 of scan_dns.csv.
+        let dns = app.feed_indicators(&alice, "alice", "f0");
+        let one = dns.iter().find(|i| i["indicator"] == "198.51.100.179").unwrap();
+        assert_eq!(one["itype"], "ipv4");
+        assert_eq!(one["portlist"], "53");
+        assert!(one["protocol"] == "udp" || one["protocol"] == 17, "{one}");
+        assert_eq!(one["firsttime"], "2018-04-14T00:14:34Z");
+        // Rows 1 and 3 repeat the finding; row 65 sees it later from another AS: merged.
+        assert_eq!(one["lasttime"], "2018-04-14T00:16:50Z");
+        assert_eq!(one["count"], 2);
+        assert_eq!(one["tags"], serde_json::json!(["shadowserver", "scan_dns", "vulnerable", "openresolver"]), "{one}");
+        assert_eq!(one["asn"], 31125, "asn, cc and content come from the latest row");
+        assert_eq!(one["cc"], "AT");
+
+        // Blocklist family: the CIDR row becomes a network indicator without a portlist.
+        let block = app.feed_indicators(&alice, "alice", "f1");
+        let net = block.iter().find(|i| i["indicator"] == "198.123.245.0/24").unwrap();
+        assert_eq!(net["itype"], "ipv4");
+        assert!(net["portlist"].is_null());
+        assert!(net["tags"].as_array().unwrap().contains(&Value::from("blocklist")), "{net}");
+
+        // Victim family: tagged victim, never ddos.
+        let victims = app.feed_indicators(&alice, "alice", "f2");
+        for v in &victims {
+            let tags = v["tags"].as_array().unwrap();
+            assert!(tags.contains(&Value::from("victim")), "{v}");
+            assert!(!tags.contains(&Value::from("ddos")), "{v}");
+            assert!(v["firsttime"].is_string() && v["lasttime"].is_string());
+        }
+
+        // DNS family: domains, no portlist or protocol.
+        let domains = app.feed_indicators(&alice, "alice", "f3");
+        for d in &domains {
+            assert_eq!(d["itype"], "fqdn", "{d}");
+            assert!(d["portlist"].is_null() && d["protocol"].is_null(), "{d}");
+            assert!(d["tags"].as_array().unwrap().contains(&Value::from("sandbox")), "{d}");
+        }
+    }
+
+    fn the_same_file_twice_changes_nothing_the_second_time(app) {
+        let alice = app.user_with_token("alice");
+        app.create_feed(&alice, "alice", "dns", false).assert_status(201);
+        let body = sample("intelmq-testdata/scan_dns.csv");
+        let first = app.post_report(&alice, "alice", "dns", "?filename=scan_dns.csv", &body).assert_status(200).json();
+        assert_eq!(first["indicators_created"], 83);
+        let before = app.feed_indicators(&alice, "alice", "dns");
+        let usage = app.indicator_usage("alice");
+
+        let second = app.post_report(&alice, "alice", "dns", "?filename=scan_dns.csv", &body).assert_status(200).json();
+        assert_consistent(&second);
+        assert_eq!(second["files_skipped_already_imported"], 1);
+        assert_eq!(second["files"][0]["status"], "skipped_already_imported");
+        assert_eq!(second["indicators_created"], 0);
+        assert_eq!(second["indicators_updated"], 0);
+        assert_eq!(second["indicators_unchanged"], 100);
+        assert_eq!(app.feed_indicators(&alice, "alice", "dns"), before);
+        assert_eq!(app.indicator_usage("alice"), usage);
+
+        // The same bytes under another name: read again, every row unchanged.
+        let copy = app.post_report(&alice, "alice", "dns", "?filename=2024-01-04-scan_dns-copy.csv", &body).assert_status(200).json();
+        assert_eq!(copy["files"][0]["status"], "imported");
+        assert_eq!(copy["indicators_unchanged"], 100, "{copy}");
+        assert_eq!(app.feed_indicators(&alice, "alice", "dns"), before);
+    }
+
+    fn rows_over_the_quota_are_skipped_and_a_later_import_completes_them(app) {
+        let alice = app.user_with_token("alice");
+        app.create_feed(&alice, "alice", "dns", false).assert_status(201);
+        app.set_indicator_quota("alice", Some(50));
+        let body = sample("intelmq-testdata/scan_dns.csv");
+        let res = app.post_report(&alice, "alice", "dns", "?filename=scan_dns.csv", &body).assert_status(200).json();
+        assert_consistent(&res);
+        assert_eq!(res["indicators_created"], 50, "{res}");
+        assert!(res["rows_skipped"]["quota_exceeded"].as_u64().unwrap() >= 33, "{res}");
+        assert_eq!(res["files"][0]["status"], "partial");
+        assert_eq!(app.feed_indicators(&alice, "alice", "dns").len(), 50);
+        assert_eq!(app.indicator_usage("alice"), 50);
+
+        app.set_indicator_quota("alice", None);
+        let again = app.post_report(&alice, "alice", "dns", "?filename=scan_dns.csv", &body).assert_status(200).json();
+        assert_consistent(&again);
+        assert_eq!(again["indicators_created"], 33, "{again}");
+        assert_eq!(again["files"][0]["status"], "imported");
+        assert_eq!(app.feed_indicators(&alice, "alice", "dns").len(), 83);
+        assert_eq!(app.indicator_usage("alice"), 83);
+    }
+
+    fn empty_and_garbage_bodies_are_422_and_nothing_is_written(app) {
+        let alice = app.user_with_token("alice");
+        app.create_feed(&alice, "alice", "f", false).assert_status(201);
+        app.post_report(&alice, "alice", "f", "", b"").assert_error(422, "empty_report");
+        app.post_report(&alice, "alice", "f", "", b"\xEF\xBB\xBF  \n").assert_error(422, "empty_report");
+        let mut garbage = vec![0u8; 4096];
+        getrandom::fill(&mut garbage).unwrap();
+        garbage[0] = b'x';
+        let res = app.post_report(&alice, "alice", "f", "", &garbage);
+        res.assert_error(422, "unreadable_report");
+        app.post_report(&alice, "alice", "f", "", b"\x1f\x8b\x08garbage").assert_error(422, "unreadable_report");
+        // A header-only CSV and `[]` are valid reports with no rows.
+        let res = app.post_report(&alice, "alice", "f", "?filename=scan_dns.csv", b"timestamp,ip,port\n").assert_status(200).json();
+        assert_eq!(res["rows_read"], 0);
+        app.post_report(&alice, "alice", "f", "?filename=scan_ssl.json", b"[]").assert_status(200);
+        assert!(app.feed_indicators(&alice, "alice", "f").is_empty());
+        assert_eq!(app.indicator_usage("alice"), 0);
+    }
+
+    fn hostile_inputs_get_a_summary_or_a_json_error(app) {
+        let alice = app.user_with_token("alice");
+        app.create_feed(&alice, "alice", "f", false).assert_status(201);
+        // A 10,000-column header.
+        let mut wide = String::from("timestamp,ip");
+        for i in 0..10_000 {
+            wide.push_str(&format!(",c{i}"));
+        }
+        wide.push_str("\n2024-01-04 08:04:37,192.0.2.1\n");
+        let res = app.post_report(&alice, "alice", "f", "?filename=scan_ssl.csv", wide.as_bytes());
+        assert!(res.status == 200 || res.status == 422, "{}: {}", res.status, res.body);
+        // A 100 MB single line.
+        let mut line = b"timestamp,ip\n\"".to_vec();
+        line.resize(100 << 20, b'a');
+        let res = app.post_report(&alice, "alice", "f", "?filename=scan_ssl.csv", &line);
+        assert!(res.status == 200 || res.status == 422, "{}: {}", res.status, res.body);
+        let body = res.json();
+        if res.status == 200 {
+            assert_consistent(&body);
+            assert_eq!(body["files"][0]["status"], "incomplete", "{body}");
+        }
+        // Bad parameters and media types.
+        app.post_report(&alice, "alice", "f", "?kind=x", b"x").assert_error(400, "unknown_parameter");
+        app.post_report(&alice, "alice", "f", "?type=Bad-Type!", b"x").assert_error(400, "invalid_parameter");
+        let auth = format!("Token token={alice}");
+        app.request("POST", &import_path("alice", "f", ""), &[("Authorization", &auth), ("Content-Type", "image/png")], Some(b"x"))
+            .assert_error(415, "unsupported_media_type");
+    }
+
+    fn only_the_owner_or_an_admin_with_write_scope_may_import(app) {
+        let alice = app.user_with_token("alice");
+        let bob = app.user_with_token("bob");
+        app.create_feed(&alice, "alice", "pub", false).assert_status(201);
+        app.create_feed(&alice, "alice", "priv", true).assert_status(201);
+        let body = sample("intelmq-testdata/blocklist.csv");
+        app.post_report(&bob, "alice", "priv", "", &body).assert_error(404, "not_found");
+        app.post_report(&bob, "alice", "pub", "", &body).assert_error(403, "forbidden");
+        app.post_report(&alice, "alice", "missing", "", &body).assert_error(404, "not_found");
+        let read_only = app.token_for("alice", feedgate::auth::accounts::TokenSpec {
+            name: "ro".into(),
+            write: false,
+            expires_at: None,
+        });
+        app.post_report(&read_only, "alice", "pub", "", &body).assert_error(403, "insufficient_scope");
+        app.request("POST", &import_path("alice", "pub", ""), &[], Some(&body)).assert_error(401, "authentication_required");
+        let admin = app.admin_token.clone();
+        let res = app.post_report(&admin, "alice", "priv", "?filename=blocklist.csv", &body).assert_status(200).json();
+        assert_eq!(res["indicators_created"], 3);
+        assert!(app.feed_indicators(&bob, "alice", "pub").is_empty());
+    }
+
+    fn an_import_counts_once_against_the_daily_limit(app) {
+        let alice = app.user_with_token("alice");
+        app.create_feed(&alice, "alice", "f", false).assert_status(201);
+        let before = app.get_as(&alice, "/api/users/alice");
+        let left: i64 = before.header("x-ratelimit-remaining").unwrap().parse().unwrap();
+        app.post_report(&alice, "alice", "f", "?filename=scan_dns.csv", &sample("intelmq-testdata/scan_dns.csv")).assert_status(200);
+        let after = app.get_as(&alice, "/api/users/alice");
+        let now: i64 = after.header("x-ratelimit-remaining").unwrap().parse().unwrap();
+        assert_eq!(left - now, 2, "the import and the second GET count one each");
+    }
+}
+
+mod limits {
+    use super::*;
+
+    #[test]
+    fn a_body_over_the_byte_limit_is_413_and_writes_nothing() {
+        let app = TestApp::spawn_with(Backend::Sqlite, |s| s.import_max_bytes = 1 << 20);
+        let alice = app.user_with_token("alice");
+        app.create_feed(&alice, "alice", "f", false)
+            .assert_status(201);
+        let mut body = sample("intelmq-testdata/scan_dns.csv");
+        let rows = body.clone();
+        while body.len() < 2 << 20 {
+            body.extend_from_slice(&rows[rows.iter().position(|b| *b == b'\n').unwrap() + 1..]);
+        }
+        app.post_report(&alice, "alice", "f", "?filename=scan_dns.csv", &body)
+            .assert_error(413, "payload_too_large");
+        assert!(app.feed_indicators(&alice, "alice", "f").is_empty());
+        let mut conn = app.pool.get().unwrap();
+        let feed = feed_id(&mut conn, "alice", "f");
+        assert_eq!(
+            feedgate::models::import::count_files(&mut conn, feed).unwrap(),
+            0
+        );
+    }
+
+    #[test]
+    fn a_zip_inflating_past_its_limit_is_413_and_writes_nothing() {
+        let app = TestApp::spawn_with(Backend::Sqlite, |s| s.import_max_unzipped_bytes = 1 << 20);
+        let alice = app.user_with_token("alice");
+        app.create_feed(&alice, "alice", "f", false)
+            .assert_status(201);
+        let mut rows = String::from("timestamp,ip,banner\n");
+        while rows.len() < 3 << 20 {
+            rows.push_str(&format!(
+                "2024-01-04 08:04:37,192.0.2.1,{}\n",
+                "a".repeat(1000)
+            ));
+        }
+        let bomb = zip_of(&[("scan_ssl.csv", rows.as_bytes())]);
+        assert!(bomb.len() < 200_000, "the archive is small: {}", bomb.len());
+        app.post_report(&alice, "alice", "f", "?filename=r.zip", &bomb)
+            .assert_error(413, "payload_too_large");
+        assert!(app.feed_indicators(&alice, "alice", "f").is_empty());
+
+        // Within the limit, a zip imports its members.
+        let ok = zip_of(&[("scan_dns.csv", &sample("intelmq-testdata/scan_dns.csv"))]);
+        let res = app
+            .post_report(&alice, "alice", "f", "?filename=r.zip", &ok)
+            .assert_status(200)
+            .json();
+        assert_eq!(res["indicators_created"], 83);
+    }
+}
+
+fn zip_of(members: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut out = std::io::Cursor::new(Vec::new());
+    {
+        let mut w = zip::ZipWriter::new(&mut out);
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for (name, bytes) in members {
+            w.start_file(*name, opts).unwrap();
+            w.write_all(bytes).unwrap();
+        }
+        w.finish().unwrap();
+    }
+    out.into_inner()
+}
+
+fn feed_id(conn: &mut DbConnection, user_name: &str, feed_name: &str) -> i64 {
+    let owner = user::find_by_name(conn, user_name).unwrap();
+    feedgate::models::feed::find_by_name(conn, owner.id, feed_name)
+        .unwrap()
+        .id
+}
+
+/// A user and a public feed made directly in the database, for the CLI tests.
+fn user_and_feed(db: &TestDb, user_name: &str, feed_name: &str) {
+    let pool = db::connect(&db.parsed(), db::PoolOptions::default()).unwrap();
+    let mut conn = pool.get().unwrap();
+    let now = feedgate::clock::Clock::default().now();
+    let name = feedgate::domain::name::Username::parse(user_name).unwrap();
+    let (owner, _) = db::write_tx(&mut conn, |c| {
+        feedgate::auth::accounts::create_user(c, &name, false, None, now)
+    })
+    .unwrap();
+    let mut changes = LimitChanges::default();
+    changes.set(LimitKind::Indicators, Some(Limit(None)));
+    user::set_limits(&mut conn, owner.id, &changes, now).unwrap();
+    feedgate::models::feed::insert(
+        &mut conn,
+        &feedgate::models::feed::NewFeed {
+            user_id: owner.id,
+            name: feed_name,
+            description: None,
+            private: false,
+            license_name: "CC0-1.0",
+            license_url: None,
+            created_at: now,
+            updated_at: now,
+        },
+    )
+    .unwrap();
+}
+
+/// (rows, distinct import keys) of a feed.
+fn stored_counts(db: &TestDb, user_name: &str, feed_name: &str) -> (i64, i64) {
+    use diesel::prelude::*;
+    use feedgate::db::schema::indicators;
+    let pool = db::connect(&db.parsed(), db::PoolOptions::default()).unwrap();
+    let mut conn = pool.get().unwrap();
+    let feed = feed_id(&mut conn, user_name, feed_name);
+    let rows: i64 = indicators::table
+        .filter(indicators::feed_id.eq(feed))
+        .count()
+        .get_result(&mut conn)
+        .unwrap();
+    let keys: std::collections::HashSet<Option<String>> = indicators::table
+        .filter(indicators::feed_id.eq(feed))
+        .select(indicators::import_key)
+        .load(&mut conn)
+        .unwrap()
+        .into_iter()
+        .collect();
+    (rows, keys.len() as i64)
+}
+
+/// A scan_dns-shaped CSV of `n` rows, one address each.
+fn generated_csv(n: u32) -> String {
+    let mut out =
+        String::from("\"timestamp\",\"ip\",\"protocol\",\"port\",\"tag\",\"asn\",\"geo\"\n");
+    for i in 0..n {
+        let ip = std::net::Ipv4Addr::from(0x0a00_0000 + i);
+        out.push_str(&format!(
+            "\"2024-01-01 00:00:00\",\"{ip}\",\"udp\",\"53\",\"openresolver\",\"64500\",\"AT\"\n"
+        ));
+    }
+    out
+}
+
+both_databases! {
+    fn the_cli_imports_files_and_stdin_and_reports_unreadable_ones(db) {
+        user_and_feed(&db, "alice", "scans");
+        let dns = data_dir().join("intelmq-testdata/scan_dns.csv");
+        let (code, out, err) = Binary::run(&db.url, &["import", "shadowserver", "--user", "alice", "--feed", "scans", "--json", dns.to_str().unwrap()], None);
+        assert_eq!(code, 0, "{err}");
+        let summary: Value = serde_json::from_str(&out).unwrap();
+        assert_consistent(&summary);
+        assert_eq!(summary["indicators_created"], 83);
+
+        let block = String::from_utf8(sample("intelmq-testdata/blocklist.csv")).unwrap();
+        let (code, out, err) = Binary::run(&db.url, &["import", "shadowserver", "--user", "alice", "--feed", "scans", "--filename", "blocklist.csv", "--json", "-"], Some(&block));
+        assert_eq!(code, 0, "{err}");
+        let summary: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(summary["indicators_created"], 3, "{summary}");
+        assert_eq!(summary["files"][0]["report_type"], "blocklist");
+
+        // Again: skipped; a missing path is rejected and the exit status is 2.
+        let (code, out, _) = Binary::run(&db.url, &["import", "shadowserver", "--user", "alice", "--feed", "scans", dns.to_str().unwrap(), "/no/such/file.csv"], None);
+        assert_eq!(code, 2, "{out}");
+        assert!(out.contains("skipped_already_imported") && out.contains("rejected"), "{out}");
+        assert_eq!(stored_counts(&db, "alice", "scans").0, 86);
+
+        let (code, _, err) = Binary::run(&db.url, &["import", "shadowserver", "--user", "nobody", "--feed", "scans", dns.to_str().unwrap()], None);
+        assert_eq!(code, 1);
+        assert!(err.contains("no such user"), "{err}");
+        let (code, _, err) = Binary::run(&db.url, &["import", "shadowserver", "--user", "alice", "--feed", "nope", dns.to_str().unwrap()], None);
+        assert_eq!(code, 1);
+        assert!(err.contains("no such feed"), "{err}");
+    }
+
+    fn an_import_killed_mid_file_completes_on_the_next_run_without_duplicates(db) {
+        user_and_feed(&db, "alice", "big");
+        const ROWS: u32 = 60_000;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("scan_dns.csv");
+        std::fs::write(&path, generated_csv(ROWS)).unwrap();
+        let mut child = Binary::command(&db.url)
+            .env("FEEDGATE_IMPORT_BATCH_ROWS", "200")
+            .args(["import", "shadowserver", "--user", "alice", "--feed", "big", path.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Kill it once at least one batch has committed.
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let (rows, _) = stored_counts(&db, "alice", "big");
+            if rows > 0 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "no batch committed");
+            assert!(child.try_wait().unwrap().is_none(), "the import ended before it could be killed");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let (partial, keys) = stored_counts(&db, "alice", "big");
+        assert_eq!(partial, keys, "whole batches, no duplicates");
+        assert!(partial < i64::from(ROWS), "killed mid-file ({partial} rows)");
+        assert_eq!(partial % 200, 0, "only whole batches");
+
+        let (code, out, err) = Binary::run(&db.url, &["import", "shadowserver", "--user", "alice", "--feed", "big", "--json", path.to_str().unwrap()], None);
+        assert_eq!(code, 0, "{err}");
+        let summary: Value = serde_json::from_str(&out).unwrap();
+        assert_consistent(&summary);
+        assert_eq!(summary["files"][0]["status"], "imported");
+        assert_eq!(summary["indicators_created"].as_i64().unwrap(), i64::from(ROWS) - partial);
+        assert_eq!(summary["indicators_unchanged"].as_i64().unwrap(), partial);
+        assert_eq!(stored_counts(&db, "alice", "big"), (i64::from(ROWS), i64::from(ROWS)));
+
+        let (code, out, _) = Binary::run(&db.url, &["import", "shadowserver", "--user", "alice", "--feed", "big", "--json", path.to_str().unwrap()], None);
+        assert_eq!(code, 0);
+        let summary: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(summary["files_skipped_already_imported"], 1);
+    }
+}
+
+/// A stand-in for the Reports API (spec §5.7): `POST /reports/list` checks the `HMAC2` of the
+/// raw body and the key, filters by date; `GET /dl/<id>` serves the mapped sample.
+struct StandIn {
+    port: u16,
+    lists: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    downloads: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+const TEST_KEY: &str = "test-key-123";
+const TEST_SECRET: &str = "test-secret-456";
+
+impl StandIn {
+    fn start() -> StandIn {
+        use std::io::{BufRead, BufReader, Read, Write};
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let lists = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let downloads = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (l, d) = (lists.clone(), downloads.clone());
+        let listed: Vec<Value> =
+            serde_json::from_slice(&sample("api/intelmq-reports-list.json")).unwrap();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request_line = String::new();
+                if reader.read_line(&mut request_line).is_err() {
+                    continue;
+                }
+                let mut length = 0usize;
+                let mut signature = String::new();
+                loop {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap_or_default();
+                    let line = line.trim_end();
+                    if line.is_empty() {
+                        break;
+                    }
+                    let (name, value) = line.split_once(':').unwrap_or((line, ""));
+                    match name.to_ascii_lowercase().as_str() {
+                        "content-length" => length = value.trim().parse().unwrap_or(0),
+                        "hmac2" => signature = value.trim().to_string(),
+                        _ => {}
+                    }
+                }
+                let mut body = vec![0u8; length];
+                reader.read_exact(&mut body).unwrap_or_default();
+                let mut parts = request_line.split_whitespace();
+                let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+                let (status, answer): (u16, Vec<u8>) =
+                    if method == "POST" && path == "/reports/list" {
+                        l.fetch_add(1, Ordering::SeqCst);
+                        let request: Value = serde_json::from_slice(&body).unwrap_or_default();
+                        if !feedgate::import::shadowserver::sign::verify_hmac2(
+                            TEST_SECRET,
+                            &body,
+                            &signature,
+                        ) || request["apikey"] != TEST_KEY
+                        {
+                            (401, br#"{"error":"Invalid HMAC"}"#.to_vec())
+                        } else {
+                            let date = request["date"].as_str().unwrap_or_default();
+                            let (from, to) = date.split_once(':').unwrap_or((date, date));
+                            let hits: Vec<&Value> = listed
+                                .iter()
+                                .filter(|e| {
+                                    let t = e["timestamp"].as_str().unwrap_or_default();
+                                    t >= from && t <= to
+                                })
+                                .collect();
+                            (200, serde_json::to_vec(&hits).unwrap())
+                        }
+                    } else if let Some(id) = path.strip_prefix("/dl/") {
+                        d.fetch_add(1, Ordering::SeqCst);
+                        let entry = listed.iter().find(|e| e["id"] == id);
+                        match entry {
+                            Some(e) => {
+                                let t = e["type"].as_str().unwrap();
+                                let rel = if t == "cisco_smart_install" {
+                                    "intelmq-legacy/cisco_smart_install.csv".to_string()
+                                } else {
+                                    format!("intelmq-testdata/{t}.csv")
+                                };
+                                (200, sample(&rel))
+                            }
+                            None => (404, b"not found".to_vec()),
+                        }
+                    } else {
+                        (404, b"not found".to_vec())
+                    };
+                let head = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n",
+                    answer.len()
+                );
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(&answer);
+            }
+        });
+        StandIn {
+            port,
+            lists,
+            downloads,
+        }
+    }
+
+    fn pull(&self, db: &TestDb, secret: Option<&str>, extra: &[&str]) -> (i32, String, String) {
+        let mut cmd = Binary::command(&db.url);
+        cmd.env_remove("SHADOWSERVER_API_KEY")
+            .env_remove("SHADOWSERVER_API_SECRET");
+        if let Some(secret) = secret {
+            cmd.env("SHADOWSERVER_API_KEY", TEST_KEY)
+                .env("SHADOWSERVER_API_SECRET", secret);
+        }
+        let api = format!("http://127.0.0.1:{}/", self.port);
+        let dl = format!("http://127.0.0.1:{}/dl", self.port);
+        cmd.args([
+            "shadowserver",
+            "pull",
+            "--user",
+            "alice",
+            "--feed",
+            "scans",
+            "--api-url",
+            &api,
+            "--download-url",
+            &dl,
+        ]);
+        cmd.args(extra);
+        let out = cmd.output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn counts(&self) -> (usize, usize) {
+        use std::sync::atomic::Ordering;
+        (
+            self.lists.load(Ordering::SeqCst),
+            self.downloads.load(Ordering::SeqCst),
+        )
+    }
+}
+
+both_databases! {
+    fn the_pull_imports_the_listed_reports_once(db) {
+        user_and_feed(&db, "alice", "scans");
+        let api = StandIn::start();
+        let range = ["--from", "2020-08-01", "--to", "2020-08-03", "--json"];
+
+        // No credentials: exit 1 before any request.
+        let (code, _, err) = api.pull(&db, None, &range);
+        assert_eq!(code, 1);
+        assert!(err.contains("SHADOWSERVER_API_KEY"), "{err}");
+        assert_eq!(api.counts(), (0, 0));
+
+        // A wrong secret: rejected credentials, nothing written, the secret in no output.
+        let (code, out, err) = api.pull(&db, Some("wrong-secret-789"), &range);
+        assert_eq!(code, 1, "{out}{err}");
+        assert!(err.contains("credentials"), "{err}");
+        assert!(!out.contains("wrong-secret-789") && !err.contains("wrong-secret-789"));
+        assert_eq!(stored_counts(&db, "alice", "scans").0, 0);
+
+        let (code, out, err) = api.pull(&db, Some(TEST_SECRET), &range);
+        assert_eq!(code, 0, "{out}{err}");
+        let summary: Value = serde_json::from_str(&out).unwrap();
+        assert_consistent(&summary);
+        assert_eq!(summary["reports_listed"], 5);
+        assert_eq!(summary["files_imported"], 5, "{summary}");
+        assert_eq!(summary["indicators_created"], 13, "{summary}");
+        assert!(!out.contains(TEST_KEY) && !out.contains("xNDSuwXrKnrLrDopU926rR75CAESMWesVCKsuyI8b8ncTv7GCX"));
+        let (_, downloads) = api.counts();
+        assert_eq!(downloads, 5);
+
+        let (code, out, err) = api.pull(&db, Some(TEST_SECRET), &range);
+        assert_eq!(code, 0, "{err}");
+        let summary: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(summary["files_skipped_already_imported"], 5, "{summary}");
+        assert_eq!(summary["indicators_created"], 0);
+        assert_eq!(api.counts().1, 5, "no second download");
+        assert_eq!(stored_counts(&db, "alice", "scans").0, 13);
+    }
+}
