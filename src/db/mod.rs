@@ -255,6 +255,9 @@ pub fn connect(url: &DatabaseUrl, options: PoolOptions) -> Result<DbPool, Connec
     drop(first);
     Pool::builder()
         .max_size(options.max_size)
+        // r2d2 would run `SELECT 1` before every checkout; a broken connection is detected by
+        // `has_broken` and by the failing query itself (which answers 503), so skip the probe.
+        .test_on_check_out(false)
         .min_idle(Some(1))
         .connection_timeout(options.checkout_timeout)
         // r2d2 logs connection errors itself; we report them through our own error type.
