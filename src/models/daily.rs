@@ -29,10 +29,23 @@ pub fn charge(
         .set(daily_usage::used.eq(daily_usage::used + 1))
         .filter(daily_usage::used.lt(limit));
     let _turn = crate::db::write_turn(c);
-    crate::on_backend!(c, |conn| insert
-        .returning(daily_usage::used)
-        .get_result(conn)
-        .optional())
+    match c {
+        DbConnection::Sqlite(conn) => insert
+            .returning(daily_usage::used)
+            .get_result(conn)
+            .optional(),
+        // A counter commit need not wait for the WAL flush: admission is decided by the
+        // statement's row lock, not by durability, and waiting for an fsync on every request
+        // would make every read as slow as a durable write. A crash may forget the last few
+        // hundred milliseconds of counts; indicator writes keep synchronous commits.
+        DbConnection::Postgresql(conn) => conn.transaction(|conn| {
+            diesel::sql_query("SET LOCAL synchronous_commit = off").execute(conn)?;
+            insert
+                .returning(daily_usage::used)
+                .get_result(conn)
+                .optional()
+        }),
+    }
 }
 
 /// Adds `n` requests without a limit (unlimited users' batched counts).
