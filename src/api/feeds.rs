@@ -323,12 +323,11 @@ pub async fn show_feed(
     let base = urls::base(&req, &state);
     let (list, next) =
         crate::api::indicators::render_page(&views, &extras, version, &base, limit, &params);
-    let body = render::feed(
-        &feed,
-        &owner.username,
+    let body = render::FeedPage {
+        fields: render::feed_fields(&feed, &owner.username, version),
+        indicators: &list,
         version,
-        vec![("indicators", Value::Array(list))],
-    );
+    };
     Ok(paging::with_next_link(
         version.ok(&body),
         &base,

@@ -97,7 +97,13 @@ pub fn load_extras(
         .filter(|v| v.row.comments_count > 0)
         .map(|v| v.row.id)
         .collect();
-    let ids: Vec<i64> = views.iter().map(|v| v.row.id).collect();
+    // Most pages have no attachments at all: then no query.
+    let ids: Vec<i64> = views
+        .iter()
+        .filter(|v| v.row.attachments_count > 0)
+        .map(|v| v.row.id)
+        .collect();
+
     Ok(LoadedExtras {
         comments: comment::for_indicators(
             c,
@@ -117,19 +123,25 @@ fn extras_of<'a>(extras: &'a LoadedExtras, id: i64) -> Extras<'a> {
 
 /// Renders up to `limit` views (one more was fetched to learn whether a next page exists) and
 /// returns the cursor for that next page.
-pub fn render_page(
-    views: &[IndicatorView],
-    extras: &LoadedExtras,
+pub fn render_page<'a>(
+    views: &'a [IndicatorView],
+    extras: &'a LoadedExtras,
     version: ApiVersion,
-    base: &str,
+    base: &'a str,
     limit: i64,
     params: &BTreeMap<&'static str, String>,
-) -> (Vec<Value>, Option<String>) {
+) -> (Vec<render::IndicatorJson<'a>>, Option<String>) {
     let shown = &views[..views.len().min(limit as usize)];
     let list = shown
         .iter()
-        .map(|v| render::indicator(v, version, base, Some(extras_of(extras, v.row.id))))
+        .map(|view| render::IndicatorJson {
+            view,
+            version,
+            base,
+            extras: Some(extras_of(extras, view.row.id)),
+        })
         .collect();
+
     let next = (views.len() as i64 > limit)
         .then(|| {
             shown
@@ -185,7 +197,7 @@ pub async fn list_indicators(
     let base = urls::base(&req, &state);
     let (list, next) = render_page(&views, &extras, version, &base, limit, &params);
     Ok(paging::with_next_link(
-        version.ok(&Value::Array(list)),
+        version.ok(&list),
         &base,
         req.path(),
         &params,
@@ -340,6 +352,7 @@ pub fn apply(
                     created_at: now,
                 },
             )?;
+            row.attachments_count += 1;
         }
     }
     Ok(Applied {

@@ -3,7 +3,6 @@
 //! is `[]` with 200.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::Value;
 
 use crate::api::feeds::viewer;
 use crate::api::indicators::{LoadedExtras, load_extras, render_page};
@@ -85,7 +84,7 @@ pub async fn search_indicators(
     let base = urls::base(&req, &state);
     let (list, next) = render_page(&views, &extras, version, &base, limit, &params);
     Ok(paging::with_next_link(
-        version.ok(&Value::Array(list)),
+        version.ok(&list),
         &base,
         req.path(),
         &params,

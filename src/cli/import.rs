@@ -5,6 +5,7 @@
 //! database errors, else 0. Also the helpers the pull command shares: settings, target,
 //! summary printing.
 
+use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{IsTerminal, Read, Seek};
 use std::time::Instant;
@@ -242,17 +243,21 @@ pub(crate) fn find_target(
 
 /// Prints the summary: exactly the JSON object with `--json`, else a table.
 pub(crate) fn print_summary(summary: &Summary, json: bool) -> anyhow::Result<()> {
+    let mut out = String::new();
     if json {
-        println!("{}", serde_json::to_string_pretty(summary)?);
-        return Ok(());
+        out = serde_json::to_string_pretty(summary)?;
+        out.push('\n');
+        return write_stdout(&out);
     }
-    println!(
+    writeln!(
+        out,
         "{:<40}  {:<24}  {:<24}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}",
         "FILE", "TYPE", "STATUS", "ROWS", "CREATED", "UPDATED", "UNCHANGED", "SKIPPED"
-    );
+    )?;
     for f in &summary.files {
         let status = serde_json::to_value(f.status)?;
-        println!(
+        writeln!(
+            out,
             "{:<40}  {:<24}  {:<24}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}",
             shorten(
                 if f.name.is_empty() {
@@ -269,12 +274,13 @@ pub(crate) fn print_summary(summary: &Summary, json: bool) -> anyhow::Result<()>
             f.indicators_updated,
             f.indicators_unchanged,
             f.rows_skipped.total()
-        );
+        )?;
         if let Some(e) = &f.error {
-            println!("    {}: {}", e.code.as_str(), e.message);
+            writeln!(out, "    {}: {}", e.code.as_str(), e.message)?;
         }
     }
-    println!(
+    writeln!(
+        out,
         "{:<40}  {:<24}  {:<24}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}",
         "TOTAL",
         "",
@@ -287,19 +293,28 @@ pub(crate) fn print_summary(summary: &Summary, json: bool) -> anyhow::Result<()>
         summary.indicators_updated,
         summary.indicators_unchanged,
         summary.rows_skipped.total()
-    );
+    )?;
     let skipped = serde_json::to_value(&summary.rows_skipped)?;
     if let Some(m) = skipped.as_object().filter(|m| !m.is_empty()) {
         let parts: Vec<String> = m.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        println!("skipped rows: {}", parts.join(", "));
+        writeln!(out, "skipped rows: {}", parts.join(", "))?;
     }
     let warnings = serde_json::to_value(&summary.warnings)?;
     if let Some(m) = warnings.as_object().filter(|m| !m.is_empty()) {
         let parts: Vec<String> = m.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        println!("warnings: {}", parts.join(", "));
+        writeln!(out, "warnings: {}", parts.join(", "))?;
     }
-    println!("{} ms", summary.duration_ms);
-    Ok(())
+    writeln!(out, "{} ms", summary.duration_ms)?;
+    write_stdout(&out)
+}
+
+/// Writes to stdout; a closed pipe (`… | head`) ends the output quietly instead of panicking.
+fn write_stdout(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
 }
 
 fn shorten(s: &str, width: usize) -> String {

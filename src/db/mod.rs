@@ -6,6 +6,8 @@
 pub mod migrate;
 pub mod schema;
 mod setup;
+pub mod sql;
+pub mod time;
 
 use std::fmt;
 use std::path::PathBuf;

@@ -86,7 +86,9 @@ diesel::table! {
         comments_count -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        attachments_count -> BigInt,
     }
+
 }
 
 diesel::table! {

@@ -235,12 +235,8 @@ impl fmt::Display for Thing {
 /// ipv4), so neither family matches the other.
 pub fn enclosing_networks(addr: [u8; 16], v4: bool) -> Vec<[u8; 16]> {
     let bits = u128::from_be_bytes(addr);
-    let broadest = if v4 {
-        V4_MAPPED_PREFIX + MIN_V4_PREFIX
-    } else {
-        MIN_V6_PREFIX
-    };
-    let mut out: Vec<[u8; 16]> = Vec::with_capacity(usize::from(129 - broadest));
+    let broadest = broadest_prefix(v4);
+    let mut out: Vec<[u8; 16]> = Vec::with_capacity(most_enclosing_networks(v4));
     for prefix in broadest..=128 {
         let start = (bits & mask(prefix)).to_be_bytes();
         if out.last() != Some(&start) {
@@ -248,6 +244,20 @@ pub fn enclosing_networks(addr: [u8; 16], v4: bool) -> Vec<[u8; 16]> {
         }
     }
     out
+}
+
+/// The broadest stored prefix, in bits of the 16-byte form.
+fn broadest_prefix(v4: bool) -> u8 {
+    if v4 {
+        V4_MAPPED_PREFIX + MIN_V4_PREFIX
+    } else {
+        MIN_V6_PREFIX
+    }
+}
+
+/// The most starts [`enclosing_networks`] returns for an address of the family.
+pub fn most_enclosing_networks(v4: bool) -> usize {
+    usize::from(129 - broadest_prefix(v4))
 }
 
 /// Rules 2–8 of §7.4, on a trimmed value without `mailto:`.

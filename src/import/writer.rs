@@ -454,8 +454,8 @@ fn lock_owner(c: &mut DbConnection, owner_id: i64) -> QueryResult<(Option<i64>, 
         .find(owner_id)
         .select((users::max_indicators, users::indicator_count));
     match c {
-        DbConnection::Postgresql(conn) => query.for_update().first(conn),
-        DbConnection::Sqlite(conn) => query.first(conn),
+        DbConnection::Postgresql(conn) => query.for_update().get_result(conn),
+        DbConnection::Sqlite(conn) => query.get_result(conn),
     }
 }
 

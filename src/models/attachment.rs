@@ -37,8 +37,12 @@ pub struct NewAttachment<'a> {
     pub created_at: NaiveDateTime,
 }
 
-/// Inserts an attachment.
+/// Inserts an attachment and counts it on its indicator (call inside the write transaction).
 pub fn insert(c: &mut DbConnection, new: &NewAttachment<'_>) -> QueryResult<usize> {
+    use crate::db::schema::indicators;
+    diesel::update(indicators::table.find(new.indicator_id))
+        .set(indicators::attachments_count.eq(indicators::attachments_count + 1))
+        .execute(c)?;
     diesel::insert_into(attachments::table)
         .values(new)
         .execute(c)
@@ -73,5 +77,5 @@ pub fn find_with_data(
         .filter(attachments::id.eq(id))
         .filter(attachments::indicator_id.eq(indicator_id))
         .select((AttachmentMeta::as_select(), attachments::data))
-        .first(c)
+        .get_result(c)
 }

@@ -69,7 +69,7 @@ pub fn used(c: &mut DbConnection, subject: &str, day: NaiveDate) -> QueryResult<
         .filter(daily_usage::subject.eq(subject))
         .filter(daily_usage::day.eq(day))
         .select(daily_usage::used)
-        .first(c)
+        .get_result(c)
         .optional()
         .map(|n| n.unwrap_or(0))
 }

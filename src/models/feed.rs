@@ -64,12 +64,15 @@ pub fn find_by_name(c: &mut DbConnection, owner_id: i64, name: &str) -> QueryRes
         .filter(feeds::user_id.eq(owner_id))
         .filter(feeds::name.eq(name.to_lowercase()))
         .select(FeedRow::as_select())
-        .first(c)
+        .get_result(c)
 }
 
 /// Finds a feed by id.
 pub fn find(c: &mut DbConnection, id: i64) -> QueryResult<FeedRow> {
-    feeds::table.find(id).select(FeedRow::as_select()).first(c)
+    feeds::table
+        .find(id)
+        .select(FeedRow::as_select())
+        .get_result(c)
 }
 
 /// Finds the owner and the feed named in a path, applying visibility: another user's private
@@ -94,7 +97,7 @@ pub fn find_visible(
     }
     query
         .select((UserRow::as_select(), FeedRow::as_select()))
-        .first(c)
+        .get_result(c)
 }
 
 /// A page of an owner's feeds by name, after `after` (exclusive); private ones only if asked.

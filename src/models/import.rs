@@ -99,7 +99,7 @@ pub fn find_file(
         .filter(import_files::name.eq(name))
         .filter(import_files::sha256.eq(sha256))
         .select(ImportFileRow::as_select())
-        .first(c)
+        .get_result(c)
         .optional()
 }
 
@@ -176,7 +176,7 @@ pub fn find_report(
         .filter(import_reports::feed_id.eq(feed_id))
         .filter(import_reports::report_id.eq(report_id))
         .select(ImportFileRow::as_select())
-        .first(c)
+        .get_result(c)
         .optional()
 }
 

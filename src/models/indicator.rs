@@ -2,10 +2,12 @@
 //! lookup, keyset pages). Search queries live in `models::search`.
 
 use chrono::NaiveDateTime;
+use diesel::connection::DefaultLoadingMode;
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::indicators;
+use crate::db::time::{DbTime, DbTimeOpt};
 
 /// One indicator as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -23,8 +25,11 @@ pub struct IndicatorRow {
     pub portlist: Option<String>,
     pub portlist_src: Option<String>,
     pub protocol: Option<i64>,
+    #[diesel(deserialize_as = DbTimeOpt)]
     pub firsttime: Option<NaiveDateTime>,
+    #[diesel(deserialize_as = DbTimeOpt)]
     pub lasttime: Option<NaiveDateTime>,
+    #[diesel(deserialize_as = DbTime)]
     pub effective_at: NaiveDateTime,
     pub count: i64,
     pub description: Option<String>,
@@ -36,8 +41,11 @@ pub struct IndicatorRow {
     pub tags: String,
     pub import_key: Option<String>,
     pub comments_count: i64,
+    #[diesel(deserialize_as = DbTime)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = DbTime)]
     pub updated_at: NaiveDateTime,
+    pub attachments_count: i64,
 }
 
 impl IndicatorRow {
@@ -126,8 +134,8 @@ pub fn find_api_value(
         };
     }
     match c {
-        DbConnection::Postgresql(conn) => query!().for_update().first(conn).optional(),
-        DbConnection::Sqlite(conn) => query!().first(conn).optional(),
+        DbConnection::Postgresql(conn) => query!().for_update().get_result(conn).optional(),
+        DbConnection::Sqlite(conn) => query!().get_result(conn).optional(),
     }
 }
 
@@ -179,7 +187,7 @@ pub fn find_in_feed(c: &mut DbConnection, feed_id: i64, id: i64) -> QueryResult<
         .filter(indicators::id.eq(id))
         .filter(indicators::feed_id.eq(feed_id))
         .select(IndicatorRow::as_select())
-        .first(c)
+        .get_result(c)
 }
 
 /// Applies changes and returns the new row.
@@ -218,15 +226,18 @@ pub fn page(
         query = query.filter(indicators::effective_at.ge(since));
     }
     if let Some((t, id)) = after {
-        query = query.filter(
-            indicators::effective_at
-                .lt(t)
-                .or(indicators::effective_at.eq(t).and(indicators::id.lt(id))),
-        );
+        query = query.filter(crate::db::sql::row_before(
+            indicators::effective_at,
+            indicators::id,
+            t,
+            id,
+        ));
     }
-    query
+
+    let query = query
         .order((indicators::effective_at.desc(), indicators::id.desc()))
-        .limit(limit)
-        .select(IndicatorRow::as_select())
-        .load(c)
+        .select(IndicatorRow::as_select());
+    let rows =
+        crate::db::sql::limited(query, limit).load_iter::<IndicatorRow, DefaultLoadingMode>(c)?;
+    crate::db::sql::take_rows(rows, limit)
 }

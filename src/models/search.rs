@@ -3,11 +3,13 @@
 //! effective time. `tests/api/search.rs` checks the plans on both backends.
 
 use chrono::NaiveDateTime;
+use diesel::connection::DefaultLoadingMode;
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::users;
-use crate::domain::thing::{Thing, enclosing_networks};
+use crate::domain::thing::{Thing, enclosing_networks, most_enclosing_networks};
+
 use crate::models::feed::FeedRow;
 use crate::models::indicator::{IndicatorRow, PageKey};
 
@@ -30,10 +32,16 @@ impl Match {
         if let Some((lo, hi)) = q.ip_range() {
             if q.prefix_len().is_none() {
                 let v4 = q.itype().as_str() == "ipv4";
-                let starts = enclosing_networks(lo, v4)
+                let mut starts: Vec<Vec<u8>> = enclosing_networks(lo, v4)
                     .into_iter()
                     .map(|s| s.to_vec())
                     .collect();
+                // The same number of values for every address of a family keeps the statement
+                // text the same, so each connection prepares it once (the repeats are harmless).
+                while starts.len() < most_enclosing_networks(v4) {
+                    let last = starts.last().cloned().unwrap_or_default();
+                    starts.push(last);
+                }
                 return Match::Address {
                     starts,
                     addr: lo.to_vec(),
@@ -94,7 +102,7 @@ macro_rules! search_query {
             .into_boxed();
         q = match m {
             $crate::models::search::Match::Address { starts, addr } => q
-                .filter(indicators::ip_lo.eq_any(starts.clone()))
+                .filter($crate::db::sql::in_list(indicators::ip_lo, starts.clone()))
                 .filter(indicators::ip_hi.ge(addr.clone())),
             $crate::models::search::Match::Network { lo, hi } => q
                 .filter(indicators::ip_lo.ge(lo.clone()))
@@ -133,11 +141,12 @@ macro_rules! search_query {
             q = q.filter(indicators::effective_at.ge(since));
         }
         if let Some((t, id)) = f.after {
-            q = q.filter(
-                indicators::effective_at
-                    .lt(t)
-                    .or(indicators::effective_at.eq(t).and(indicators::id.lt(id))),
-            );
+            q = q.filter($crate::db::sql::row_before(
+                indicators::effective_at,
+                indicators::id,
+                t,
+                id,
+            ));
         }
         q.order((indicators::effective_at.desc(), indicators::id.desc()))
     }};
@@ -150,16 +159,13 @@ pub fn escape_tag(tag: &str) -> String {
 
 /// Runs a search: at most `limit` hits, newest first.
 pub fn search(c: &mut DbConnection, m: &Match, f: &Filters, limit: i64) -> QueryResult<Vec<Hit>> {
-    let q = crate::search_query!(m, f);
-    let rows: Vec<(IndicatorRow, FeedRow, String)> = q
-        .limit(limit)
-        .select((
-            IndicatorRow::as_select(),
-            FeedRow::as_select(),
-            users::username,
-        ))
-        .load(c)?;
-    Ok(rows)
+    let q = crate::search_query!(m, f).select((
+        IndicatorRow::as_select(),
+        FeedRow::as_select(),
+        users::username,
+    ));
+    let rows = crate::db::sql::limited(q, limit).load_iter::<Hit, DefaultLoadingMode>(c)?;
+    crate::db::sql::take_rows(rows, limit)
 }
 
 /// `EXPLAIN` of the exact search statement, as plain text: SQLite's `EXPLAIN QUERY PLAN`
@@ -170,11 +176,12 @@ pub fn explain(c: &mut DbConnection, m: &Match, f: &Filters, limit: i64) -> Quer
     use explain::{Explain, PgPlanLine, SqlitePlanLine};
     match c {
         DbConnection::Sqlite(conn) => {
-            let q = crate::search_query!(m, f).limit(limit).select((
+            let q = crate::search_query!(m, f).select((
                 IndicatorRow::as_select(),
                 FeedRow::as_select(),
                 users::username,
             ));
+            let q = crate::db::sql::limited(q, limit);
             let lines: Vec<SqlitePlanLine> = Explain::new(q, "EXPLAIN QUERY PLAN ").load(conn)?;
             Ok(lines
                 .into_iter()
@@ -184,11 +191,12 @@ pub fn explain(c: &mut DbConnection, m: &Match, f: &Filters, limit: i64) -> Quer
         }
         DbConnection::Postgresql(conn) => {
             conn.batch_execute("SET enable_seqscan = off")?;
-            let q = crate::search_query!(m, f).limit(limit).select((
+            let q = crate::search_query!(m, f).select((
                 IndicatorRow::as_select(),
                 FeedRow::as_select(),
                 users::username,
             ));
+            let q = crate::db::sql::limited(q, limit);
             let lines: QueryResult<Vec<PgPlanLine>> = Explain::new(q, "EXPLAIN ").load(conn);
             conn.batch_execute("RESET enable_seqscan")?;
             Ok(lines?

@@ -72,7 +72,7 @@ pub fn find_by_hash(c: &mut DbConnection, hash: &[u8]) -> QueryResult<Option<(To
         .inner_join(users::table)
         .filter(api_tokens::token_hash.eq(hash))
         .select((TokenRow::as_select(), UserRow::as_select()))
-        .first(c)
+        .get_result(c)
         .optional()
 }
 
@@ -104,7 +104,7 @@ pub fn find_active(c: &mut DbConnection, id: i64, user_id: Option<i64>) -> Query
     if let Some(user) = user_id {
         query = query.filter(api_tokens::user_id.eq(user));
     }
-    query.select(TokenRow::as_select()).first(c)
+    query.select(TokenRow::as_select()).get_result(c)
 }
 
 /// Revokes an unrevoked token; `NotFound` when it is unknown or already revoked.

@@ -69,12 +69,15 @@ pub fn find_by_name(c: &mut DbConnection, name: &str) -> QueryResult<UserRow> {
     users::table
         .filter(users::username.eq(name.to_lowercase()))
         .select(UserRow::as_select())
-        .first(c)
+        .get_result(c)
 }
 
 /// Finds a user by id.
 pub fn find(c: &mut DbConnection, id: i64) -> QueryResult<UserRow> {
-    users::table.find(id).select(UserRow::as_select()).first(c)
+    users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .get_result(c)
 }
 
 /// How many users exist.

@@ -13,11 +13,11 @@ use serde_json::Value;
 
 use crate::helpers::*;
 
-fn data_dir() -> PathBuf {
+pub(crate) fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/shadowserver")
 }
 
-fn sample(rel: &str) -> Vec<u8> {
+pub(crate) fn sample(rel: &str) -> Vec<u8> {
     std::fs::read(data_dir().join(rel)).unwrap()
 }
 
@@ -107,7 +107,7 @@ impl TestApp {
 }
 
 /// Checks the identity of §1.5 in the totals and every file.
-fn assert_consistent(summary: &Value) {
+pub(crate) fn assert_consistent(summary: &Value) {
     let skipped = |v: &Value| -> u64 {
         v["rows_skipped"]
             .as_object()
@@ -442,7 +442,7 @@ fn zip_of(members: &[(&str, &[u8])]) -> Vec<u8> {
     out.into_inner()
 }
 
-fn feed_id(conn: &mut DbConnection, user_name: &str, feed_name: &str) -> i64 {
+pub(crate) fn feed_id(conn: &mut DbConnection, user_name: &str, feed_name: &str) -> i64 {
     let owner = user::find_by_name(conn, user_name).unwrap();
     feedgate::models::feed::find_by_name(conn, owner.id, feed_name)
         .unwrap()
@@ -450,7 +450,7 @@ fn feed_id(conn: &mut DbConnection, user_name: &str, feed_name: &str) -> i64 {
 }
 
 /// A user and a public feed made directly in the database, for the CLI tests.
-fn user_and_feed(db: &TestDb, user_name: &str, feed_name: &str) {
+pub(crate) fn user_and_feed(db: &TestDb, user_name: &str, feed_name: &str) {
     let pool = db::connect(&db.parsed(), db::PoolOptions::default()).unwrap();
     let mut conn = pool.get().unwrap();
     let now = feedgate::clock::Clock::default().now();
@@ -479,7 +479,7 @@ fn user_and_feed(db: &TestDb, user_name: &str, feed_name: &str) {
 }
 
 /// (rows, distinct import keys) of a feed.
-fn stored_counts(db: &TestDb, user_name: &str, feed_name: &str) -> (i64, i64) {
+pub(crate) fn stored_counts(db: &TestDb, user_name: &str, feed_name: &str) -> (i64, i64) {
     use diesel::prelude::*;
     use feedgate::db::schema::indicators;
     let pool = db::connect(&db.parsed(), db::PoolOptions::default()).unwrap();
@@ -588,191 +588,5 @@ both_databases! {
         assert_eq!(code, 0);
         let summary: Value = serde_json::from_str(&out).unwrap();
         assert_eq!(summary["files_skipped_already_imported"], 1);
-    }
-}
-
-/// A stand-in for the Reports API (spec §5.7): `POST /reports/list` checks the `HMAC2` of the
-/// raw body and the key, filters by date; `GET /dl/<id>` serves the mapped sample.
-struct StandIn {
-    port: u16,
-    lists: std::sync::Arc<std::sync::atomic::AtomicUsize>,
-    downloads: std::sync::Arc<std::sync::atomic::AtomicUsize>,
-}
-
-const TEST_KEY: &str = "test-key-123";
-const TEST_SECRET: &str = "test-secret-456";
-
-impl StandIn {
-    fn start() -> StandIn {
-        use std::io::{BufRead, BufReader, Read, Write};
-        use std::sync::atomic::Ordering;
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let lists = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let downloads = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let (l, d) = (lists.clone(), downloads.clone());
-        let listed: Vec<Value> =
-            serde_json::from_slice(&sample("api/intelmq-reports-list.json")).unwrap();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut request_line = String::new();
-                if reader.read_line(&mut request_line).is_err() {
-                    continue;
-                }
-                let mut length = 0usize;
-                let mut signature = String::new();
-                loop {
-                    let mut line = String::new();
-                    reader.read_line(&mut line).unwrap_or_default();
-                    let line = line.trim_end();
-                    if line.is_empty() {
-                        break;
-                    }
-                    let (name, value) = line.split_once(':').unwrap_or((line, ""));
-                    match name.to_ascii_lowercase().as_str() {
-                        "content-length" => length = value.trim().parse().unwrap_or(0),
-                        "hmac2" => signature = value.trim().to_string(),
-                        _ => {}
-                    }
-                }
-                let mut body = vec![0u8; length];
-                reader.read_exact(&mut body).unwrap_or_default();
-                let mut parts = request_line.split_whitespace();
-                let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-                let (status, answer): (u16, Vec<u8>) =
-                    if method == "POST" && path == "/reports/list" {
-                        l.fetch_add(1, Ordering::SeqCst);
-                        let request: Value = serde_json::from_slice(&body).unwrap_or_default();
-                        if !feedgate::import::shadowserver::sign::verify_hmac2(
-                            TEST_SECRET,
-                            &body,
-                            &signature,
-                        ) || request["apikey"] != TEST_KEY
-                        {
-                            (401, br#"{"error":"Invalid HMAC"}"#.to_vec())
-                        } else {
-                            let date = request["date"].as_str().unwrap_or_default();
-                            let (from, to) = date.split_once(':').unwrap_or((date, date));
-                            let hits: Vec<&Value> = listed
-                                .iter()
-                                .filter(|e| {
-                                    let t = e["timestamp"].as_str().unwrap_or_default();
-                                    t >= from && t <= to
-                                })
-                                .collect();
-                            (200, serde_json::to_vec(&hits).unwrap())
-                        }
-                    } else if let Some(id) = path.strip_prefix("/dl/") {
-                        d.fetch_add(1, Ordering::SeqCst);
-                        let entry = listed.iter().find(|e| e["id"] == id);
-                        match entry {
-                            Some(e) => {
-                                let t = e["type"].as_str().unwrap();
-                                let rel = if t == "cisco_smart_install" {
-                                    "intelmq-legacy/cisco_smart_install.csv".to_string()
-                                } else {
-                                    format!("intelmq-testdata/{t}.csv")
-                                };
-                                (200, sample(&rel))
-                            }
-                            None => (404, b"not found".to_vec()),
-                        }
-                    } else {
-                        (404, b"not found".to_vec())
-                    };
-                let head = format!(
-                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n",
-                    answer.len()
-                );
-                let _ = stream.write_all(head.as_bytes());
-                let _ = stream.write_all(&answer);
-            }
-        });
-        StandIn {
-            port,
-            lists,
-            downloads,
-        }
-    }
-
-    fn pull(&self, db: &TestDb, secret: Option<&str>, extra: &[&str]) -> (i32, String, String) {
-        let mut cmd = Binary::command(&db.url);
-        cmd.env_remove("SHADOWSERVER_API_KEY")
-            .env_remove("SHADOWSERVER_API_SECRET");
-        if let Some(secret) = secret {
-            cmd.env("SHADOWSERVER_API_KEY", TEST_KEY)
-                .env("SHADOWSERVER_API_SECRET", secret);
-        }
-        let api = format!("http://127.0.0.1:{}/", self.port);
-        let dl = format!("http://127.0.0.1:{}/dl", self.port);
-        cmd.args([
-            "shadowserver",
-            "pull",
-            "--user",
-            "alice",
-            "--feed",
-            "scans",
-            "--api-url",
-            &api,
-            "--download-url",
-            &dl,
-        ]);
-        cmd.args(extra);
-        let out = cmd.output().unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
-
-    fn counts(&self) -> (usize, usize) {
-        use std::sync::atomic::Ordering;
-        (
-            self.lists.load(Ordering::SeqCst),
-            self.downloads.load(Ordering::SeqCst),
-        )
-    }
-}
-
-both_databases! {
-    fn the_pull_imports_the_listed_reports_once(db) {
-        user_and_feed(&db, "alice", "scans");
-        let api = StandIn::start();
-        let range = ["--from", "2020-08-01", "--to", "2020-08-03", "--json"];
-
-        // No credentials: exit 1 before any request.
-        let (code, _, err) = api.pull(&db, None, &range);
-        assert_eq!(code, 1);
-        assert!(err.contains("SHADOWSERVER_API_KEY"), "{err}");
-        assert_eq!(api.counts(), (0, 0));
-
-        // A wrong secret: rejected credentials, nothing written, the secret in no output.
-        let (code, out, err) = api.pull(&db, Some("wrong-secret-789"), &range);
-        assert_eq!(code, 1, "{out}{err}");
-        assert!(err.contains("credentials"), "{err}");
-        assert!(!out.contains("wrong-secret-789") && !err.contains("wrong-secret-789"));
-        assert_eq!(stored_counts(&db, "alice", "scans").0, 0);
-
-        let (code, out, err) = api.pull(&db, Some(TEST_SECRET), &range);
-        assert_eq!(code, 0, "{out}{err}");
-        let summary: Value = serde_json::from_str(&out).unwrap();
-        assert_consistent(&summary);
-        assert_eq!(summary["reports_listed"], 5);
-        assert_eq!(summary["files_imported"], 5, "{summary}");
-        assert_eq!(summary["indicators_created"], 13, "{summary}");
-        assert!(!out.contains(TEST_KEY) && !out.contains("xNDSuwXrKnrLrDopU926rR75CAESMWesVCKsuyI8b8ncTv7GCX"));
-        let (_, downloads) = api.counts();
-        assert_eq!(downloads, 5);
-
-        let (code, out, err) = api.pull(&db, Some(TEST_SECRET), &range);
-        assert_eq!(code, 0, "{err}");
-        let summary: Value = serde_json::from_str(&out).unwrap();
-        assert_eq!(summary["files_skipped_already_imported"], 5, "{summary}");
-        assert_eq!(summary["indicators_created"], 0);
-        assert_eq!(api.counts().1, 5, "no second download");
-        assert_eq!(stored_counts(&db, "alice", "scans").0, 13);
     }
 }

@@ -64,6 +64,7 @@ mod imports;
 mod indicators;
 mod limits;
 mod openapi;
+mod pull;
 mod sdk;
 mod search;
 mod tokens;

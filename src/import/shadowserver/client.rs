@@ -62,18 +62,10 @@ pub fn base_url(raw: &str, what: &str) -> Result<String, ClientError> {
     let uri: ureq::http::Uri = trimmed
         .parse()
         .map_err(|e| ClientError::BadUrl(format!("{what} {trimmed:?} is not a URL: {e}")))?;
-    let loopback = matches!(
-        uri.host(),
-        Some("127.0.0.1" | "localhost" | "[::1]" | "::1")
-    );
-    match uri.scheme_str() {
-        Some("https") if uri.host().is_some() => {}
-        Some("http") if loopback => {}
-        _ => {
-            return Err(ClientError::BadUrl(format!(
-                "{what} must use https (plain http only to a loopback host)"
-            )));
-        }
+    if !allowed(&uri) {
+        return Err(ClientError::BadUrl(format!(
+            "{what} must use https (plain http only to a loopback host)"
+        )));
     }
     let mut text = trimmed.to_string();
     if !text.ends_with('/') {
@@ -81,6 +73,22 @@ pub fn base_url(raw: &str, what: &str) -> Result<String, ClientError> {
     }
     Ok(text)
 }
+
+/// Whether a URL may be used (§5.1): https, or plain http to a loopback host.
+fn allowed(uri: &ureq::http::Uri) -> bool {
+    let loopback = matches!(
+        uri.host(),
+        Some("127.0.0.1" | "localhost" | "[::1]" | "::1")
+    );
+    match uri.scheme_str() {
+        Some("https") => uri.host().is_some(),
+        Some("http") => loopback,
+        _ => false,
+    }
+}
+
+/// The most redirects a download follows (§5.4).
+const MAX_REDIRECTS: usize = 5;
 
 /// A Reports API client.
 pub struct Client {
@@ -95,9 +103,13 @@ impl Client {
         config.download_url = base_url(&config.download_url, "the download URL")?;
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            .max_redirects(5)
+            // Downloads follow redirects themselves, checking each target against the https
+            // rule (§5.4); `reports/list` follows none (a redirected POST would carry the key).
+            .max_redirects(0)
             .timeout_connect(Some(Duration::from_secs(10)))
-            .timeout_recv_response(Some(Duration::from_secs(60)))
+            // "60 s without receiving data" (§5.4): restarts with every read, headers and body
+            // alike, so a large report may take as long as it needs.
+            .timeout_per_read(Some(Duration::from_secs(60)))
             .user_agent(format!("feedgate/{}", env!("CARGO_PKG_VERSION")))
             .build()
             .into();
@@ -180,14 +192,32 @@ impl Client {
         }
     }
 
-    /// Downloads a report by id into a temporary file (not retried; §5.4).
+    /// Downloads a report by id into a temporary file (not retried; §5.4), following at most
+    /// five redirects, each to an https URL or plain http on a loopback host.
     pub fn download(&self, id: &str, limit: u64) -> Result<Spooled, String> {
-        let url = format!("{}{}", self.config.download_url, encode_segment(id));
-        let mut res = self
-            .agent
-            .get(&url)
-            .call()
-            .map_err(|e| format!("download failed: {}", transport_text(&e)))?;
+        let mut url = format!("{}{}", self.config.download_url, encode_segment(id));
+        let mut redirects = 0;
+        let mut res = loop {
+            let res = self
+                .agent
+                .get(&url)
+                .call()
+                .map_err(|e| format!("download failed: {}", transport_text(&e)))?;
+            if !res.status().is_redirection() || res.status().as_u16() == 304 {
+                break res;
+            }
+            if redirects == MAX_REDIRECTS {
+                return Err(format!(
+                    "download failed: more than {MAX_REDIRECTS} redirects"
+                ));
+            }
+            redirects += 1;
+            // The target is never shown: it may hold the id.
+            url = redirect_target(&url, &res).ok_or_else(|| {
+                "download redirected to a URL that is not https (nor http to a loopback host)"
+                    .to_string()
+            })?;
+        };
         let status = res.status().as_u16();
         if status != 200 {
             return Err(format!("download answered HTTP {status}"));
@@ -198,6 +228,40 @@ impl Client {
             other => format!("download failed: {other}"),
         })
     }
+}
+
+/// Where a redirect points, resolved against the URL asked, if it may be followed (§5.1).
+fn redirect_target(current: &str, res: &ureq::http::Response<ureq::Body>) -> Option<String> {
+    let location = res.headers().get("location")?.to_str().ok()?.trim();
+    let next = resolve(current, location)?;
+    let uri: ureq::http::Uri = next.parse().ok()?;
+    allowed(&uri).then_some(next)
+}
+
+/// `location` resolved against the absolute URL `base` (RFC 3986 §5.2, without dot-segment
+/// removal, which only matters for paths a server would normalise anyway).
+fn resolve(base: &str, location: &str) -> Option<String> {
+    let uri: ureq::http::Uri = base.parse().ok()?;
+    let scheme = uri.scheme_str()?;
+    let authority = uri.authority()?.as_str();
+    if location.starts_with("//") {
+        return Some(format!("{scheme}:{location}"));
+    }
+    // RFC 3986 scheme characters; a `/` or `?` before the first `:` makes it a path.
+    let has_scheme = location.split_once(':').is_some_and(|(s, _)| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+    });
+    if has_scheme {
+        return Some(location.to_string());
+    }
+    if location.starts_with('/') {
+        return Some(format!("{scheme}://{authority}{location}"));
+    }
+    let path = uri.path();
+    let dir = path.rfind('/').map_or("/", |i| &path[..=i]);
+    Some(format!("{scheme}://{authority}{dir}{location}"))
 }
 
 /// A transport error's text without the URL (which holds the report id).
@@ -269,6 +333,26 @@ mod tests {
         assert_eq!(encode_segment("a-b_c.d~e"), "a-b_c.d~e");
         assert_eq!(encode_segment("x?y/z"), "x%3Fy%2Fz");
         assert_eq!(encode_segment("é"), "%C3%A9");
+    }
+
+    #[test]
+    fn redirect_targets_resolve_against_the_url_asked() {
+        let base = "http://127.0.0.1:8/dl/abc%3Fd";
+        assert_eq!(
+            resolve(base, "https://dl.example/x").unwrap(),
+            "https://dl.example/x"
+        );
+        assert_eq!(resolve(base, "//other:9/y").unwrap(), "http://other:9/y");
+        assert_eq!(
+            resolve(base, "/moved/z").unwrap(),
+            "http://127.0.0.1:8/moved/z"
+        );
+        assert_eq!(resolve(base, "z").unwrap(), "http://127.0.0.1:8/dl/z");
+        assert_eq!(resolve("https://h", "z").unwrap(), "https://h/z");
+        assert_eq!(
+            resolve(base, "a/b:c").unwrap(),
+            "http://127.0.0.1:8/dl/a/b:c"
+        );
     }
 
     #[test]
