@@ -3,6 +3,7 @@
 //! Nothing above this module names a concrete backend except where SQL must differ
 //! (`on_backend!`), and nothing here knows about HTTP.
 
+pub mod checkpoint;
 pub mod migrate;
 pub mod schema;
 mod setup;
