@@ -149,8 +149,18 @@ impl Application {
         let housekeeping = actix_web::rt::spawn(housekeeping(state.clone()));
         let result = self.server.await;
         housekeeping.abort();
-        // Unlimited users' last requests are written before the process ends.
+        // Unlimited users' last requests are written before the process ends, and the unused
+        // part of leases is given back.
         flush_pending(&state).await;
+        let pending = state.pending.clone();
+        let today = state.clock.now().date();
+        let released = db::run(&state.pool, move |c| {
+            pending.release(c, today).map_err(db::RunError::from)
+        })
+        .await;
+        if let Err(e) = released {
+            tracing::warn!(error = %e, "could not give back unused request leases");
+        }
         result
     }
 

@@ -1,7 +1,15 @@
 //! The daily request limit (spec §4.1–4.2): a fixed UTC day per user (or anonymous address),
-//! counted in the database so every gateway shares it. A limited subject costs one atomic
-//! upsert per request; an unlimited user's requests are summed in memory and added to the
-//! day's row every few seconds and at shutdown, so they cost no write at all.
+//! counted in the database so every gateway shares it.
+//!
+//! A limited subject's requests are counted by one atomic conditional upsert. Far from the
+//! limit, a gateway counts a small block of requests at once (a *lease*, at most 1 % of what
+//! is left and at most [`MAX_LEASE`]) and admits the next ones from it without a statement;
+//! within 100 requests of the limit every request is counted on its own, so gateways sharing
+//! a database still admit exactly the limit. A lease is always written before it is used:
+//! a gateway that dies with part of a lease unused has counted requests it never served
+//! (failing closed), and one that stops cleanly gives the rest back.
+//! An unlimited user's requests are summed in memory and added to the day's row every few
+//! seconds and at shutdown, so they cost no write at all.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -59,27 +67,94 @@ pub enum Admission {
     Refused(DailyState),
 }
 
-/// Requests of unlimited users not yet added to the database, by subject and day.
+/// The most requests counted by one statement.
+pub const MAX_LEASE: i64 = 64;
+
+/// Requests counted in the database but not served yet (a lease), for one subject and day.
+#[derive(Debug, Clone, Copy)]
+struct Lease {
+    /// The limit the lease was taken under; another limit (an admin changed it) drops it.
+    limit: i64,
+    /// The day's count in the database right after the lease was written.
+    counted: i64,
+    /// Requests of the lease not served yet.
+    left: i64,
+}
+
+/// In-memory request accounting: unlimited users' requests not yet added to the database, and
+/// limited subjects' leases, by subject and day.
 #[derive(Debug, Default)]
-pub struct Pending(Mutex<HashMap<(String, NaiveDate), i64>>);
+pub struct Pending {
+    unlimited: Mutex<HashMap<(String, NaiveDate), i64>>,
+    leases: Mutex<HashMap<(String, NaiveDate), Lease>>,
+}
 
 impl Pending {
     fn add(&self, subject: &str, day: NaiveDate) {
-        if let Ok(mut map) = self.0.lock() {
+        if let Ok(mut map) = self.unlimited.lock() {
             *map.entry((subject.to_string(), day)).or_insert(0) += 1;
         }
     }
 
+    /// Serves one request from the subject's lease, if it holds one under this limit; returns
+    /// the requests left for the day as far as this gateway knows.
+    fn serve_from_lease(&self, subject: &str, day: NaiveDate, limit: i64) -> Option<i64> {
+        let mut map = self.leases.lock().ok()?;
+        let key = (subject.to_string(), day);
+        let lease = map.get_mut(&key)?;
+        if lease.limit != limit {
+            map.remove(&key);
+            return None;
+        }
+        if lease.left == 0 {
+            return None;
+        }
+        lease.left -= 1;
+        Some(limit - (lease.counted - lease.left))
+    }
+
+    /// The day's count this gateway last saw for the subject (to size the next lease).
+    fn last_counted(&self, subject: &str, day: NaiveDate) -> Option<i64> {
+        let map = self.leases.lock().ok()?;
+        map.get(&(subject.to_string(), day)).map(|l| l.counted)
+    }
+
+    fn keep_lease(&self, subject: &str, day: NaiveDate, lease: Lease) {
+        if let Ok(mut map) = self.leases.lock() {
+            map.insert((subject.to_string(), day), lease);
+        }
+    }
+
+    /// Gives the unused part of today's leases back (clean shutdown).
+    pub fn release(&self, c: &mut DbConnection, today: NaiveDate) -> diesel::QueryResult<()> {
+        let drained: Vec<((String, NaiveDate), Lease)> = match self.leases.lock() {
+            Ok(mut map) => map.drain().collect(),
+            Err(_) => return Ok(()),
+        };
+        for ((subject, day), lease) in drained {
+            if day == today && lease.left > 0 {
+                daily::add(c, &subject, day, -lease.left)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Adds every pending count to the database; counts that fail to write are kept for the next flush.
     pub fn flush(&self, c: &mut DbConnection) -> diesel::QueryResult<()> {
-        let drained: Vec<((String, NaiveDate), i64)> = match self.0.lock() {
+        // Leases of past days are worthless (their requests stay counted, failing closed).
+        if let Ok(mut map) = self.leases.lock()
+            && let Some(latest) = map.keys().map(|(_, d)| *d).max()
+        {
+            map.retain(|(_, d), _| *d == latest);
+        }
+        let drained: Vec<((String, NaiveDate), i64)> = match self.unlimited.lock() {
             Ok(mut map) => map.drain().collect(),
             Err(_) => return Ok(()),
         };
         let mut result = Ok(());
         for ((subject, day), n) in drained {
             if let Err(e) = daily::add(c, &subject, day, n) {
-                if let Ok(mut map) = self.0.lock() {
+                if let Ok(mut map) = self.unlimited.lock() {
                     *map.entry((subject, day)).or_insert(0) += n;
                 }
                 result = Err(e);
@@ -110,18 +185,42 @@ pub fn charge(
             remaining: 0,
             reset,
         })),
-        Some(n) => Ok(match daily::charge(c, subject, day, n)? {
-            Some(used) => Admission::Admitted(Some(DailyState {
+        Some(n) => {
+            let state = |remaining: i64| DailyState {
                 limit: n,
-                remaining: (n - used).max(0),
+                remaining: remaining.max(0),
                 reset,
-            })),
-            None => Admission::Refused(DailyState {
-                limit: n,
-                remaining: 0,
-                reset,
-            }),
-        }),
+            };
+            if let Some(remaining) = pending.serve_from_lease(subject, day, n) {
+                return Ok(Admission::Admitted(Some(state(remaining))));
+            }
+            // The first request of a subject is counted alone (nothing is known of the count);
+            // later ones lease 1 % of what is left, exactly one within 100 of the limit.
+            let block = pending
+                .last_counted(subject, day)
+                .map_or(1, |counted| ((n - counted) / 100).clamp(1, MAX_LEASE));
+            let mut counted = daily::charge(c, subject, day, n, block)?;
+            let mut taken = block;
+            if counted.is_none() && block > 1 {
+                counted = daily::charge(c, subject, day, n, 1)?;
+                taken = 1;
+            }
+            Ok(match counted {
+                Some(counted) => {
+                    pending.keep_lease(
+                        subject,
+                        day,
+                        Lease {
+                            limit: n,
+                            counted,
+                            left: taken - 1,
+                        },
+                    );
+                    Admission::Admitted(Some(state(n - (counted - (taken - 1)))))
+                }
+                None => Admission::Refused(state(0)),
+            })
+        }
     }
 }
 

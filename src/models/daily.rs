@@ -8,26 +8,27 @@ use diesel::prelude::*;
 use crate::db::DbConnection;
 use crate::db::schema::daily_usage;
 
-/// Counts one request for `subject` on `day` if fewer than `limit` were counted; returns the
-/// new count, or `None` when the limit is spent (nothing counted). `limit` must be ≥ 1: a
-/// limit of 0 is refused by the caller without a statement (the insert arm would admit one).
+/// Counts `n` requests for `subject` on `day` if `limit` leaves room for all of them; returns
+/// the new count, or `None` when it does not (nothing counted). `1 ≤ n ≤ limit`: a limit of 0
+/// is refused by the caller without a statement (the insert arm would admit).
 pub fn charge(
     c: &mut DbConnection,
     subject: &str,
     day: NaiveDate,
     limit: i64,
+    n: i64,
 ) -> QueryResult<Option<i64>> {
     use diesel::query_dsl::methods::FilterDsl;
     let insert = diesel::insert_into(daily_usage::table)
         .values((
             daily_usage::subject.eq(subject),
             daily_usage::day.eq(day),
-            daily_usage::used.eq(1i64),
+            daily_usage::used.eq(n),
         ))
         .on_conflict((daily_usage::subject, daily_usage::day))
         .do_update()
-        .set(daily_usage::used.eq(daily_usage::used + 1))
-        .filter(daily_usage::used.lt(limit));
+        .set(daily_usage::used.eq(daily_usage::used + n))
+        .filter(daily_usage::used.le(limit - n));
     let _turn = crate::db::write_turn(c);
     match c {
         DbConnection::Sqlite(conn) => insert

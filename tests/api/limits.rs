@@ -150,7 +150,37 @@ fn race(
     (ok.into_inner(), limited.into_inner(), other.into_inner())
 }
 
+/// The day's count in the database for a user.
+fn counted(db: &TestDb, name: &str) -> i64 {
+    use feedgate::models::{daily, user};
+    let pool = feedgate::db::connect(&db.parsed(), feedgate::db::PoolOptions::default()).unwrap();
+    let mut conn = pool.get().unwrap();
+    let id = user::find_by_name(&mut conn, name).unwrap().id;
+    let today = feedgate::clock::Clock::default().now().date();
+    daily::used(&mut conn, &daily::user_subject(id), today).unwrap()
+}
+
 both_databases! {
+    fn far_from_the_limit_requests_are_counted_in_leases_and_unused_ones_given_back(db) {
+        let env = [("FEEDGATE_REQUESTS_PER_DAY", "100000"), ("FEEDGATE_BURST_SIZE", "100000"), ("FEEDGATE_BURST_PER_SECOND", "100000")];
+        let server = Server::start_with(&db.url, &env);
+        let token = add_user(&db, "leaser");
+        let auth = format!("Token token={token}");
+        let url = format!("http://127.0.0.1:{}/api", server.port);
+        for i in 0..300i64 {
+            let res = http_get(&url, &[("Authorization", &auth)]);
+            res.assert_status(200);
+            // The headers count every request, whether it was served from a lease or not.
+            assert_eq!(ratelimit(&res).1, 100_000 - 1 - i, "request {i}");
+        }
+        // Counted ahead by at most one lease, never behind.
+        let ahead = counted(&db, "leaser") - 300;
+        assert!((1..=feedgate::limits::daily::MAX_LEASE).contains(&ahead), "{ahead}");
+        // A clean stop gives the unused part back: exactly what was served stays counted.
+        assert_eq!(server.terminate(), Some(0));
+        assert_eq!(counted(&db, "leaser"), 300);
+    }
+
     fn two_gateways_admit_exactly_the_daily_limit(db) {
         let env = [("FEEDGATE_REQUESTS_PER_DAY", "100"), ("FEEDGATE_BURST_SIZE", "100000"), ("FEEDGATE_BURST_PER_SECOND", "100000")];
         let (a, b) = two_gateways(&db, &env);
