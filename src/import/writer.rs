@@ -40,6 +40,8 @@ pub const DEFAULT_BATCH_ROWS: usize = 5000;
 pub const MAX_BATCH_ROWS: usize = 50_000;
 /// The page cache of a SQLite connection that imports (negative: KiB).
 const IMPORT_CACHE_PRAGMA: &str = "PRAGMA cache_size = -65536";
+/// SQLite's default page cache (2 MB), restored after an import.
+const DEFAULT_CACHE_PRAGMA: &str = "PRAGMA cache_size = -2000";
 /// Keys per lookup query.
 const LOOKUP_CHUNK: usize = 5000;
 
@@ -106,6 +108,11 @@ pub fn import_report<R: Read + Seek + Send>(
     }
     if let Some(checkpoints) = checkpoints {
         checkpoints.finish(c);
+    }
+    if let DbConnection::Sqlite(conn) = c {
+        // The connection goes back to the server's pool: give back the import's page cache.
+        use diesel::connection::SimpleConnection;
+        let _ = conn.batch_execute(DEFAULT_CACHE_PRAGMA);
     }
     result
 }
