@@ -119,9 +119,20 @@ impl Pending {
         map.get(&(subject.to_string(), day)).map(|l| l.counted)
     }
 
+    /// Records a new lease. Requests of one subject racing past an empty lease each write
+    /// one: they are merged, so none of their requests is lost (the later count in the
+    /// database includes both).
     fn keep_lease(&self, subject: &str, day: NaiveDate, lease: Lease) {
         if let Ok(mut map) = self.leases.lock() {
-            map.insert((subject.to_string(), day), lease);
+            let slot = map
+                .entry((subject.to_string(), day))
+                .or_insert(Lease { left: 0, ..lease });
+            if slot.limit == lease.limit {
+                slot.left += lease.left;
+                slot.counted = slot.counted.max(lease.counted);
+            } else {
+                *slot = lease;
+            }
         }
     }
 
@@ -227,6 +238,32 @@ pub fn charge(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn racing_leases_are_merged_and_served_to_their_last_request() {
+        let p = Pending::default();
+        let day = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+        let lease = |counted, left| Lease {
+            limit: 1000,
+            counted,
+            left,
+        };
+        // Two requests found the lease empty and each counted 10 (the count went 100 → 120);
+        // each served itself from its lease.
+        p.keep_lease("u:1", day, lease(110, 9));
+        p.keep_lease("u:1", day, lease(120, 9));
+        for i in 0..18 {
+            assert_eq!(
+                p.serve_from_lease("u:1", day, 1000),
+                Some(1000 - (120 - (17 - i)))
+            );
+        }
+        assert_eq!(p.serve_from_lease("u:1", day, 1000), None);
+        // A lease taken under another limit (an admin changed it) is dropped.
+        p.keep_lease("u:1", day, lease(130, 5));
+        assert_eq!(p.serve_from_lease("u:1", day, 500), None);
+        assert_eq!(p.serve_from_lease("u:1", day, 1000), None);
+    }
 
     #[test]
     fn the_day_ends_at_utc_midnight() {
