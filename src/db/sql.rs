@@ -80,9 +80,16 @@ pub struct Limited<Q> {
 
 /// `query LIMIT n'` where n' ≥ `rows` is the bucket described on [`Limited`].
 pub fn limited<Q>(query: Q, rows: i64) -> Limited<Q> {
+    Limited {
+        query,
+        literal: bucket(rows),
+    }
+}
+
+/// `rows` rounded up to a power of two, at least 32: one of a handful of sizes.
+pub fn bucket(rows: i64) -> i64 {
     let rows = u64::try_from(rows.max(1)).unwrap_or(1);
-    let literal = i64::try_from(rows.next_power_of_two().max(32)).unwrap_or(i64::MAX);
-    Limited { query, literal }
+    i64::try_from(rows.next_power_of_two().max(32)).unwrap_or(i64::MAX)
 }
 
 impl<Q: Query> Query for Limited<Q> {

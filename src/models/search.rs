@@ -27,6 +27,11 @@ pub enum Match {
 }
 
 impl Match {
+    /// Whether the rule matches a range of stored values (many indicators per query).
+    pub fn is_range(&self) -> bool {
+        matches!(self, Match::Network { .. } | Match::Host { .. })
+    }
+
     /// The match rule of a parsed query value.
     pub fn of(q: &Thing) -> Match {
         if let Some((lo, hi)) = q.ip_range() {
@@ -158,14 +163,43 @@ pub fn escape_tag(tag: &str) -> String {
 }
 
 /// Runs a search: at most `limit` hits, newest first.
+///
+/// A range (a CIDR block, a domain with its subdomains) matches thousands of indicators: its
+/// page is chosen first as ids alone, which the time-ordered covering indexes answer without
+/// reading indicator rows, and only the page's rows are read in a second statement.
 pub fn search(c: &mut DbConnection, m: &Match, f: &Filters, limit: i64) -> QueryResult<Vec<Hit>> {
+    use crate::db::schema::{feeds, indicators};
+    use crate::db::sql::{bucket, in_list, limited, take_rows};
+    if m.is_range() {
+        let ids_query = crate::search_query!(m, f).select(indicators::id);
+        let ids = limited(ids_query, limit).load_iter::<i64, DefaultLoadingMode>(c)?;
+        let mut ids: Vec<i64> = take_rows(ids, limit)?;
+        let Some(&last) = ids.last() else {
+            return Ok(Vec::new());
+        };
+        // A few list lengths only, so the statement stays prepared (repeats match nothing new).
+        ids.resize(
+            usize::try_from(bucket(ids.len() as i64)).unwrap_or(ids.len()),
+            last,
+        );
+        return indicators::table
+            .inner_join(feeds::table.inner_join(users::table))
+            .filter(in_list(indicators::id, ids))
+            .order((indicators::effective_at.desc(), indicators::id.desc()))
+            .select((
+                IndicatorRow::as_select(),
+                FeedRow::as_select(),
+                users::username,
+            ))
+            .load(c);
+    }
     let q = crate::search_query!(m, f).select((
         IndicatorRow::as_select(),
         FeedRow::as_select(),
         users::username,
     ));
-    let rows = crate::db::sql::limited(q, limit).load_iter::<Hit, DefaultLoadingMode>(c)?;
-    crate::db::sql::take_rows(rows, limit)
+    let rows = limited(q, limit).load_iter::<Hit, DefaultLoadingMode>(c)?;
+    take_rows(rows, limit)
 }
 
 /// `EXPLAIN` of the exact search statement, as plain text: SQLite's `EXPLAIN QUERY PLAN`
