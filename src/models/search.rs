@@ -202,21 +202,33 @@ pub fn search(c: &mut DbConnection, m: &Match, f: &Filters, limit: i64) -> Query
     take_rows(rows, limit)
 }
 
-/// `EXPLAIN` of the exact search statement, as plain text: SQLite's `EXPLAIN QUERY PLAN`
+/// `EXPLAIN` of the statement a search runs to choose its page, as plain text: SQLite's `EXPLAIN QUERY PLAN`
 /// details, or PostgreSQL's plan with sequential scans disabled (so any path an index can
 /// serve shows the index). Used by the plan tests and by operators checking a slow search.
 pub fn explain(c: &mut DbConnection, m: &Match, f: &Filters, limit: i64) -> QueryResult<String> {
     use diesel::connection::SimpleConnection;
     use explain::{Explain, PgPlanLine, SqlitePlanLine};
+    // The statement `search` runs to choose the page: the ids alone for a range, else the rows.
+    macro_rules! plan {
+        ($conn:expr, $prefix:expr, $line:ty) => {{
+            use crate::db::schema::indicators;
+            let lines: Vec<$line> = if m.is_range() {
+                let q = crate::search_query!(m, f).select(indicators::id);
+                Explain::new(crate::db::sql::limited(q, limit), $prefix).load($conn)?
+            } else {
+                let q = crate::search_query!(m, f).select((
+                    IndicatorRow::as_select(),
+                    FeedRow::as_select(),
+                    users::username,
+                ));
+                Explain::new(crate::db::sql::limited(q, limit), $prefix).load($conn)?
+            };
+            lines
+        }};
+    }
     match c {
         DbConnection::Sqlite(conn) => {
-            let q = crate::search_query!(m, f).select((
-                IndicatorRow::as_select(),
-                FeedRow::as_select(),
-                users::username,
-            ));
-            let q = crate::db::sql::limited(q, limit);
-            let lines: Vec<SqlitePlanLine> = Explain::new(q, "EXPLAIN QUERY PLAN ").load(conn)?;
+            let lines = plan!(conn, "EXPLAIN QUERY PLAN ", SqlitePlanLine);
             Ok(lines
                 .into_iter()
                 .map(|l| l.detail)
@@ -225,13 +237,9 @@ pub fn explain(c: &mut DbConnection, m: &Match, f: &Filters, limit: i64) -> Quer
         }
         DbConnection::Postgresql(conn) => {
             conn.batch_execute("SET enable_seqscan = off")?;
-            let q = crate::search_query!(m, f).select((
-                IndicatorRow::as_select(),
-                FeedRow::as_select(),
-                users::username,
-            ));
-            let q = crate::db::sql::limited(q, limit);
-            let lines: QueryResult<Vec<PgPlanLine>> = Explain::new(q, "EXPLAIN ").load(conn);
+            let lines = (|| -> QueryResult<Vec<PgPlanLine>> {
+                Ok(plan!(&mut *conn, "EXPLAIN ", PgPlanLine))
+            })();
             conn.batch_execute("RESET enable_seqscan")?;
             Ok(lines?
                 .into_iter()
