@@ -113,7 +113,11 @@ impl Application {
                 .wrap(from_fn(observe::observe))
         })
         .disable_signals()
-        .shutdown_timeout(10);
+        .shutdown_timeout(10)
+        // Database work runs on each worker's blocking threads and needs a pooled
+        // connection: more threads than connections only wait for one, each with its own
+        // malloc arena (RSS) and its own wake-ups.
+        .worker_max_blocking_threads(settings.db_pool_size.max(4) as usize);
         if settings.workers > 0 {
             server = server.workers(settings.workers);
         }

@@ -421,15 +421,16 @@ pub fn max_opt(a: Option<NaiveDateTime>, b: Option<NaiveDateTime>) -> Option<Nai
 }
 
 /// Runs a write transaction, retrying once when a concurrent writer inserted the same value
-/// first (PostgreSQL: both saw no row; the unique index refused the second insert).
+/// first (PostgreSQL: both saw no row; the unique index refused the second insert). On SQLite
+/// concurrent writes share one commit (`db::write_grouped`).
 pub async fn write_with_retry<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: Fn(&mut DbConnection) -> Result<T, ApiError> + Send + Clone + 'static,
 {
     let first = f.clone();
-    match db::run(&state.pool, move |c| db::write_tx(c, first)).await {
-        Err(ApiError::Conflict) => db::run(&state.pool, move |c| db::write_tx(c, f)).await,
+    match db::run(&state.pool, move |c| db::write_grouped(c, first)).await {
+        Err(ApiError::Conflict) => db::run(&state.pool, move |c| db::write_grouped(c, f)).await,
         other => other,
     }
 }

@@ -154,15 +154,32 @@ fn pull(args: PullArgs, url: &DatabaseUrl) -> anyhow::Result<()> {
     entries.sort_by(|a, b| (&a.timestamp, &a.file).cmp(&(&b.timestamp, &b.file)));
 
     if args.dry_run {
+        let mut planned = Vec::with_capacity(entries.len());
         for e in &entries {
             let done = import::find_report(&mut conn, target.feed_id, &e.id)?
                 .is_some_and(|row| row.is_complete());
+            if args.json {
+                // The report id stays out of the output: it is a download credential.
+                planned.push(serde_json::json!({
+                    "action": if done { "skip" } else { "download" },
+                    "already_imported": done,
+                    "type": effective_type(e),
+                    "file": e.file,
+                }));
+                continue;
+            }
             let what = if done {
                 "skip (already imported)"
             } else {
                 "download"
             };
             println!("{what}\t{}\t{}", effective_type(e), e.file);
+        }
+        if args.json {
+            println!(
+                "{}",
+                serde_json::json!({ "dry_run": true, "reports": planned })
+            );
         }
         return Ok(());
     }

@@ -4,11 +4,14 @@
 //! (`on_backend!`), and nothing here knows about HTTP.
 
 pub mod checkpoint;
+mod group;
 pub mod migrate;
 pub mod schema;
 mod setup;
 pub mod sql;
 pub mod time;
+
+pub use group::write_grouped;
 
 use std::fmt;
 use std::path::PathBuf;

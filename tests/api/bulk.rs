@@ -66,7 +66,7 @@ both_backends! {
 
     fn a_bulk_over_quota_writes_nothing(app) {
         let _ = &app;
-        let app = TestApp::spawn_with(if app.db.url.starts_with("sqlite") { Backend::Sqlite } else { Backend::Postgres }, |s| s.max_indicators = "3".parse().unwrap());
+        let app = TestApp::spawn_with(backend_of(&app), |s| s.max_indicators = "3".parse().unwrap());
         let alice = app.user_with_token("alice");
         app.create_feed(&alice, "alice", "f", false).assert_status(201);
         app.post_indicator(&alice, "alice", "f", &json!({"indicator": "203.0.113.1"})).assert_status(201);

@@ -499,3 +499,12 @@ impl TestApp {
             .collect()
     }
 }
+
+/// The backend a test application runs on (to start another one like it).
+pub fn backend_of(app: &TestApp) -> Backend {
+    if app.db.url.starts_with("sqlite") {
+        Backend::Sqlite
+    } else {
+        Backend::Postgres
+    }
+}

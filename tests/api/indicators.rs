@@ -95,6 +95,57 @@ both_backends! {
         assert_eq!(i[0]["count"], 8);
     }
 
+    fn concurrent_creates_keep_their_own_outcomes(app) {
+        // On SQLite concurrent writes share a transaction (group commit): a piece that fails
+        // must roll back alone, and every other piece must land and answer as if alone.
+        let app = TestApp::spawn_with(backend_of(&app), |s| s.max_indicators = "10".parse().unwrap());
+        let alice = setup(&app);
+        let outcomes: Vec<(usize, u16, Value)> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..24)
+                .map(|n| {
+                    let (alice, app) = (&alice, &app);
+                    s.spawn(move || {
+                        let res = match n % 4 {
+                            // 12 new values: only 10 fit the quota.
+                            0 | 1 => app.post_indicator(alice, "alice", "ssh-scanners",
+                                &json!({"indicator": format!("192.0.2.{n}"), "tags": ["t"]})),
+                            // 6 invalid values.
+                            2 => app.post_indicator(alice, "alice", "ssh-scanners",
+                                &json!({"indicator": format!("not a value {n}")})),
+                            // 6 writes to a feed that does not exist.
+                            _ => app.post_indicator(alice, "alice", "nope", &json!({"indicator": "192.0.2.200"})),
+                        };
+                        let body = serde_json::from_str(&res.body).unwrap_or(Value::Null);
+                        (n, res.status, body)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let mut created = Vec::new();
+        for (n, status, body) in &outcomes {
+            match n % 4 {
+                0 | 1 => match status {
+                    201 => created.push(body["indicator"]["thing"].as_str().unwrap().to_string()),
+                    422 => assert_eq!(body["code"], "quota_exceeded", "{n}: {body}"),
+                    other => panic!("{n}: {other} {body}"),
+                },
+                2 => assert_eq!(*status, 422, "{n}: {body}"),
+                _ => assert_eq!(*status, 404, "{n}: {body}"),
+            }
+        }
+        assert_eq!(created.len(), 10, "{outcomes:?}");
+        let listed = app.get_v1(&alice, "/api/users/alice/feeds/ssh-scanners/indicators").json();
+        let mut stored: Vec<String> = listed.as_array().unwrap().iter()
+            .map(|i| i["indicator"].as_str().unwrap().to_string()).collect();
+        stored.sort();
+        created.sort();
+        assert_eq!(stored, created, "exactly the answered creates are stored");
+        assert_eq!(app.get_as(&alice, "/api/users/alice").json()["usage"]["indicators"], 10);
+        let feed = app.get_as(&alice, "/api/users/alice/feeds/ssh-scanners").json();
+        assert_eq!(feed["feed"]["indicators_count"], 10);
+    }
+
     fn sdk_style_flat_bodies_are_accepted(app) {
         let alice = setup(&app);
         let body = json!({"indicator": "Login-Verify.Example.NET", "tags": "Phishing, bank", "portlist": 443, "protocol": 6,

@@ -22,14 +22,6 @@ fn ratelimit(res: &TestResponse) -> (i64, i64, i64) {
     )
 }
 
-fn backend_of(app: &TestApp) -> Backend {
-    if app.db.url.starts_with("sqlite") {
-        Backend::Sqlite
-    } else {
-        Backend::Postgres
-    }
-}
-
 both_backends! {
     fn the_daily_limit_counts_down_refuses_and_resets_at_midnight(app) {
         let app = TestApp::spawn_with(backend_of(&app), |s| s.requests_per_day = "5".parse().unwrap());

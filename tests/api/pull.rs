@@ -766,7 +766,7 @@ both_databases! {
 
         // After a pull that fails one download, a dry run shows four skips and one download.
         let rsync = api.id_of("scan_rsync", "2020-08-02");
-        api.state().missing.insert(rsync);
+        api.state().missing.insert(rsync.clone());
         let (code, _, _) = api.pull(&db, &RANGE_2020);
         assert_eq!(code, 2);
         let after_pull = stored(&db);
@@ -778,6 +778,19 @@ both_databases! {
         assert!(lines[0].starts_with("download") && lines[0].contains("scan_rsync"), "{out}");
         assert!(lines[1].starts_with("skip") && lines[1].contains("scan_smb"), "{out}");
         assert_eq!(api.counts(), (3, 5), "no download in a dry run");
+        assert_eq!(stored(&db), after_pull);
+
+        // With --json the same plan is one JSON object, without report ids.
+        let (code, out, err) = api.pull(&db, &["--from", "2020-08-01", "--to", "2020-08-03", "--dry-run", "--json", "--type", "scan_rsync,scan_smb"]);
+        assert_eq!(code, 0, "{err}");
+        let plan: serde_json::Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+        assert_eq!(plan["dry_run"], true);
+        let reports = plan["reports"].as_array().unwrap();
+        assert_eq!(reports.len(), 2, "{plan}");
+        assert_eq!((reports[0]["action"].as_str(), reports[0]["type"].as_str()), (Some("download"), Some("scan_rsync")));
+        assert_eq!((reports[1]["action"].as_str(), reports[1]["already_imported"].as_bool()), (Some("skip"), Some(true)));
+        assert!(!out.contains(&rsync), "no report id in the output");
+        assert_eq!(api.counts(), (4, 5), "still no download");
         assert_eq!(stored(&db), after_pull);
     }
 
