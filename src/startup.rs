@@ -11,6 +11,7 @@ use actix_web::middleware::{NormalizePath, TrailingSlash, from_fn};
 use actix_web::{App, HttpRequest, HttpServer, web};
 
 use crate::auth::accounts::{self, Minted};
+use crate::auth::cache::TokenCache;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{self, Backend, DatabaseUrl, DbPool, PoolOptions};
@@ -35,6 +36,8 @@ pub struct AppState {
     pub burst: Arc<Burst>,
     /// Unlimited users' requests not yet written to the day's counter.
     pub pending: Arc<Pending>,
+    /// Tokens resolved in the last second (`auth::cache`).
+    pub tokens: Arc<TokenCache>,
 }
 
 /// A built, bound, not yet running server.
@@ -94,6 +97,7 @@ impl Application {
             local_addr: local.to_string(),
             burst: Arc::new(Burst::new(settings.burst_per_second, settings.burst_size)),
             pending: Arc::new(Pending::default()),
+            tokens: Arc::new(TokenCache::default()),
             settings: settings.clone(),
         });
         let background = state.clone();

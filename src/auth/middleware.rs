@@ -2,6 +2,7 @@
 //! unmetered, where HTTP Basic is accepted, and the token check itself (revoked, expired,
 //! disabled). The middleware calls these inside its one blocking database call.
 
+use crate::auth::cache::Resolved;
 use crate::auth::caller::AuthUser;
 use crate::db;
 use crate::error::ApiError;
@@ -31,12 +32,12 @@ pub fn accepts_basic(path: &str) -> bool {
 }
 
 /// Looks a token up by hash and checks its state; bumps `last_used_at` at most once a minute.
-/// Returns the caller and the user's daily-limit override column.
+/// Returns the caller, the user's daily-limit override column and what the token cache keeps.
 pub fn authenticate(
     c: &mut db::DbConnection,
     hash: &[u8],
     now: chrono::NaiveDateTime,
-) -> Result<(AuthUser, Option<i64>), ApiError> {
+) -> Result<Resolved, ApiError> {
     let (tok, user) = token::find_by_hash(c, hash)?.ok_or(ApiError::InvalidToken)?;
     if tok.revoked_at.is_some() {
         return Err(ApiError::InvalidToken);
@@ -48,12 +49,11 @@ pub fn authenticate(
         return Err(ApiError::AccountDisabled);
     }
     // Reads must not become writes: the row says when it was last bumped.
-    if tok
-        .last_used_at
-        .is_none_or(|t| t < now - chrono::Duration::seconds(60))
-    {
+    let mut last_used_at = tok.last_used_at;
+    if last_used_at.is_none_or(|t| t < now - chrono::Duration::seconds(60)) {
         let _turn = db::write_turn(c);
         token::touch(c, tok.id, now)?;
+        last_used_at = Some(now);
     }
     let auth = AuthUser {
         id: user.id,
@@ -62,7 +62,12 @@ pub fn authenticate(
         write: tok.scope == SCOPE_WRITE,
         token_id: tok.id,
     };
-    Ok((auth, user.requests_per_day))
+    Ok(Resolved {
+        user: auth,
+        requests_per_day: user.requests_per_day,
+        expires_at: tok.expires_at,
+        last_used_at,
+    })
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! extractors, and the account operations shared by the CLI and the API.
 
 pub mod accounts;
+pub mod cache;
 pub mod caller;
 pub mod header;
 pub mod middleware;

@@ -175,6 +175,37 @@ impl Pending {
     }
 }
 
+/// Charges one request of `subject` against `limit` at `now` when that needs no statement:
+/// an unlimited subject, a zero limit, or a request served from this gateway's lease.
+pub fn charge_in_memory(
+    subject: &str,
+    limit: Limit,
+    now: NaiveDateTime,
+    pending: &Pending,
+) -> Option<Admission> {
+    let reset = next_midnight(now).and_utc().timestamp();
+    let day = now.date();
+    match limit.0 {
+        None => {
+            pending.add(subject, day);
+            Some(Admission::Admitted(None))
+        }
+        // The insert arm would admit one: a zero limit refuses without a statement.
+        Some(0) => Some(Admission::Refused(DailyState {
+            limit: 0,
+            remaining: 0,
+            reset,
+        })),
+        Some(n) => pending.serve_from_lease(subject, day, n).map(|remaining| {
+            Admission::Admitted(Some(DailyState {
+                limit: n,
+                remaining: remaining.max(0),
+                reset,
+            }))
+        }),
+    }
+}
+
 /// Charges one request of `subject` against `limit` at `now`.
 pub fn charge(
     c: &mut DbConnection,
@@ -183,56 +214,46 @@ pub fn charge(
     now: NaiveDateTime,
     pending: &Pending,
 ) -> diesel::QueryResult<Admission> {
+    if let Some(admission) = charge_in_memory(subject, limit, now, pending) {
+        return Ok(admission);
+    }
+    // Unlimited subjects and zero limits were decided in memory.
+    let Some(n) = limit.0 else {
+        return Ok(Admission::Admitted(None));
+    };
     let reset = next_midnight(now).and_utc().timestamp();
     let day = now.date();
-    match limit.0 {
-        None => {
-            pending.add(subject, day);
-            Ok(Admission::Admitted(None))
-        }
-        // The insert arm would admit one: a zero limit refuses without a statement.
-        Some(0) => Ok(Admission::Refused(DailyState {
-            limit: 0,
-            remaining: 0,
-            reset,
-        })),
-        Some(n) => {
-            let state = |remaining: i64| DailyState {
-                limit: n,
-                remaining: remaining.max(0),
-                reset,
-            };
-            if let Some(remaining) = pending.serve_from_lease(subject, day, n) {
-                return Ok(Admission::Admitted(Some(state(remaining))));
-            }
-            // The first request of a subject is counted alone (nothing is known of the count);
-            // later ones lease 1 % of what is left, exactly one within 100 of the limit.
-            let block = pending
-                .last_counted(subject, day)
-                .map_or(1, |counted| ((n - counted) / 100).clamp(1, MAX_LEASE));
-            let mut counted = daily::charge(c, subject, day, n, block)?;
-            let mut taken = block;
-            if counted.is_none() && block > 1 {
-                counted = daily::charge(c, subject, day, n, 1)?;
-                taken = 1;
-            }
-            Ok(match counted {
-                Some(counted) => {
-                    pending.keep_lease(
-                        subject,
-                        day,
-                        Lease {
-                            limit: n,
-                            counted,
-                            left: taken - 1,
-                        },
-                    );
-                    Admission::Admitted(Some(state(n - (counted - (taken - 1)))))
-                }
-                None => Admission::Refused(state(0)),
-            })
-        }
+    let state = |remaining: i64| DailyState {
+        limit: n,
+        remaining: remaining.max(0),
+        reset,
+    };
+    // The first request of a subject is counted alone (nothing is known of the count);
+    // later ones lease 1 % of what is left, exactly one within 100 of the limit.
+    let block = pending
+        .last_counted(subject, day)
+        .map_or(1, |counted| ((n - counted) / 100).clamp(1, MAX_LEASE));
+    let mut counted = daily::charge(c, subject, day, n, block)?;
+    let mut taken = block;
+    if counted.is_none() && block > 1 {
+        counted = daily::charge(c, subject, day, n, 1)?;
+        taken = 1;
     }
+    Ok(match counted {
+        Some(counted) => {
+            pending.keep_lease(
+                subject,
+                day,
+                Lease {
+                    limit: n,
+                    counted,
+                    left: taken - 1,
+                },
+            );
+            Admission::Admitted(Some(state(n - (counted - (taken - 1)))))
+        }
+        None => Admission::Refused(state(0)),
+    })
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use actix_web::middleware::Next;
 use actix_web::{HttpMessage, web};
 use sha2::{Digest, Sha256};
 
+use crate::auth::cache::may_change_credentials;
 use crate::auth::caller::{BasicCredentials, Caller};
 use crate::auth::header::{Presented, presented};
 use crate::auth::middleware::{accepts_basic, authenticate, is_unmetered};
@@ -80,11 +81,17 @@ pub async fn admit(
 
     let basic_ok = accepts_basic(req.path());
     let now = state.clock.now();
-    let st = state.clone();
-    let outcome = db::run(&state.pool, move |c| {
-        decide(c, &st, found, &address, basic_ok, now)
-    })
-    .await;
+    let outcome = match from_memory(&state, &found, now) {
+        Some(outcome) => Ok(outcome),
+        None => {
+            let st = state.clone();
+            db::run(&state.pool, move |c| {
+                decide(c, &st, found, &address, basic_ok, now)
+            })
+            .await
+        }
+    };
+    let forgets = may_change_credentials(req.method(), req.path());
     match outcome {
         Err(e) => Ok(req.error_response(fail_closed(e))),
         Ok(Outcome::Rejected(err, headers)) => {
@@ -105,7 +112,13 @@ pub async fn admit(
         }
         Ok(Outcome::Admitted(caller, headers)) => {
             req.extensions_mut().insert(caller);
-            let mut res = next.call(req).await?.map_into_boxed_body();
+            let res = next.call(req).await;
+            if forgets {
+                // Before the answer leaves: a token revoked or a user changed through this
+                // gateway must not be admitted from memory afterwards.
+                state.tokens.forget_all();
+            }
+            let mut res = res?.map_into_boxed_body();
             if let Some(h) = headers {
                 h.write(res.headers_mut());
             }
@@ -193,7 +206,9 @@ fn decide(
             let Some(plain) = PlainToken::parse(&text) else {
                 return reject(c, ApiError::InvalidToken);
             };
-            let (user, column) = match authenticate(c, &plain.hash().0, now) {
+            let hash = plain.hash().0;
+            let generation = state.tokens.generation();
+            let resolved = match authenticate(c, &hash, now) {
                 Ok(found) => found,
                 Err(
                     e @ (ApiError::InvalidToken
@@ -202,11 +217,37 @@ fn decide(
                 ) => return reject(c, e),
                 Err(other) => return Err(other),
             };
-            let limit = Limit::effective(column, state.settings.requests_per_day);
-            match daily::charge(c, &user_subject(user.id), limit, now, &state.pending)? {
+            let limit =
+                Limit::effective(resolved.requests_per_day, state.settings.requests_per_day);
+            let subject = user_subject(resolved.user.id);
+            let user = resolved.user.clone();
+            if let Ok(hash) = <[u8; 32]>::try_from(hash.as_slice()) {
+                state.tokens.put(hash, resolved, generation);
+            }
+            match daily::charge(c, &subject, limit, now, &state.pending)? {
                 Admission::Refused(s) => Ok(Outcome::Rejected(refused(s, now), Some(s))),
                 Admission::Admitted(s) => Ok(Outcome::Admitted(Caller::User(user), s)),
             }
         }
     }
+}
+
+/// Admits or refuses a token holder without the database: the token is in the gateway's
+/// memory (`auth::cache`) and the day's charge can be served in memory (unlimited, or from
+/// a lease). `None` sends the request to [`decide`].
+fn from_memory(state: &AppState, found: &Presented, now: chrono::NaiveDateTime) -> Option<Outcome> {
+    let Presented::Token(text) = found else {
+        return None;
+    };
+    let plain = PlainToken::parse(text)?;
+    let hash = <[u8; 32]>::try_from(plain.hash().0.as_slice()).ok()?;
+    let resolved = state.tokens.get(&hash, now)?;
+    let limit = Limit::effective(resolved.requests_per_day, state.settings.requests_per_day);
+    let subject = user_subject(resolved.user.id);
+    Some(
+        match daily::charge_in_memory(&subject, limit, now, &state.pending)? {
+            Admission::Refused(s) => Outcome::Rejected(refused(s, now), Some(s)),
+            Admission::Admitted(s) => Outcome::Admitted(Caller::User(resolved.user), s),
+        },
+    )
 }

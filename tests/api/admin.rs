@@ -302,6 +302,28 @@ both_backends! {
         app.create_feed(&second, "alice", "back", false).assert_status(201);
     }
 
+    fn a_change_made_by_another_process_reaches_a_remembered_token_within_a_second(app) {
+        // The gateway remembers resolved tokens for one second (auth::cache); a change made
+        // through the CLI (or another gateway) is seen once that second has passed.
+        let alice = app.user_with_token("alice");
+        app.get_as(&alice, "/api/users/alice").assert_status(200);
+        app.get_as(&alice, "/api/users/alice").assert_status(200);
+        let (code, _, err) = Binary::run(&app.db.url, &["user", "disable", "alice"], None);
+        assert_eq!(code, 0, "{err}");
+        let disabled_at = std::time::Instant::now();
+        loop {
+            let res = app.get_as(&alice, "/api/users/alice");
+            if res.status == 401 {
+                res.assert_error(401, "account_disabled");
+                break;
+            }
+            res.assert_status(200);
+            assert!(disabled_at.elapsed() < std::time::Duration::from_secs(3), "still admitted after 3 s");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert!(disabled_at.elapsed() < std::time::Duration::from_secs(3));
+    }
+
     fn the_last_enabled_admin_cannot_be_demoted_disabled_or_deleted(app) {
         patch_user(&app, "admin", json!({"role": "user"})).assert_error(409, "last_admin");
         patch_user(&app, "admin", json!({"disabled": true})).assert_error(409, "last_admin");
