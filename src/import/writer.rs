@@ -515,9 +515,11 @@ fn load_stored(
 ) -> QueryResult<HashMap<String, Stored>> {
     let mut out = HashMap::with_capacity(keys.len());
     for chunk in keys.chunks(LOOKUP_CHUNK) {
+        // No `import_key IS NOT NULL` here although the index is partial: the IN list
+        // implies it, and with it SQLite chose the range `import_key > NULL` and scanned
+        // every key the feed already held, once per batch (quadratic in the file's size).
         let rows: Vec<(Option<String>, Stored)> = indicators::table
             .filter(indicators::feed_id.eq(feed_id))
-            .filter(indicators::import_key.is_not_null())
             .filter(indicators::import_key.eq_any(chunk))
             .select((
                 indicators::import_key,
