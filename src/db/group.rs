@@ -121,10 +121,14 @@ fn run_group(conn: &mut DbConnection, jobs: Vec<Job>) {
     if jobs.is_empty() {
         return;
     }
-    let DbConnection::Sqlite(sqlite) = conn else {
-        unreachable!("group commit is only used on SQLite");
+    // Only SQLite groups (see `write_grouped`); the other arm keeps this total.
+    let begun = match &mut *conn {
+        DbConnection::Sqlite(sqlite) => {
+            AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")
+        }
+        other => Tm::begin_transaction(other),
     };
-    if let Err(e) = AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE") {
+    if let Err(e) = begun {
         let message = e.to_string();
         for job in jobs {
             (job.fail)(&message);
