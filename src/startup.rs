@@ -14,7 +14,7 @@ use crate::auth::accounts::{self, Minted};
 use crate::auth::cache::TokenCache;
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::db::{self, Backend, DatabaseUrl, DbPool, PoolOptions};
+use crate::db::{self, Backend, DatabaseUrl, DbPool, PoolOptions, WriteQueue};
 use crate::domain::name::Username;
 use crate::error::ApiError;
 use crate::limits::burst::Burst;
@@ -38,6 +38,8 @@ pub struct AppState {
     pub pending: Arc<Pending>,
     /// Tokens resolved in the last second (`auth::cache`).
     pub tokens: Arc<TokenCache>,
+    /// Writes waiting to share a SQLite transaction (`db::group`).
+    pub writes: Arc<WriteQueue>,
 }
 
 /// A built, bound, not yet running server.
@@ -98,6 +100,7 @@ impl Application {
             burst: Arc::new(Burst::new(settings.burst_per_second, settings.burst_size)),
             pending: Arc::new(Pending::default()),
             tokens: Arc::new(TokenCache::default()),
+            writes: Arc::new(WriteQueue::default()),
             settings: settings.clone(),
         });
         let background = state.clone();

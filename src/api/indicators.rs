@@ -429,8 +429,12 @@ where
     F: Fn(&mut DbConnection) -> Result<T, ApiError> + Send + Clone + 'static,
 {
     let first = f.clone();
-    match db::run(&state.pool, move |c| db::write_grouped(c, first)).await {
-        Err(ApiError::Conflict) => db::run(&state.pool, move |c| db::write_grouped(c, f)).await,
+    let queue = state.writes.clone();
+    let again = state.writes.clone();
+    match db::run(&state.pool, move |c| db::write_grouped(c, &queue, first)).await {
+        Err(ApiError::Conflict) => {
+            db::run(&state.pool, move |c| db::write_grouped(c, &again, f)).await
+        }
         other => other,
     }
 }

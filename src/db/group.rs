@@ -35,8 +35,16 @@ struct Job {
     fail: Box<dyn FnOnce(&str) + Send>,
 }
 
-/// Work waiting for the write turn, in arrival order.
-static QUEUE: Mutex<Vec<Job>> = Mutex::new(Vec::new());
+/// Work waiting for the write turn, in arrival order: one queue per database (a server keeps
+/// one in its state), since a leader runs every queued piece on its own connection.
+#[derive(Default)]
+pub struct WriteQueue(Mutex<Vec<Job>>);
+
+impl WriteQueue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Job>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
 
 /// The most pieces of work one transaction takes: bounds how long the first caller of a
 /// group waits for the last one.
@@ -45,7 +53,7 @@ const MAX_GROUP: usize = 64;
 /// Runs `f` in a write transaction, like [`super::write_tx`], sharing the transaction (and its
 /// commit) with the other writers queued at the same moment on SQLite. `f` sees the writes of
 /// the pieces before it in its group, exactly as if they had committed just before it.
-pub fn write_grouped<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+pub fn write_grouped<T, E, F>(conn: &mut DbConnection, queue: &WriteQueue, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
     T: Send + 'static,
@@ -73,10 +81,7 @@ where
         }),
         fail: Box::new(move |message| put(&failed, Err(E::from(group_failed(message))))),
     };
-    QUEUE
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .push(job);
+    queue.lock().push(job);
 
     // A panic while writing poisons nothing we rely on: the transaction was rolled back.
     let _turn = SQLITE_WRITER.lock().unwrap_or_else(PoisonError::into_inner);
@@ -88,14 +93,14 @@ where
         // Our piece was queued before we took the turn: it is still queued, behind at most
         // the pieces queued before it, unless a panic while running it lost it.
         let jobs = {
-            let mut queue = QUEUE.lock().unwrap_or_else(PoisonError::into_inner);
-            let n = queue.len().min(MAX_GROUP);
-            queue.drain(..n).collect::<Vec<_>>()
+            let mut waiting = queue.lock();
+            let n = waiting.len().min(MAX_GROUP);
+            waiting.drain(..n).collect::<Vec<_>>()
         };
         if jobs.is_empty() {
             return Err(E::from(group_failed("the write was lost")));
         }
-        run_group(conn, jobs);
+        run_group(conn, queue, jobs);
     }
 }
 
@@ -116,7 +121,7 @@ fn group_failed(message: &str) -> diesel::result::Error {
 
 /// Runs `jobs` in one transaction, each in a savepoint, commits, and finishes each. Pieces
 /// not run because the transaction broke go back to the front of the queue for their owners.
-fn run_group(conn: &mut DbConnection, jobs: Vec<Job>) {
+fn run_group(conn: &mut DbConnection, queue: &WriteQueue, jobs: Vec<Job>) {
     type Tm = <DbConnection as Connection>::TransactionManager;
     if jobs.is_empty() {
         return;
@@ -142,7 +147,7 @@ fn run_group(conn: &mut DbConnection, jobs: Vec<Job>) {
         if let Err(e) = conn.batch_execute("SAVEPOINT feedgate_group") {
             broken = Some(e.to_string());
             // This piece did not run: give it back with the rest.
-            requeue(std::iter::once(job));
+            requeue(queue, std::iter::once(job));
             break;
         }
         match catch_unwind(AssertUnwindSafe(|| (job.run)(conn))) {
@@ -174,7 +179,7 @@ fn run_group(conn: &mut DbConnection, jobs: Vec<Job>) {
             }
         }
     }
-    requeue(jobs);
+    requeue(queue, jobs);
     let outcome = match broken {
         Some(message) => {
             let _ = Tm::rollback_transaction(conn);
@@ -192,9 +197,9 @@ fn run_group(conn: &mut DbConnection, jobs: Vec<Job>) {
 }
 
 /// Puts pieces back at the front of the queue, in order.
-fn requeue(jobs: impl Iterator<Item = Job>) {
-    let mut queue = QUEUE.lock().unwrap_or_else(PoisonError::into_inner);
-    let rest = std::mem::take(&mut *queue);
-    queue.extend(jobs);
-    queue.extend(rest);
+fn requeue(queue: &WriteQueue, jobs: impl Iterator<Item = Job>) {
+    let mut waiting = queue.lock();
+    let rest = std::mem::take(&mut *waiting);
+    waiting.extend(jobs);
+    waiting.extend(rest);
 }

@@ -11,7 +11,7 @@ mod setup;
 pub mod sql;
 pub mod time;
 
-pub use group::write_grouped;
+pub use group::{WriteQueue, write_grouped};
 
 use std::fmt;
 use std::path::PathBuf;

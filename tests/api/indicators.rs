@@ -146,6 +146,31 @@ both_backends! {
         assert_eq!(feed["feed"]["indicators_count"], 10);
     }
 
+    fn concurrent_creates_on_two_servers_of_one_process_stay_in_their_own_database(app) {
+        // Grouped writes are queued per server: a leader must never run another database's
+        // piece on its own connection.
+        let other = TestApp::spawn(backend_of(&app));
+        let (a, b) = (setup(&app), setup(&other));
+        std::thread::scope(|s| {
+            for n in 0..16 {
+                let (a, b, app, other) = (&a, &b, &app, &other);
+                s.spawn(move || {
+                    let (server, token) = if n % 2 == 0 { (app, a) } else { (other, b) };
+                    server.post_indicator(token, "alice", "ssh-scanners", &json!({"indicator": format!("192.0.2.{n}")}))
+                        .assert_status(201);
+                });
+            }
+        });
+        for (server, token, parity) in [(&app, &a, 0), (&other, &b, 1)] {
+            let listed = server.get_v1(token, "/api/users/alice/feeds/ssh-scanners/indicators").json();
+            let mut values: Vec<u32> = listed.as_array().unwrap().iter()
+                .map(|i| i["indicator"].as_str().unwrap().rsplit('.').next().unwrap().parse().unwrap()).collect();
+            values.sort_unstable();
+            let want: Vec<u32> = (0..16).filter(|n| n % 2 == parity).collect();
+            assert_eq!(values, want);
+        }
+    }
+
     fn sdk_style_flat_bodies_are_accepted(app) {
         let alice = setup(&app);
         let body = json!({"indicator": "Login-Verify.Example.NET", "tags": "Phishing, bank", "portlist": 443, "protocol": 6,
