@@ -153,13 +153,11 @@ impl Client {
             };
             let status = res.status().as_u16();
             if matches!(status, 429 | 500 | 502 | 503 | 504) && attempt < 3 {
-                let wait = res
+                let header = res
                     .headers()
                     .get("retry-after")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map_or(retry_wait, |s| Duration::from_secs(s.min(60)));
-                std::thread::sleep(wait);
+                    .and_then(|v| v.to_str().ok());
+                std::thread::sleep(wait_before_retry(header, retry_wait, chrono::Utc::now()));
                 continue;
             }
             let text = res.body_mut().read_to_string().unwrap_or_default();
@@ -324,8 +322,63 @@ impl ListEntry {
     }
 }
 
+/// The longest wait a `Retry-After` may ask for (§5.6).
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// How long to wait before retrying `reports/list`: the `Retry-After` value when given, as
+/// seconds or as an HTTP date, at most 60 s; otherwise `default` (1 s, then 2 s).
+fn wait_before_retry(
+    retry_after: Option<&str>,
+    default: Duration,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Duration {
+    let Some(value) = retry_after.map(str::trim) else {
+        return default;
+    };
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Duration::from_secs(seconds).min(MAX_RETRY_AFTER);
+    }
+    // An HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`): the time left until then.
+    match chrono::DateTime::parse_from_rfc2822(value) {
+        Ok(at) => (at.with_timezone(&chrono::Utc) - now)
+            .to_std()
+            .unwrap_or(Duration::ZERO)
+            .min(MAX_RETRY_AFTER),
+        Err(_) => default,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn retry_after_is_seconds_or_a_date_and_at_most_a_minute() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-24T12:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let default = Duration::from_secs(2);
+        let wait = |h: Option<&str>| wait_before_retry(h, default, now);
+        assert_eq!(wait(None), default);
+        assert_eq!(wait(Some("5")), Duration::from_secs(5));
+        assert_eq!(wait(Some(" 0 ")), Duration::ZERO);
+        assert_eq!(wait(Some("3600")), Duration::from_secs(60), "capped");
+        assert_eq!(
+            wait(Some("Tue, 24 Nov 2026 12:00:30 GMT")),
+            Duration::from_secs(30)
+        );
+        assert_eq!(
+            wait(Some("Tue, 24 Nov 2026 13:00:00 GMT")),
+            Duration::from_secs(60),
+            "capped"
+        );
+        assert_eq!(
+            wait(Some("Tue, 24 Nov 2026 11:00:00 GMT")),
+            Duration::ZERO,
+            "already past"
+        );
+        assert_eq!(wait(Some("soon")), default);
+        assert_eq!(wait(Some("-5")), default);
+    }
     use super::*;
 
     #[test]
