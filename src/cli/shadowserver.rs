@@ -63,6 +63,10 @@ pub struct PullArgs {
     /// The download base URL.
     #[arg(long, env = "SHADOWSERVER_DOWNLOAD_URL", default_value = DEFAULT_DOWNLOAD_URL)]
     pub download_url: String,
+    /// Seconds a request may go without receiving data before it is abandoned.
+    #[arg(long, env = "SHADOWSERVER_READ_TIMEOUT", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub read_timeout: u64,
     /// List what would be downloaded or skipped; download and write nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -113,6 +117,7 @@ fn pull(args: PullArgs, url: &DatabaseUrl) -> anyhow::Result<()> {
         secret,
         api_url: args.api_url.clone(),
         download_url: args.download_url.clone(),
+        read_timeout: std::time::Duration::from_secs(args.read_timeout),
     })?;
     let pool = super::open(url)?;
     let mut conn = pool.get()?;

@@ -78,6 +78,8 @@ struct State {
     faults: VecDeque<Fault>,
     /// Ids whose download answers 404.
     missing: HashSet<String>,
+    /// Ids whose download sends half the report, then nothing for three seconds.
+    stalled: HashSet<String>,
     /// Id → `Location` of a 302 answer to its download.
     redirects: HashMap<String, String>,
     /// Entries without an `id` (so never downloaded) served first for a day: (day, count).
@@ -305,10 +307,28 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>) {
                 let extra = format!("Location: {location}\r\n");
                 (302, extra, Vec::new())
             } else {
+                let stalls = id.as_ref().is_some_and(|id| state.stalled.contains(id));
                 match id
                     .filter(|id| !state.missing.contains(id))
                     .and_then(|id| state.samples.get(&id))
                 {
+                    Some(rel) if stalls => {
+                        let body = sample(rel);
+                        drop(state);
+                        let head = format!(
+                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                            body.len()
+                        );
+                        let _ = stream.write_all(head.as_bytes());
+                        let _ = stream.write_all(&body[..body.len() / 2]);
+                        let _ = stream.flush();
+                        // Held open on its own thread; the next requests are answered.
+                        std::thread::spawn(move || {
+                            std::thread::sleep(std::time::Duration::from_secs(3));
+                            drop(stream);
+                        });
+                        return;
+                    }
                     Some(rel) => (200, String::new(), sample(rel)),
                     None => (404, String::new(), b"not found".to_vec()),
                 }
@@ -724,6 +744,26 @@ both_databases! {
         assert_eq!(api.counts(), (2, 6), "only the failed one is fetched again");
         assert_eq!(api.state().downloads[5], format!("/dl/{adb}"));
         assert_eq!(stored(&db), (13, 13, 5, 5));
+    }
+
+    fn a_download_that_stops_sending_is_abandoned_after_the_read_timeout(db) {
+        alice_with_feed(&db);
+        let api = StandIn::start();
+        let adb = api.id_of("scan_adb", "2020-08-02");
+        api.state().stalled.insert(adb);
+        let mut args = RANGE_2020.to_vec();
+        args.extend(["--read-timeout", "1"]);
+        let (code, out, err) = api.pull(&db, &args);
+        assert_eq!(code, 2, "{out}{err}");
+        let summary = parse_summary(&out);
+        let failed = file_of(&summary, "scan_adb");
+        assert_eq!(failed["status"], "failed_download", "{failed}");
+        assert!(failed["error"]["message"].as_str().unwrap().contains("timeout"), "{failed}");
+        assert_eq!(failed["rows_read"], 0, "half a report is not imported");
+        assert_eq!(summary["files_imported"], 4, "{summary}");
+        assert_eq!(stored(&db), (11, 11, 4, 4), "the abandoned report is not recorded");
+        let (code, _, err) = api.pull(&db, &["--read-timeout", "0"]);
+        assert_eq!(code, 2, "0 s is refused by the argument parser: {err}");
     }
 
     fn after_two_failed_downloads_the_rest_are_not_tried(db) {

@@ -28,6 +28,8 @@ pub struct ClientConfig {
     pub api_url: String,
     /// The download base, ending in `/`.
     pub download_url: String,
+    /// How long a request may go without receiving data (§5.4: 60 s).
+    pub read_timeout: Duration,
 }
 
 impl std::fmt::Debug for ClientConfig {
@@ -35,6 +37,7 @@ impl std::fmt::Debug for ClientConfig {
         f.debug_struct("ClientConfig")
             .field("api_url", &self.api_url)
             .field("download_url", &self.download_url)
+            .field("read_timeout", &self.read_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -109,7 +112,7 @@ impl Client {
             .timeout_connect(Some(Duration::from_secs(10)))
             // "60 s without receiving data" (§5.4): restarts with every read, headers and body
             // alike, so a large report may take as long as it needs.
-            .timeout_per_read(Some(Duration::from_secs(60)))
+            .timeout_per_read(Some(config.read_timeout))
             .user_agent(format!("feedgate/{}", env!("CARGO_PKG_VERSION")))
             .build()
             .into();
