@@ -81,12 +81,17 @@ pub async fn admit(
 
     let basic_ok = accepts_basic(req.path());
     let now = state.clock.now();
-    let outcome = match from_memory(&state, &found, now) {
+    // The token's hash, computed once: the key of the gateway's memory and of the database.
+    let token_hash = match &found {
+        Presented::Token(text) => PlainToken::parse(text).and_then(|p| token_key(&p)),
+        _ => None,
+    };
+    let outcome = match token_hash.and_then(|hash| from_memory(&state, &hash, now)) {
         Some(outcome) => Ok(outcome),
         None => {
             let st = state.clone();
             db::run(&state.pool, move |c| {
-                decide(c, &st, found, &address, basic_ok, now)
+                decide(c, &st, found, token_hash, &address, basic_ok, now)
             })
             .await
         }
@@ -160,6 +165,7 @@ fn decide(
     c: &mut DbConnection,
     state: &AppState,
     found: Presented,
+    token_hash: Option<[u8; 32]>,
     address: &str,
     basic_ok: bool,
     now: chrono::NaiveDateTime,
@@ -202,11 +208,11 @@ fn decide(
             reject(c, ApiError::UnsupportedAuthScheme)
         }
         Presented::Conflicting => reject(c, ApiError::ConflictingCredentials),
-        Presented::Token(text) => {
-            let Some(plain) = PlainToken::parse(&text) else {
+        Presented::Token(_) => {
+            // No hash: the text is not a token at all.
+            let Some(hash) = token_hash else {
                 return reject(c, ApiError::InvalidToken);
             };
-            let hash = plain.hash().0;
             let generation = state.tokens.generation();
             let resolved = match authenticate(c, &hash, now) {
                 Ok(found) => found,
@@ -221,9 +227,7 @@ fn decide(
                 Limit::effective(resolved.requests_per_day, state.settings.requests_per_day);
             let subject = user_subject(resolved.user.id);
             let user = resolved.user.clone();
-            if let Ok(hash) = <[u8; 32]>::try_from(hash.as_slice()) {
-                state.tokens.put(hash, resolved, generation);
-            }
+            state.tokens.put(hash, resolved, generation);
             match daily::charge(c, &subject, limit, now, &state.pending)? {
                 Admission::Refused(s) => Ok(Outcome::Rejected(refused(s, now), Some(s))),
                 Admission::Admitted(s) => Ok(Outcome::Admitted(Caller::User(user), s)),
@@ -235,13 +239,8 @@ fn decide(
 /// Admits or refuses a token holder without the database: the token is in the gateway's
 /// memory (`auth::cache`) and the day's charge can be served in memory (unlimited, or from
 /// a lease). `None` sends the request to [`decide`].
-fn from_memory(state: &AppState, found: &Presented, now: chrono::NaiveDateTime) -> Option<Outcome> {
-    let Presented::Token(text) = found else {
-        return None;
-    };
-    let plain = PlainToken::parse(text)?;
-    let hash = <[u8; 32]>::try_from(plain.hash().0.as_slice()).ok()?;
-    let resolved = state.tokens.get(&hash, now)?;
+fn from_memory(state: &AppState, hash: &[u8; 32], now: chrono::NaiveDateTime) -> Option<Outcome> {
+    let resolved = state.tokens.get(hash, now)?;
     let limit = Limit::effective(resolved.requests_per_day, state.settings.requests_per_day);
     let subject = user_subject(resolved.user.id);
     Some(
@@ -250,4 +249,9 @@ fn from_memory(state: &AppState, found: &Presented, now: chrono::NaiveDateTime) 
             Admission::Admitted(s) => Outcome::Admitted(Caller::User(resolved.user), s),
         },
     )
+}
+
+/// A token's SHA-256 as a fixed-size key (always 32 bytes).
+fn token_key(plain: &PlainToken) -> Option<[u8; 32]> {
+    <[u8; 32]>::try_from(plain.hash().0).ok()
 }
