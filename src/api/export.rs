@@ -160,7 +160,11 @@ async fn next_chunk(mut walk: Walk) -> Option<(Result<Bytes, ApiError>, Walk)> {
         // Rows are rendered on the blocking thread that read them: no copy of the page crosses
         // threads, and the async worker only hands bytes to the socket.
         match db::run(&walk.state.pool, move |c| {
-            let rows = indicator::page(c, ctx.feed.id, ctx.since, after, want)?;
+            let mut rows = indicator::page(c, ctx.feed.id, ctx.since, after, want)?;
+            if !matches!(ctx.format, Format::Csv) {
+                // JSON shows `content`; the CSV has no such column.
+                indicator::expand_contents(c, rows.iter_mut())?;
+            }
             Ok::<_, ApiError>(render_rows(&ctx, rows, after.is_none()))
         })
         .await

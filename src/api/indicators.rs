@@ -78,20 +78,22 @@ pub fn load_views(
     owner: &str,
     list_context: bool,
 ) -> Result<(Vec<IndicatorView>, LoadedExtras), ApiError> {
-    let views: Vec<IndicatorView> = rows
+    let mut views: Vec<IndicatorView> = rows
         .into_iter()
         .map(|r| IndicatorView::of(r, feed, owner))
         .collect();
-    let extras = load_extras(c, &views, list_context)?;
+    let extras = load_extras(c, &mut views, list_context)?;
     Ok((views, extras))
 }
 
-/// Loads comments and attachments for views (only for indicators that have any comments).
+/// Loads what rendering needs beyond the rows: imported rows' full stored copies, and comments
+/// and attachments (only for indicators that have any).
 pub fn load_extras(
     c: &mut DbConnection,
-    views: &[IndicatorView],
+    views: &mut [IndicatorView],
     list_context: bool,
 ) -> Result<LoadedExtras, ApiError> {
+    indicator::expand_contents(c, views.iter_mut().map(|v| &mut v.row))?;
     let with_comments: Vec<i64> = views
         .iter()
         .filter(|v| v.row.comments_count > 0)
@@ -155,11 +157,11 @@ pub fn render_page<'a>(
 /// Renders one indicator with all its comments.
 fn full_object(
     c: &mut DbConnection,
-    view: &IndicatorView,
+    view: &mut IndicatorView,
     version: ApiVersion,
     base: &str,
 ) -> Result<Value, ApiError> {
-    let extras = load_extras(c, std::slice::from_ref(view), false)?;
+    let extras = load_extras(c, std::slice::from_mut(view), false)?;
     Ok(render::indicator(
         view,
         version,
@@ -292,6 +294,7 @@ pub fn apply(
                 count: Some(old.count + 1),
                 description: input.description.clone().value().map(Some),
                 content: input.content.clone().value().map(Some),
+                content_header: input.content.clone().value().map(|_| None),
                 provider: input.provider.clone().value().map(Some),
                 tags: Some(tags.joined()),
                 comments_count: None,
@@ -401,6 +404,7 @@ pub fn new_row(
         comments_count: 0,
         created_at: now,
         updated_at: now,
+        content_header: None,
     })
 }
 
@@ -484,8 +488,8 @@ pub async fn create_indicator(
         };
         let thing = value_of(&input, field)?;
         let applied = apply(c, (&owner, &feed), &writer.0, &thing, input, &ctx, "")?;
-        let view = IndicatorView::of(applied.row.clone(), &feed, &owner.username);
-        let object = full_object(c, &view, version, &base_for_db)?;
+        let mut view = IndicatorView::of(applied.row.clone(), &feed, &owner.username);
+        let object = full_object(c, &mut view, version, &base_for_db)?;
         Ok((applied, object))
     })
     .await?;
@@ -544,7 +548,7 @@ pub async fn show_indicator(
         let row = indicator::find_in_feed(c, feed.id, id)?;
         full_object(
             c,
-            &IndicatorView::of(row, &feed, &owner.username),
+            &mut IndicatorView::of(row, &feed, &owner.username),
             version,
             &base,
         )
@@ -633,6 +637,8 @@ pub async fn update_indicator(
                 count: None,
                 description: input.description.clone().change(),
                 content: input.content.clone().change(),
+                // New text is stored full: an imported row's packed copy goes with it.
+                content_header: input.content.clone().change().map(|_| None),
                 provider: input.provider.clone().change(),
                 tags: tags.map(|t| t.joined()),
                 comments_count: None,
@@ -660,7 +666,7 @@ pub async fn update_indicator(
             feed::add_indicators(c, feed.id, 0, now)?;
             full_object(
                 c,
-                &IndicatorView::of(row, &feed, &owner.username),
+                &mut IndicatorView::of(row, &feed, &owner.username),
                 version,
                 &base,
             )
@@ -691,7 +697,7 @@ pub async fn delete_indicator(
             let row = indicator::find_in_feed(c, feed.id, id)?;
             let object = full_object(
                 c,
-                &IndicatorView::of(row.clone(), &feed, &owner.username),
+                &mut IndicatorView::of(row.clone(), &feed, &owner.username),
                 version,
                 &base,
             )?;

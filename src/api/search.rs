@@ -73,11 +73,11 @@ pub async fn search_indicators(
     let rule = Match::of(&q);
     let (views, extras) = db::run(&state.pool, move |c| {
         let hits = search::search(c, &rule, &filters, limit + 1)?;
-        let views: Vec<IndicatorView> = hits
+        let mut views: Vec<IndicatorView> = hits
             .into_iter()
             .map(|(row, feed, owner)| IndicatorView::of(row, &feed, &owner))
             .collect();
-        let extras: LoadedExtras = load_extras(c, &views, true)?;
+        let extras: LoadedExtras = load_extras(c, &mut views, true)?;
         Ok::<_, ApiError>((views, extras))
     })
     .await?;

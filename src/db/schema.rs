@@ -87,6 +87,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         attachments_count -> BigInt,
+        content_header -> Nullable<BigInt>,
     }
 
 }
@@ -171,3 +172,11 @@ diesel::table! {
 diesel::joinable!(import_files -> feeds (feed_id));
 diesel::joinable!(import_reports -> import_files (file_id));
 diesel::allow_tables_to_appear_in_same_query!(import_files, import_reports, feeds);
+
+diesel::table! {
+    content_headers (id) {
+        id -> BigInt,
+        digest -> Text,
+        names -> Text,
+    }
+}

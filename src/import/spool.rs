@@ -124,7 +124,7 @@ pub fn gunzip(compressed: Spooled, limit: u64) -> Result<Spooled, SpoolError> {
 }
 
 /// Lower-case hex.
-fn hex(bytes: &[u8]) -> String {
+pub fn hex(bytes: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {

@@ -33,7 +33,7 @@ use crate::import::shadowserver::summary::SkipCounts;
 use crate::import::shadowserver::{
     FileRows, FileStatus, FileSummary, MappedRow, PROVIDER, Report, RowSkip, SkipReason, Summary,
 };
-use crate::models::{feed, import};
+use crate::models::{content_header, feed, import};
 
 /// Default `import_batch_rows` (§4.6).
 pub const DEFAULT_BATCH_ROWS: usize = 5000;
@@ -178,13 +178,29 @@ fn import_file<R: Read + Seek + Send>(
     }
     let batch_rows = opts.batch_rows.clamp(1, MAX_BATCH_ROWS);
     let (result, rows) = std::thread::scope(|s| {
-        let (tx, rx) = mpsc::sync_channel::<(Vec<Item>, u64)>(2);
+        let (tx, rx) = mpsc::sync_channel::<Batch>(2);
         let (used_tx, used_rx) = mpsc::channel::<Vec<Item>>();
         let parser = s.spawn(move || read_batches(rows, batch_rows, tx, used_rx));
         let mut result = Ok(());
         let mut done = 0u64;
-        for (batch, bytes) in rx.iter() {
-            match apply_batch(c, target, ledger.id, &batch, opts.now) {
+        let mut header = None;
+        for Batch {
+            items: batch,
+            bytes,
+            names,
+        } in rx.iter()
+        {
+            if let Some(names) = names {
+                // The names the packed copies of this batch (and the next ones) refer to.
+                match db::write_tx(c, |c| content_header::id_for(c, &names)) {
+                    Ok(id) => header = Some(id),
+                    Err(e) => {
+                        result = Err(e);
+                        break;
+                    }
+                }
+            }
+            match apply_batch(c, target, ledger.id, &batch, header, opts.now) {
                 Ok(outcome) => {
                     outcome.add_to(&mut entry, &batch);
                     done += batch.len() as u64;
@@ -244,15 +260,26 @@ fn import_file<R: Read + Seek + Send>(
 
 type Item = Result<MappedRow, RowSkip>;
 
+/// What the reading thread hands the writer.
+struct Batch {
+    items: Vec<Item>,
+    /// Bytes of the file read so far.
+    bytes: u64,
+    /// The file's column names, when they changed since the previous batch (the first batch;
+    /// a JSON report's later objects may add keys).
+    names: Option<Vec<String>>,
+}
+
 /// The reading thread: batches of rows with the bytes read so far, until the rows run out or
 /// the writer hangs up; it also frees the batches the writer is done with. Gives the rows back
 /// for their final counters.
 fn read_batches<'a>(
     mut rows: FileRows<'a>,
     batch_rows: usize,
-    tx: mpsc::SyncSender<(Vec<Item>, u64)>,
+    tx: mpsc::SyncSender<Batch>,
     used: mpsc::Receiver<Vec<Item>>,
 ) -> FileRows<'a> {
+    let mut names_sent = None;
     loop {
         let mut batch = match used.try_recv() {
             Ok(mut old) => {
@@ -267,7 +294,15 @@ fn read_batches<'a>(
         if rows.next_batch(batch_rows, &mut batch) == 0 {
             return rows;
         }
-        if tx.send((batch, rows.bytes_read())).is_err() {
+        let width = rows.column_names().len();
+        let names = (names_sent != Some(width)).then(|| rows.column_names().to_vec());
+        names_sent = Some(width);
+        let batch = Batch {
+            items: batch,
+            bytes: rows.bytes_read(),
+            names,
+        };
+        if tx.send(batch).is_err() {
             return rows;
         }
     }
@@ -334,6 +369,7 @@ fn apply_batch(
     target: &Target,
     ledger_id: i64,
     batch: &[Item],
+    header: Option<i64>,
     now: NaiveDateTime,
 ) -> QueryResult<BatchOutcome> {
     db::write_tx(c, |c| {
@@ -413,7 +449,7 @@ fn apply_batch(
             .filter_map(|k| slots.get(k))
             .filter(|s| s.dirty)
             .collect();
-        upsert(c, target, &writes, now)?;
+        upsert(c, target, &writes, header, now)?;
         let created = i64::try_from(out.created).unwrap_or(i64::MAX);
         if created > 0 {
             take_quota(c, target.owner_id, created, limit)?;
@@ -543,11 +579,11 @@ fn load_stored(
 /// Rows per upsert statement. A fixed size keeps the statement text, and so the prepared
 /// statement, the same across chunks and batches (preparing a new multi-row statement per
 /// batch was a tenth of an import's CPU); a remainder goes in halving sizes, so a connection
-/// keeps at most `log2(UPSERT_ROWS) + 1` upsert statements. 256 rows × 22 values stays far
+/// keeps at most `log2(UPSERT_ROWS) + 1` upsert statements. 256 rows × 23 values stays far
 /// under both backends' bind limits.
 const UPSERT_ROWS: usize = 256;
 // SQLite's bind limit is 32,766 per statement (PostgreSQL's 65,535).
-const _: () = assert!(UPSERT_ROWS * 22 <= 32_766);
+const _: () = assert!(UPSERT_ROWS * 23 <= 32_766);
 
 /// One multi-row upsert of §4.2, built through diesel's AST (diesel never caches `sql_query`
 /// statements).
@@ -581,7 +617,7 @@ where
         out.push_sql(
             "INSERT INTO indicators (feed_id, user_id, value, itype, ip_lo, ip_hi, host_rev, \
              portlist, protocol, firsttime, lasttime, effective_at, count, description, content, \
-             provider, asn, cc, tags, import_key, created_at, updated_at) VALUES ",
+             content_header, provider, asn, cc, tags, import_key, created_at, updated_at) VALUES ",
         );
         for (i, r) in self.rows.iter().enumerate() {
             out.push_sql(if i == 0 { "(" } else { ",(" });
@@ -616,6 +652,8 @@ where
             out.push_sql(",");
             out.push_bind_param::<Nullable<Text>, _>(&r.content)?;
             out.push_sql(",");
+            out.push_bind_param::<Nullable<BigInt>, _>(&r.content_header)?;
+            out.push_sql(",");
             out.push_bind_param::<Text, str>(PROVIDER)?;
             out.push_sql(",");
             out.push_bind_param::<Nullable<BigInt>, _>(&r.asn)?;
@@ -642,6 +680,8 @@ where
                THEN excluded.description ELSE indicators.description END, \
              content = CASE WHEN indicators.lasttime IS NULL OR excluded.lasttime > indicators.lasttime \
                THEN excluded.content ELSE indicators.content END, \
+             content_header = CASE WHEN indicators.lasttime IS NULL OR excluded.lasttime > indicators.lasttime \
+               THEN excluded.content_header ELSE indicators.content_header END, \
              asn = CASE WHEN indicators.lasttime IS NULL OR excluded.lasttime > indicators.lasttime \
                THEN excluded.asn ELSE indicators.asn END, \
              cc = CASE WHEN indicators.lasttime IS NULL OR excluded.lasttime > indicators.lasttime \
@@ -682,6 +722,8 @@ struct UpsertRow<'b> {
     count: i64,
     description: Option<&'b str>,
     content: Option<&'b str>,
+    /// The header a packed `content` refers to; `None` for a full one.
+    content_header: Option<i64>,
     asn: Option<i64>,
     cc: Option<&'b str>,
     tags: &'b str,
@@ -689,7 +731,7 @@ struct UpsertRow<'b> {
 }
 
 impl<'b> UpsertRow<'b> {
-    fn of(slot: &'b Slot<'b>, now: NaiveDateTime) -> Self {
+    fn of(slot: &'b Slot<'b>, header: Option<i64>, now: NaiveDateTime) -> Self {
         let row = slot.first;
         let (ip_lo, ip_hi) = row.thing.ip_range().map_or((None, None), |(lo, hi)| {
             (Some(lo.to_vec()), Some(hi.to_vec()))
@@ -707,7 +749,12 @@ impl<'b> UpsertRow<'b> {
             effective_at: Stamp(slot.lasttime.unwrap_or(now)),
             count: slot.count,
             description: latest.map(|r| r.description.as_str()),
-            content: latest.map(|r| r.content.as_str()),
+            content: latest.map(|r| r.content.text.as_str()),
+            content_header: latest.and_then(|r| {
+                // A packed copy without its names stored could not be read: never written so.
+                debug_assert!(!r.content.packed || header.is_some());
+                header.filter(|_| r.content.packed)
+            }),
             asn: latest.and_then(|r| r.asn),
             cc: latest.and_then(|r| r.cc.as_deref()),
             tags: &slot.tags,
@@ -721,12 +768,16 @@ fn upsert(
     c: &mut DbConnection,
     target: &Target,
     slots: &[&Slot<'_>],
+    header: Option<i64>,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
     if slots.is_empty() {
         return Ok(());
     }
-    let rows: Vec<UpsertRow<'_>> = slots.iter().map(|s| UpsertRow::of(s, now)).collect();
+    let rows: Vec<UpsertRow<'_>> = slots
+        .iter()
+        .map(|s| UpsertRow::of(s, header, now))
+        .collect();
     let mut at = 0;
     for size in chunk_sizes(rows.len()) {
         let statement = UpsertStatement {

@@ -46,6 +46,9 @@ pub struct IndicatorRow {
     #[diesel(deserialize_as = DbTime)]
     pub updated_at: NaiveDateTime,
     pub attachments_count: i64,
+    /// Set while `content` is an imported row's packed copy; [`expand_contents`] rebuilds the
+    /// full text and clears it. Always `None` in rows handed to the API's renderers.
+    pub content_header: Option<i64>,
 }
 
 impl IndicatorRow {
@@ -86,6 +89,7 @@ pub struct NewIndicator {
     pub comments_count: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub content_header: Option<i64>,
 }
 
 /// Changes to an indicator; `Some(None)` sets NULL.
@@ -101,6 +105,8 @@ pub struct IndicatorChanges {
     pub count: Option<i64>,
     pub description: Option<Option<String>>,
     pub content: Option<Option<String>>,
+    /// Cleared (`Some(None)`) whenever `content` is set: new text is never packed.
+    pub content_header: Option<Option<i64>>,
     pub provider: Option<Option<String>>,
     pub tags: Option<String>,
     pub comments_count: Option<i64>,
@@ -165,7 +171,7 @@ pub fn find_api_values(
     Ok(out)
 }
 
-/// Rows per multi-row INSERT: 26 columns × 1,000 stays under SQLite's 32,766 bind parameters.
+/// Rows per multi-row INSERT: 27 columns × 1,000 stays under SQLite's 32,766 bind parameters.
 const INSERT_CHUNK: usize = 1000;
 
 /// Inserts many indicators with multi-row statements; returns `(id, value)` of each new row.
@@ -200,6 +206,42 @@ pub fn update(
     crate::on_backend!(c, |conn| update
         .returning(IndicatorRow::as_returning())
         .get_result(conn))
+}
+
+/// Gives imported rows their full stored copy (spec §3.4) in place of the packed one, with
+/// one query for the header names the rows use; rows already full are left alone. A packed
+/// copy that cannot be read (it never happens unless the database was edited) is shown as
+/// stored rather than failing the request.
+pub fn expand_contents<'r>(
+    c: &mut DbConnection,
+    rows: impl IntoIterator<Item = &'r mut IndicatorRow>,
+) -> QueryResult<()> {
+    let packed: Vec<&mut IndicatorRow> = rows
+        .into_iter()
+        .filter(|r| r.content_header.is_some())
+        .collect();
+    if packed.is_empty() {
+        return Ok(());
+    }
+    let mut ids: Vec<i64> = packed.iter().filter_map(|r| r.content_header).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let names = crate::models::content_header::names_of(c, &ids)?;
+    for r in packed {
+        let header = r.content_header.take();
+        let full = match (r.content.as_deref(), header.and_then(|h| names.get(&h))) {
+            (Some(text), Some(names)) => crate::import::shadowserver::expand_content(text, names),
+            _ => None,
+        };
+        match full {
+            Some(full) => r.content = Some(full),
+            None => tracing::warn!(
+                indicator = r.id,
+                "an imported row's stored copy could not be expanded; shown as stored"
+            ),
+        }
+    }
+    Ok(())
 }
 
 /// Deletes one indicator (its comments and attachments go by cascade).

@@ -3,6 +3,7 @@
 
 pub mod attachment;
 pub mod comment;
+pub mod content_header;
 pub mod daily;
 pub mod feed;
 pub mod import;

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::domain::thing::{Itype, Thing};
 
-use super::content;
+use super::content::{self, Content};
 use super::detect::ReportType;
 use super::read::{Header, Record};
 use super::summary::Warnings;
@@ -108,8 +108,8 @@ pub struct MappedRow {
     pub asn: Option<i64>,
     /// The country, upper-case, when valid.
     pub cc: Option<String>,
-    /// The stored copy of the row (compact JSON).
-    pub content: String,
+    /// The stored copy of the row (compact JSON, usually packed: see [`Content`]).
+    pub content: Content,
 }
 
 /// What an indicator column may hold (§3.2, §3.3).

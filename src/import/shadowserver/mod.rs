@@ -36,6 +36,7 @@ mod values;
 #[cfg(test)]
 mod tests;
 
+pub use content::{Content, expand as expand_content};
 pub use detect::{ReportType, detect_type, normalise_type};
 pub use input::{
     DEFAULT_MAX_UNZIPPED_BYTES, FileError, FileErrorCode, FileFacts, Format, ImportError,

@@ -311,6 +311,13 @@ impl<'a> FileRows<'a> {
         self.mapper.indicator_column()
     }
 
+    /// The column names so far, which a packed copy's positions refer to (see
+    /// [`super::Content`]). A JSON report's list grows as later objects add keys, only ever
+    /// at the end, so any later list still reads the rows mapped before.
+    pub fn column_names(&self) -> &[String] {
+        self.source.header().names()
+    }
+
     /// Data rows read so far (every item yielded is one row).
     pub fn rows_read(&self) -> u64 {
         self.rows_read

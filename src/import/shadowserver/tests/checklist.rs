@@ -671,7 +671,7 @@ fn checklist_20_zip_archives() {
             .iter()
             .map(|r| {
                 let mut r = r.clone();
-                r.content = r.content.replacen(
+                r.content.text = r.content.text.replacen(
                     r#""report_type":"blocklist","#,
                     r#""report_type":"blocklist","report_date":"2024-01-04","#,
                     1,
