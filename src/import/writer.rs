@@ -587,21 +587,33 @@ const _: () = assert!(UPSERT_ROWS * 23 <= 32_766);
 
 /// One multi-row upsert of §4.2, built through diesel's AST (diesel never caches `sql_query`
 /// statements).
-struct UpsertStatement<'a> {
+struct UpsertStatement<'a, const FULL: bool> {
     rows: &'a [UpsertRow<'a>],
     feed_id: i64,
     owner_id: i64,
     now: Stamp,
 }
 
-impl QueryId for UpsertStatement<'_> {
+/// The prepared statement of a full chunk is found by type: its text never changes, and
+/// diesel would otherwise render the 256-row text (about 10 KB) again to look it up, for
+/// every chunk.
+impl QueryId for UpsertStatement<'_, true> {
+    type QueryId = FullUpsert;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+/// The type-level name of the full-chunk upsert.
+struct FullUpsert;
+
+/// A remainder chunk is found by its text.
+impl QueryId for UpsertStatement<'_, false> {
     type QueryId = ();
     const HAS_STATIC_QUERY_ID: bool = false;
 }
 
-impl<Conn> RunQueryDsl<Conn> for UpsertStatement<'_> {}
+impl<Conn, const FULL: bool> RunQueryDsl<Conn> for UpsertStatement<'_, FULL> {}
 
-impl<DB> QueryFragment<DB> for UpsertStatement<'_>
+impl<DB, const FULL: bool> QueryFragment<DB> for UpsertStatement<'_, FULL>
 where
     DB: Backend
         + HasSqlType<Text>
@@ -780,16 +792,34 @@ fn upsert(
         .collect();
     let mut at = 0;
     for size in chunk_sizes(rows.len()) {
-        let statement = UpsertStatement {
-            rows: &rows[at..at + size],
-            feed_id: target.feed_id,
-            owner_id: target.owner_id,
-            now: Stamp(now),
-        };
-        crate::on_backend!(&mut *c, |conn| statement.execute(conn))?;
+        let chunk = &rows[at..at + size];
+        if size == UPSERT_ROWS {
+            run_upsert::<true>(c, target, chunk, now)?;
+        } else {
+            run_upsert::<false>(c, target, chunk, now)?;
+        }
         at += size;
     }
     Ok(())
+}
+
+/// Runs one chunk's upsert; `FULL` when it has [`UPSERT_ROWS`] rows.
+fn run_upsert<const FULL: bool>(
+    c: &mut DbConnection,
+    target: &Target,
+    rows: &[UpsertRow<'_>],
+    now: NaiveDateTime,
+) -> QueryResult<usize>
+where
+    for<'x> UpsertStatement<'x, FULL>: QueryId,
+{
+    let statement = UpsertStatement::<FULL> {
+        rows,
+        feed_id: target.feed_id,
+        owner_id: target.owner_id,
+        now: Stamp(now),
+    };
+    crate::on_backend!(c, |conn| statement.execute(conn))
 }
 
 #[cfg(test)]
