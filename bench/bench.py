@@ -826,6 +826,9 @@ class Bench:
             # CLI, end to end (process start to exit), into a fresh feed.
             feed = f"ss-{shape.replace('_', '-')}-cli"
             create_feed(server, "importer", tokens["importer"], feed)
+            # The generator (and the run before) left hundreds of MB of dirty pages: written
+            # out first, so the kernel's writeback of them is not timed as the import's.
+            os.sync()
             with Monitor(server.pid, self.backend == "postgres") as mon:
                 secs, peak_kb, jiffies, summary = run_import_cli(server, "importer", feed, path)
             created = summary.get("indicators_created")
@@ -845,6 +848,7 @@ class Bench:
             # HTTP, into another fresh feed.
             feed = f"ss-{shape.replace('_', '-')}-http"
             create_feed(server, "importer", tokens["importer"], feed)
+            os.sync()
             with Monitor(server.pid, self.backend == "postgres") as mon:
                 secs, summary = run_import_http(server, "importer", tokens["importer"], feed, path)
             ok = summary.get("_status") == 200 and summary.get("indicators_created") == rows
