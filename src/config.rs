@@ -31,8 +31,8 @@ pub struct Settings {
     #[arg(long, env = "FEEDGATE_WORKERS", default_value_t = 0)]
     pub workers: usize,
 
-    /// Maximum database connections in the pool.
-    #[arg(long, env = "FEEDGATE_DB_POOL_SIZE", default_value_t = 16)]
+    /// Maximum database connections in the pool (0 = four per CPU).
+    #[arg(long, env = "FEEDGATE_DB_POOL_SIZE", default_value_t = 0)]
     pub db_pool_size: u32,
 
     /// Longest a PostgreSQL statement may run, in seconds (longer → 503 `query_timeout`).
@@ -103,6 +103,18 @@ pub struct DefaultLimits {
 }
 
 impl Settings {
+    /// The pool's size: as set, or four connections per CPU. On the 2-core benchmark machine
+    /// 8 connections served reads and creates as fast as 16 (quick runs, alternating) with a
+    /// server 15-40 MB smaller: each connection keeps its own page cache, and each blocking
+    /// thread that waits for one its own malloc arena.
+    pub fn pool_size(&self) -> u32 {
+        if self.db_pool_size > 0 {
+            return self.db_pool_size;
+        }
+        let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        u32::try_from(cpus.saturating_mul(4)).unwrap_or(u32::MAX).max(4)
+    }
+
     /// The defaults, as `feedgate serve` with no flags (environment ignored): for tests and tools.
     pub fn defaults() -> Settings {
         #[derive(Parser)]

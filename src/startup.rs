@@ -75,7 +75,7 @@ impl Application {
         let pool = db::connect(
             database,
             PoolOptions {
-                max_size: settings.db_pool_size.max(1),
+                max_size: settings.pool_size(),
                 statement_timeout: std::time::Duration::from_secs(
                     settings.query_timeout_secs.max(1),
                 ),
@@ -124,7 +124,7 @@ impl Application {
         // Database work runs on each worker's blocking threads and needs a pooled
         // connection: more threads than connections only wait for one, each with its own
         // malloc arena (RSS) and its own wake-ups.
-        .worker_max_blocking_threads(settings.db_pool_size.max(4) as usize);
+        .worker_max_blocking_threads(settings.pool_size().max(4) as usize);
         if settings.workers > 0 {
             server = server.workers(settings.workers);
         }
