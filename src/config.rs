@@ -112,7 +112,9 @@ impl Settings {
             return self.db_pool_size;
         }
         let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-        u32::try_from(cpus.saturating_mul(4)).unwrap_or(u32::MAX).max(4)
+        u32::try_from(cpus.saturating_mul(4))
+            .unwrap_or(u32::MAX)
+            .max(4)
     }
 
     /// The defaults, as `feedgate serve` with no flags (environment ignored): for tests and tools.

@@ -22,7 +22,7 @@ use crate::auth::caller::Caller;
 use crate::db;
 use crate::error::ApiError;
 use crate::models::feed::FeedRow;
-use crate::models::indicator::{self, IndicatorRow, PageKey};
+use crate::models::indicator::{self, IndicatorFields, IndicatorRow, PageKey, PageOf};
 use crate::startup::AppState;
 
 /// Rows fetched per database call while streaming.
@@ -160,12 +160,21 @@ async fn next_chunk(mut walk: Walk) -> Option<(Result<Bytes, ApiError>, Walk)> {
         // Rows are rendered on the blocking thread that read them: no copy of the page crosses
         // threads, and the async worker only hands bytes to the socket.
         match db::run(&walk.state.pool, move |c| {
-            let mut rows = indicator::page(c, ctx.feed.id, ctx.since, after, want)?;
-            if !matches!(ctx.format, Format::Csv) {
-                // JSON shows `content`; the CSV has no such column.
-                indicator::expand_contents(c, rows.iter_mut())?;
-            }
-            Ok::<_, ApiError>(render_rows(&ctx, rows, after.is_none()))
+            let page = PageOf {
+                feed_id: ctx.feed.id,
+                since: ctx.since,
+                after,
+                limit: want,
+            };
+            let chunk = match ctx.format {
+                Format::Csv => csv_chunk(&ctx, indicator::export_page(c, &page)?),
+                Format::Json(version) => {
+                    let mut rows = indicator::page(c, &page)?;
+                    indicator::expand_contents(c, rows.iter_mut())?;
+                    json_chunk(&ctx, version, rows, after.is_none())
+                }
+            };
+            Ok::<_, ApiError>(chunk)
         })
         .await
         {
@@ -200,41 +209,42 @@ async fn next_chunk(mut walk: Walk) -> Option<(Result<Bytes, ApiError>, Walk)> {
     Some((Ok(Bytes::from(out)), walk))
 }
 
-/// Renders one page of rows in the export's format (`first`: the export's first page, so no
-/// comma before its first JSON object).
-fn render_rows(ctx: &Ctx, rows: Vec<IndicatorRow>, first: bool) -> Chunk {
-    let n = rows.len() as i64;
-    let last = rows.last().map(|r| (r.effective_at, r.id));
-    let text = match ctx.format {
-        Format::Csv => {
-            let mut text = String::with_capacity(rows.len() * 200);
-            for row in &rows {
-                csv_row(&mut text, row, &ctx.owner, &ctx.feed.name);
-            }
-            text
-        }
-        Format::Json(version) => {
-            let mut buf = Vec::with_capacity(rows.len() * 600);
-            for (i, row) in rows.into_iter().enumerate() {
-                if i > 0 || !first {
-                    buf.push(b',');
-                }
-                let view = IndicatorView::of(row, &ctx.feed, &ctx.owner);
-                let item = IndicatorJson {
-                    view: &view,
-                    version,
-                    base: &ctx.base,
-                    extras: None,
-                };
-                // Writing to a Vec cannot fail, and our objects have string keys only.
-                let _ = serde_json::to_writer(&mut buf, &item);
-            }
-            // serde_json writes UTF-8 only.
-            String::from_utf8(buf).unwrap_or_default()
-        }
-    };
+/// One page of the CSV export.
+fn csv_chunk(ctx: &Ctx, rows: Vec<IndicatorFields>) -> Chunk {
+    let mut text = String::with_capacity(rows.len() * 200);
+    for row in &rows {
+        csv_row(&mut text, row, &ctx.owner, &ctx.feed.name);
+    }
     Chunk {
         text,
+        rows: rows.len() as i64,
+        last: rows.last().map(|r| (r.effective_at, r.id)),
+    }
+}
+
+/// One page of the JSON export (`first`: the export's first page, so no comma before its
+/// first object).
+fn json_chunk(ctx: &Ctx, version: ApiVersion, rows: Vec<IndicatorRow>, first: bool) -> Chunk {
+    let n = rows.len() as i64;
+    let last = rows.last().map(|r| (r.effective_at, r.id));
+    let mut buf = Vec::with_capacity(rows.len() * 600);
+    for (i, row) in rows.into_iter().enumerate() {
+        if i > 0 || !first {
+            buf.push(b',');
+        }
+        let view = IndicatorView::of(row, &ctx.feed, &ctx.owner);
+        let item = IndicatorJson {
+            view: &view,
+            version,
+            base: &ctx.base,
+            extras: None,
+        };
+        // Writing to a Vec cannot fail, and our objects have string keys only.
+        let _ = serde_json::to_writer(&mut buf, &item);
+    }
+    Chunk {
+        // serde_json writes UTF-8 only.
+        text: String::from_utf8(buf).unwrap_or_default(),
         rows: n,
         last,
     }
@@ -269,7 +279,7 @@ fn time(out: &mut String, t: Option<NaiveDateTime>) {
 }
 
 /// One CSV line, written in place (exports write hundreds of thousands).
-fn csv_row(out: &mut String, r: &IndicatorRow, owner: &str, feed: &str) {
+fn csv_row(out: &mut String, r: &IndicatorFields, owner: &str, feed: &str) {
     fn opt(o: &Option<String>) -> &str {
         o.as_deref().unwrap_or("")
     }

@@ -315,7 +315,15 @@ pub async fn show_feed(
     let path = path.into_inner();
     let (owner, feed, views, extras) = db::run(&state.pool, move |c| {
         let (owner, feed) = visible_feed(c, &path, &caller)?;
-        let rows = indicator::page(c, feed.id, since, after, limit + 1)?;
+        let rows = indicator::page(
+            c,
+            &indicator::PageOf {
+                feed_id: feed.id,
+                since,
+                after,
+                limit: limit + 1,
+            },
+        )?;
         let (views, extras) = load_views(c, rows, &feed, &owner.username, true)?;
         Ok::<_, ApiError>((owner, feed, views, extras))
     })

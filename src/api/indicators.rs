@@ -29,7 +29,7 @@ use crate::limits::quota;
 use crate::models::attachment::{self, AttachmentMeta, NewAttachment};
 use crate::models::comment::{self, CommentView};
 use crate::models::feed::{self, FeedRow};
-use crate::models::indicator::{self, IndicatorChanges, IndicatorRow, NewIndicator};
+use crate::models::indicator::{self, IndicatorChanges, IndicatorRow, NewIndicator, PageOf};
 use crate::models::user::UserRow;
 use crate::startup::AppState;
 
@@ -192,7 +192,15 @@ pub async fn list_indicators(
     let path = path.into_inner();
     let (views, extras) = db::run(&state.pool, move |c| {
         let (owner, feed) = visible_feed(c, &path, &caller)?;
-        let rows = indicator::page(c, feed.id, since, after, limit + 1)?;
+        let rows = indicator::page(
+            c,
+            &PageOf {
+                feed_id: feed.id,
+                since,
+                after,
+                limit: limit + 1,
+            },
+        )?;
         load_views(c, rows, &feed, &owner.username, true)
     })
     .await?;

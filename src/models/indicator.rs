@@ -9,19 +9,39 @@ use crate::db::DbConnection;
 use crate::db::schema::indicators;
 use crate::db::time::{DbTime, DbTimeOpt};
 
-/// One indicator as stored.
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+/// One indicator as stored: the [`IndicatorFields`] every reader shows (reached through
+/// `Deref`), and the rest.
+#[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = indicators)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct IndicatorRow {
-    pub id: i64,
+    #[diesel(embed)]
+    pub fields: IndicatorFields,
     pub feed_id: i64,
     pub user_id: i64,
-    pub value: String,
-    pub itype: String,
     pub ip_lo: Option<Vec<u8>>,
     pub ip_hi: Option<Vec<u8>>,
     pub host_rev: Option<Vec<u8>>,
+    pub content: Option<String>,
+    pub import_key: Option<String>,
+    pub comments_count: i64,
+    pub attachments_count: i64,
+    /// Set while `content` is an imported row's packed copy; [`expand_contents`] rebuilds the
+    /// full text and clears it. Always `None` in rows handed to the API's renderers.
+    pub content_header: Option<i64>,
+}
+
+/// The columns of an indicator that every reader shows, and all the CSV export reads: no
+/// address or host keys, no stored copy. Decoding rows is most of an export's time, and those
+/// are a third of a row's allocations (and most of an imported row's bytes).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = indicators)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct IndicatorFields {
+    pub id: i64,
+    pub value: String,
+    pub itype: String,
+    pub tags: String,
     pub portlist: Option<String>,
     pub portlist_src: Option<String>,
     pub protocol: Option<i64>,
@@ -33,22 +53,28 @@ pub struct IndicatorRow {
     pub effective_at: NaiveDateTime,
     pub count: i64,
     pub description: Option<String>,
-    pub content: Option<String>,
     pub provider: Option<String>,
     pub asn: Option<i64>,
     pub asn_desc: Option<String>,
     pub cc: Option<String>,
-    pub tags: String,
-    pub import_key: Option<String>,
-    pub comments_count: i64,
     #[diesel(deserialize_as = DbTime)]
     pub created_at: NaiveDateTime,
     #[diesel(deserialize_as = DbTime)]
     pub updated_at: NaiveDateTime,
-    pub attachments_count: i64,
-    /// Set while `content` is an imported row's packed copy; [`expand_contents`] rebuilds the
-    /// full text and clears it. Always `None` in rows handed to the API's renderers.
-    pub content_header: Option<i64>,
+}
+
+impl std::ops::Deref for IndicatorRow {
+    type Target = IndicatorFields;
+
+    fn deref(&self) -> &IndicatorFields {
+        &self.fields
+    }
+}
+
+impl std::ops::DerefMut for IndicatorRow {
+    fn deref_mut(&mut self) -> &mut IndicatorFields {
+        &mut self.fields
+    }
 }
 
 impl IndicatorRow {
@@ -252,34 +278,50 @@ pub fn delete(c: &mut DbConnection, id: i64) -> QueryResult<usize> {
 /// A keyset position: the effective time and id of the last item of the previous page.
 pub type PageKey = (NaiveDateTime, i64);
 
-/// One page of a feed, newest first by effective time then id, after `after`, optionally only
-/// those at or after `since`. Served by the index `(feed_id, effective_at, id)` at any depth.
-pub fn page(
-    c: &mut DbConnection,
-    feed_id: i64,
-    since: Option<NaiveDateTime>,
-    after: Option<PageKey>,
-    limit: i64,
-) -> QueryResult<Vec<IndicatorRow>> {
-    let mut query = indicators::table
-        .filter(indicators::feed_id.eq(feed_id))
-        .into_boxed();
-    if let Some(since) = since {
-        query = query.filter(indicators::effective_at.ge(since));
-    }
-    if let Some((t, id)) = after {
-        query = query.filter(crate::db::sql::row_before(
-            indicators::effective_at,
-            indicators::id,
-            t,
-            id,
-        ));
-    }
+/// Which page of a feed: newest first by effective time then id, after `after`, optionally
+/// only those at or after `since`, at most `limit`. Served by the index
+/// `(feed_id, effective_at, id)` at any depth.
+#[derive(Debug, Clone, Copy)]
+pub struct PageOf {
+    pub feed_id: i64,
+    pub since: Option<NaiveDateTime>,
+    pub after: Option<PageKey>,
+    pub limit: i64,
+}
 
-    let query = query
-        .order((indicators::effective_at.desc(), indicators::id.desc()))
-        .select(IndicatorRow::as_select());
-    let rows =
-        crate::db::sql::limited(query, limit).load_iter::<IndicatorRow, DefaultLoadingMode>(c)?;
-    crate::db::sql::take_rows(rows, limit)
+/// The page as `$row`s.
+macro_rules! page_of {
+    ($c:expr, $row:ty, $p:expr) => {{
+        let p: &PageOf = $p;
+        let mut query = indicators::table
+            .filter(indicators::feed_id.eq(p.feed_id))
+            .into_boxed();
+        if let Some(since) = p.since {
+            query = query.filter(indicators::effective_at.ge(since));
+        }
+        if let Some((t, id)) = p.after {
+            query = query.filter(crate::db::sql::row_before(
+                indicators::effective_at,
+                indicators::id,
+                t,
+                id,
+            ));
+        }
+        let query = query
+            .order((indicators::effective_at.desc(), indicators::id.desc()))
+            .select(<$row>::as_select());
+        let rows =
+            crate::db::sql::limited(query, p.limit).load_iter::<$row, DefaultLoadingMode>($c)?;
+        crate::db::sql::take_rows(rows, p.limit)
+    }};
+}
+
+/// One page of a feed.
+pub fn page(c: &mut DbConnection, p: &PageOf) -> QueryResult<Vec<IndicatorRow>> {
+    page_of!(c, IndicatorRow, p)
+}
+
+/// [`page`] with the CSV export's columns only.
+pub fn export_page(c: &mut DbConnection, p: &PageOf) -> QueryResult<Vec<IndicatorFields>> {
+    page_of!(c, IndicatorFields, p)
 }
