@@ -40,6 +40,8 @@ PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 DISTURBED_PCT = 30.0
 MAX_TRIES = 3
 RERUN_BUDGET = {"full": 240, "quick": 0}
+# CLI imports per shape in scenario 7; the median is reported.
+IMPORT_RUNS = 3
 _budget = {"left": 0}
 
 MODES = {
@@ -823,28 +825,34 @@ class Bench:
             t0 = time.monotonic()
             size = datagen.shadowserver_csv(os.path.join(samples, f"{shape}.csv"), rows, path)
             log(f"scenario 7: {shape}: generated {rows:,} rows, {size / 1e6:.0f} MB in {time.monotonic() - t0:.0f} s")
-            # CLI, end to end (process start to exit), into a fresh feed.
-            feed = f"ss-{shape.replace('_', '-')}-cli"
-            create_feed(server, "importer", tokens["importer"], feed)
-            # The generator (and the run before) left hundreds of MB of dirty pages: written
-            # out first, so the kernel's writeback of them is not timed as the import's.
-            os.sync()
-            with Monitor(server.pid, self.backend == "postgres") as mon:
-                secs, peak_kb, jiffies, summary = run_import_cli(server, "importer", feed, path)
-            created = summary.get("indicators_created")
-            ok = summary.get("rows_read") == rows and created == rows
+            # CLI, end to end (process start to exit), each run into a fresh feed. This machine
+            # varies by 10-15 % from one run to the next: the row reports the median of
+            # IMPORT_RUNS runs and lists every run's seconds.
+            runs = []
+            for attempt in range(IMPORT_RUNS):
+                feed = f"ss-{shape.replace('_', '-')}-cli" + (f"-{attempt + 1}" if attempt else "")
+                create_feed(server, "importer", tokens["importer"], feed)
+                # The generator (and the run before) left hundreds of MB of dirty pages: written
+                # out first, so the kernel's writeback of them is not timed as the import's.
+                os.sync()
+                with Monitor(server.pid, self.backend == "postgres") as mon:
+                    secs, peak_kb, jiffies, summary = run_import_cli(server, "importer", feed, path)
+                runs.append((secs, peak_kb, jiffies, summary, mon))
+            secs, peak_kb, jiffies, summary, mon = sorted(runs, key=lambda r: r[0])[len(runs) // 2]
+            ok = all(r[3].get("rows_read") == rows and r[3].get("indicators_created") == rows for r in runs)
             cpu = mon.account(0)
             cpu["cli"] = round(jiffies * 100.0 / (CLK_TCK * max(mon.seconds, 0.001)), 1)
             cpu["others"] = round(max(0.0, cpu["others"] - cpu["cli"]), 1)
             # The RSS of this row is the CLI's peak (ru_maxrss), not the server's.
             st = {"seconds": round(secs, 2), "rows": rows, "file_mb": round(size / 1e6, 1),
+                  "runs_seconds": [round(r[0], 2) for r in runs],
                   "summary": _short_summary(summary), "rss_of": "cli",
-                  "rss": {"max_mb": round(peak_kb / 1024, 1)}, "cpu_pct": cpu,
+                  "rss": {"max_mb": round(max(r[1] for r in runs) / 1024, 1)}, "cpu_pct": cpu,
                   "load_before": mon.load_before, "load_after": mon.load_after,
                   "errors": 0 if ok else 1}
             rate = rows / secs
-            self.add(f"7-{shape}", f"Shadowserver import, {shape}, {rows:,} rows, CLI", "rows/s",
-                     round(rate, 1), st, ">= 50,000 rows/s", ok and rate >= 50_000)
+            self.add(f"7-{shape}", f"Shadowserver import, {shape}, {rows:,} rows, CLI (median of {len(runs)})",
+                     "rows/s", round(rate, 1), st, ">= 50,000 rows/s", ok and rate >= 50_000)
             # HTTP, into another fresh feed.
             feed = f"ss-{shape.replace('_', '-')}-http"
             create_feed(server, "importer", tokens["importer"], feed)
@@ -1010,6 +1018,8 @@ def markdown(doc, base=None):
         if "unlimited_req_per_s" in r:
             bits.append(f"unlimited p50/p99 {r['unlimited_p50_ms']}/{r['unlimited_p99_ms']} ms, "
                         f"limited {r['p50_ms']}/{r['p99_ms']} ms")
+        if r.get("runs_seconds"):
+            bits.append("runs " + ", ".join(f"{x} s" for x in r["runs_seconds"]) + " (median shown)")
         if "summary" in r:
             bits.append(f"summary {json.dumps(r['summary'])}")
         if r.get("error_detail"):
