@@ -205,6 +205,10 @@ fn import_file<R: Read + Seek + Send>(
             match apply_batch(c, target, ledger.id, &batch, header, opts.now) {
                 Ok(outcome) => {
                     outcome.add_to(&mut entry, &batch);
+                    if done == 0 && batch.len() == batch_rows {
+                        // More batches follow: let PostgreSQL's planner see this file's keys.
+                        refresh_key_statistics(c);
+                    }
                     done += batch.len() as u64;
                     // The reader allocated the rows and frees them: a free on another thread
                     // goes through the allocating thread's arena lock (5 % of the writer).
@@ -261,6 +265,21 @@ fn import_file<R: Read + Seek + Send>(
 }
 
 type Item = Result<MappedRow, RowSkip>;
+
+/// PostgreSQL: `ANALYZE` of the columns the batch lookup filters on (0.2 s at 1M rows). With
+/// statistics from before a feed had imported rows, the planner scans the feed's whole range
+/// of the key index for every lookup (`feed_id` as the only index condition) and a large
+/// file's import turns quadratic: 200,000 rows into a database of 1M API-written indicators
+/// took 96 s instead of 16. SQLite plans the `IN` list as index lookups anyway.
+fn refresh_key_statistics(c: &mut DbConnection) {
+    if let DbConnection::Postgresql(conn) = c {
+        use diesel::connection::SimpleConnection;
+        if let Err(e) = conn.batch_execute("ANALYZE indicators (feed_id, import_key)") {
+            // Only the speed of this import depends on it.
+            tracing::debug!(error = %e, "ANALYZE before the import's next batches failed");
+        }
+    }
+}
 
 /// What the reading thread hands the writer.
 struct Batch {
