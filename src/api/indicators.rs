@@ -302,7 +302,7 @@ pub fn apply(
                 count: Some(old.count + 1),
                 description: input.description.clone().value().map(Some),
                 content: input.content.clone().value().map(Some),
-                content_header: input.content.clone().value().map(|_| None),
+                content_header: None,
                 provider: input.provider.clone().value().map(Some),
                 tags: Some(tags.joined()),
                 comments_count: None,
@@ -645,8 +645,7 @@ pub async fn update_indicator(
                 count: None,
                 description: input.description.clone().change(),
                 content: input.content.clone().change(),
-                // New text is stored full: an imported row's packed copy goes with it.
-                content_header: input.content.clone().change().map(|_| None),
+                content_header: None,
                 provider: input.provider.clone().change(),
                 tags: tags.map(|t| t.joined()),
                 comments_count: None,

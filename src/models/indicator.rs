@@ -131,7 +131,7 @@ pub struct IndicatorChanges {
     pub count: Option<i64>,
     pub description: Option<Option<String>>,
     pub content: Option<Option<String>>,
-    /// Cleared (`Some(None)`) whenever `content` is set: new text is never packed.
+    /// Cleared by [`update`] whenever `content` is set: new text is never packed.
     pub content_header: Option<Option<i64>>,
     pub provider: Option<Option<String>>,
     pub tags: Option<String>,
@@ -228,6 +228,17 @@ pub fn update(
     id: i64,
     changes: &IndicatorChanges,
 ) -> QueryResult<IndicatorRow> {
+    // New text is stored full: an imported row's packed copy loses its header with it.
+    let cleared;
+    let changes = if changes.content.is_some() && changes.content_header.is_none() {
+        cleared = IndicatorChanges {
+            content_header: Some(None),
+            ..changes.clone()
+        };
+        &cleared
+    } else {
+        changes
+    };
     let update = diesel::update(indicators::table.find(id)).set(changes);
     crate::on_backend!(c, |conn| update
         .returning(IndicatorRow::as_returning())
