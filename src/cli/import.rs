@@ -8,6 +8,7 @@
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{IsTerminal, Read, Seek};
+use std::path::Path;
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
@@ -16,8 +17,8 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{DatabaseUrl, DbConnection};
 use crate::import::shadowserver::{
-    FileError, FileStatus, FileSummary, ImportError, ImportOptions, Report, Summary, detect_type,
-    normalise_type, open_report,
+    FileError, FileStatus, FileSummary, ImportError, ImportOptions, PendingHash, Report, Summary,
+    detect_type, normalise_type, open_report,
 };
 use crate::import::spool;
 use crate::import::writer::{self, Progress, Target, WriteOptions};
@@ -91,7 +92,14 @@ fn import_shadowserver(args: ShadowserverImport, url: &DatabaseUrl) -> anyhow::R
             }
         } else {
             match File::open(path) {
-                Ok(f) => (path.clone(), Ok((f, opts.clone()))),
+                Ok(f) => {
+                    // Hashed on another thread while the first rows are read (the hash is a
+                    // whole pass over the file, and the ledger needs it only before the first
+                    // write).
+                    let mut o = opts.clone();
+                    o.pending_sha256 = Some(PendingHash::of_file(Path::new(path)));
+                    (path.clone(), Ok((f, o)))
+                }
                 Err(e) => (path.clone(), Err(format!("cannot open {path}: {e}"))),
             }
         };

@@ -36,63 +36,135 @@ impl From<DbTimeOpt> for Option<NaiveDateTime> {
 }
 
 /// A timestamp to bind. diesel formats each SQLite timestamp with chrono's `strftime`
-/// interpreter (8 % of an import's writer thread, five timestamps per row); this writes the
-/// same text directly. PostgreSQL gets diesel's binary encoding.
+/// interpreter (8 % of an import's writer thread, five timestamps per row) into a new `String`
+/// per bind; a `Stamp` writes the same text once, directly, into itself, and is bound borrowed.
+/// PostgreSQL gets diesel's binary encoding.
 #[derive(Debug, Clone, Copy)]
-pub struct Stamp(pub NaiveDateTime);
+pub struct Stamp {
+    at: NaiveDateTime,
+    text: TextBuf,
+}
+
+impl Stamp {
+    /// The stamp of `at`.
+    pub fn new(at: NaiveDateTime) -> Self {
+        let mut text = TextBuf::default();
+        write_text(&at, &mut text);
+        Stamp { at, text }
+    }
+
+    /// diesel's SQLite text of the stamp (see [`format_text`]).
+    pub fn text(&self) -> &str {
+        self.text.as_str()
+    }
+}
 
 /// diesel's SQLite text for a timestamp (`%F %T%.f`): the fraction, when not zero, in 3, 6 or
 /// 9 digits, the fewest that hold it exactly.
 pub fn format_text(t: &NaiveDateTime) -> String {
+    let mut buf = TextBuf::default();
+    write_text(t, &mut buf);
+    buf.as_str().to_owned()
+}
+
+/// Room for the longest text chrono writes for `%F %T%.f` (`+262143-12-31 23:59:60.999999999`,
+/// 32 bytes).
+const TEXT_CAPACITY: usize = 40;
+
+/// A timestamp's text, kept inline.
+#[derive(Debug, Clone, Copy)]
+struct TextBuf {
+    bytes: [u8; TEXT_CAPACITY],
+    len: usize,
+}
+
+impl Default for TextBuf {
+    fn default() -> Self {
+        TextBuf {
+            bytes: [0; TEXT_CAPACITY],
+            len: 0,
+        }
+    }
+}
+
+impl TextBuf {
+    fn as_str(&self) -> &str {
+        // Only whole `str`s are ever appended.
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
+    }
+
+    fn push(&mut self, c: u8) {
+        if let Some(slot) = self.bytes.get_mut(self.len) {
+            *slot = c;
+            self.len += 1;
+        }
+    }
+}
+
+impl std::fmt::Write for TextBuf {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let slot = self.bytes.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        slot.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+fn write_text(t: &NaiveDateTime, out: &mut TextBuf) {
     let nanos = t.nanosecond();
     if !(0..=9999).contains(&t.year()) || nanos >= 1_000_000_000 {
         // Years outside four digits and leap seconds: chrono's own rules.
-        return t.format("%F %T%.f").to_string();
+        use std::fmt::Write as _;
+        let written = write!(out, "{}", t.format("%F %T%.f"));
+        debug_assert!(
+            written.is_ok(),
+            "chrono's text outgrew {TEXT_CAPACITY} bytes"
+        );
+        return;
     }
-    let mut out = String::with_capacity(29);
-    push_digits(&mut out, t.year().unsigned_abs(), 4);
-    out.push('-');
-    push_digits(&mut out, t.month(), 2);
-    out.push('-');
-    push_digits(&mut out, t.day(), 2);
-    out.push(' ');
-    push_digits(&mut out, t.hour(), 2);
-    out.push(':');
-    push_digits(&mut out, t.minute(), 2);
-    out.push(':');
-    push_digits(&mut out, t.second(), 2);
+    push_digits(out, t.year().unsigned_abs(), 4);
+    out.push(b'-');
+    push_digits(out, t.month(), 2);
+    out.push(b'-');
+    push_digits(out, t.day(), 2);
+    out.push(b' ');
+    push_digits(out, t.hour(), 2);
+    out.push(b':');
+    push_digits(out, t.minute(), 2);
+    out.push(b':');
+    push_digits(out, t.second(), 2);
     if nanos != 0 {
-        out.push('.');
+        out.push(b'.');
         if nanos.is_multiple_of(1_000_000) {
-            push_digits(&mut out, nanos / 1_000_000, 3);
+            push_digits(out, nanos / 1_000_000, 3);
         } else if nanos.is_multiple_of(1_000) {
-            push_digits(&mut out, nanos / 1_000, 6);
+            push_digits(out, nanos / 1_000, 6);
         } else {
-            push_digits(&mut out, nanos, 9);
+            push_digits(out, nanos, 9);
         }
     }
-    out
 }
 
 /// `n` in exactly `width` decimal digits (`n` < 10^width).
-fn push_digits(out: &mut String, n: u32, width: u32) {
+fn push_digits(out: &mut TextBuf, n: u32, width: u32) {
     let mut div = 10u32.pow(width - 1);
     while div > 0 {
-        out.push(char::from(b'0' + ((n / div) % 10) as u8));
+        out.push(b'0' + ((n / div) % 10) as u8);
         div /= 10;
     }
 }
 
 impl ToSql<Timestamp, Sqlite> for Stamp {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
-        out.set_value(format_text(&self.0));
+        out.set_value(self.text());
         Ok(IsNull::No)
     }
 }
 
 impl ToSql<Timestamp, Pg> for Stamp {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
-        <NaiveDateTime as ToSql<Timestamp, Pg>>::to_sql(&self.0, out)
+        <NaiveDateTime as ToSql<Timestamp, Pg>>::to_sql(&self.at, out)
     }
 }
 
@@ -234,6 +306,19 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_widest_stamps_fit_inline() {
+        let leap = NaiveDate::from_ymd_opt(2016, 12, 31)
+            .unwrap()
+            .and_hms_nano_opt(23, 59, 59, 1_999_999_999)
+            .unwrap();
+        for t in [NaiveDateTime::MAX, NaiveDateTime::MIN, leap] {
+            let want = t.format("%F %T%.f").to_string();
+            assert_eq!(Stamp::new(t).text(), want);
+            assert_eq!(format_text(&t), want);
+        }
+    }
+
     proptest::proptest! {
         #[test]
         fn any_stamp_is_written_as_chrono_writes_it(
@@ -246,6 +331,8 @@ mod tests {
             let nanos = nanos % 1_000_000_000;
             let t = chrono::DateTime::from_timestamp(secs, nanos).unwrap().naive_utc();
             proptest::prop_assert_eq!(format_text(&t), t.format("%F %T%.f").to_string());
+            let stamp = Stamp::new(t);
+            proptest::prop_assert_eq!(stamp.text(), format_text(&t));
         }
     }
 

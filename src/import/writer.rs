@@ -31,7 +31,8 @@ use crate::domain::limit::Limit;
 use crate::domain::tags::MAX_JOINED_CHARS;
 use crate::import::shadowserver::summary::SkipCounts;
 use crate::import::shadowserver::{
-    FileRows, FileStatus, FileSummary, MappedRow, PROVIDER, Report, RowSkip, SkipReason, Summary,
+    FileError, FileRows, FileStatus, FileSummary, MappedRow, PROVIDER, Report, RowSkip, SkipReason,
+    Summary,
 };
 use crate::models::{content_header, feed, import};
 
@@ -146,17 +147,13 @@ fn import_file<R: Read + Seek + Send>(
     if facts.rejected.is_some() {
         return Ok(entry);
     }
-    let sha256 = facts.sha256.clone().unwrap_or_default();
-    if let Some(row) = import::find_file(c, target.feed_id, &facts.name, &sha256)?
-        && row.is_complete()
+    // A hash known from opening: the ledger first, before reading anything.
+    if let Some(sha256) = &facts.sha256
+        && let Some(done) = already_imported(c, target, &facts.name, sha256, report_id, opts)?
     {
-        if let Some(id) = report_id {
-            db::write_tx(c, |c| {
-                import::record_report(c, target.feed_id, id, row.id, opts.now)
-            })?;
-        }
-        return Ok(skipped_entry(entry, &row));
+        return Ok(skipped_entry(entry, &done));
     }
+    let pending = report.pending_sha256(index);
     let rows = match report.rows(index) {
         Ok(rows) => rows,
         Err(e) => {
@@ -167,22 +164,55 @@ fn import_file<R: Read + Seek + Send>(
     entry.report_type = rows.report_type().label.clone();
     entry.rule = rows.report_type().rule;
     let label = rows.report_type().label.clone();
-    let ledger = db::write_tx(c, |c| {
-        let row = import::start_file(c, target.feed_id, &facts.name, &sha256, &label, opts.now)?;
-        if let Some(id) = report_id {
-            import::record_report(c, target.feed_id, id, row.id, opts.now)?;
-        }
-        Ok::<_, diesel::result::Error>(row)
-    })?;
-    if ledger.is_complete() {
-        // A concurrent import of the same file finished first.
-        return Ok(skipped_entry(entry, &ledger));
-    }
     let batch_rows = opts.batch_rows.clamp(1, MAX_BATCH_ROWS);
     let (result, rows) = std::thread::scope(|s| {
         let (tx, rx) = mpsc::sync_channel::<Batch>(2);
         let (used_tx, used_rx) = mpsc::channel::<Vec<Item>>();
         let parser = s.spawn(move || read_batches(rows, batch_rows, tx, used_rx));
+        let stop = |rx: mpsc::Receiver<Batch>| {
+            // Dropping the receiver stops the reader at its next batch.
+            drop(rx);
+            parser
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        };
+        // A hash computed on another thread while the first batches were read (a named file
+        // in the CLI): the ledger now, still before any write.
+        let sha256 = match (&facts.sha256, pending) {
+            (Some(known), _) => known.clone(),
+            (None, Some(pending)) => match pending.wait() {
+                Ok(sha256) => {
+                    entry.sha256 = Some(sha256.to_owned());
+                    match already_imported(c, target, &facts.name, sha256, report_id, opts) {
+                        Ok(None) => sha256.to_owned(),
+                        Ok(Some(done)) => {
+                            return (Ok(FileEnd::Skipped(done)), stop(rx));
+                        }
+                        Err(e) => return (Err(e), stop(rx)),
+                    }
+                }
+                Err(message) => {
+                    let e = FileError::unreadable(format!("cannot read the file: {message}"));
+                    return (Ok(FileEnd::Rejected(e)), stop(rx));
+                }
+            },
+            (None, None) => String::new(),
+        };
+        let ledger = match db::write_tx(c, |c| {
+            let row =
+                import::start_file(c, target.feed_id, &facts.name, &sha256, &label, opts.now)?;
+            if let Some(id) = report_id {
+                import::record_report(c, target.feed_id, id, row.id, opts.now)?;
+            }
+            Ok::<_, diesel::result::Error>(row)
+        }) {
+            Ok(ledger) => ledger,
+            Err(e) => return (Err(e), stop(rx)),
+        };
+        if ledger.is_complete() {
+            // A concurrent import of the same file finished first.
+            return (Ok(FileEnd::Skipped(ledger)), stop(rx));
+        }
         let mut result = Ok(());
         let mut done = 0u64;
         let mut header = None;
@@ -225,18 +255,24 @@ fn import_file<R: Read + Seek + Send>(
                 }
             }
         }
-        // Dropping the receiver stops the reader at its next batch.
-        drop(rx);
-        let rows = parser
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (result, rows)
+        let rows = stop(rx);
+        match result {
+            Ok(()) => (Ok(FileEnd::Read(ledger)), rows),
+            Err(e) => {
+                // Best effort: the next import of this file completes it either way.
+                let _ = import::mark_partial(c, ledger.id, opts.now);
+                (Err(e), rows)
+            }
+        }
     });
-    if let Err(e) = result {
-        // Best effort: the next import of this file completes it either way.
-        let _ = import::mark_partial(c, ledger.id, opts.now);
-        return Err(e);
-    }
+    let ledger = match result? {
+        FileEnd::Read(ledger) => ledger,
+        FileEnd::Skipped(done) => return Ok(skipped_entry(entry, &done)),
+        FileEnd::Rejected(e) => {
+            entry.reject(e);
+            return Ok(entry);
+        }
+    };
     entry.finish_reading(&rows);
     drop(rows);
     let state = if entry.rows_skipped.quota_exceeded > 0 {
@@ -262,6 +298,40 @@ fn import_file<R: Read + Seek + Send>(
         )
     })?;
     Ok(entry)
+}
+
+/// How the reading of a file ended.
+enum FileEnd {
+    /// Every row was read and applied: the file's ledger row.
+    Read(import::ImportFileRow),
+    /// The ledger holds the file as complete (found once its hash was known).
+    Skipped(import::ImportFileRow),
+    /// The file could not be hashed.
+    Rejected(FileError),
+}
+
+/// §4.4: the ledger row of this file when the ledger holds it as complete (a pulled report's
+/// id is then recorded for it too).
+fn already_imported(
+    c: &mut DbConnection,
+    target: &Target,
+    name: &str,
+    sha256: &str,
+    report_id: Option<&str>,
+    opts: &WriteOptions,
+) -> QueryResult<Option<import::ImportFileRow>> {
+    let Some(row) = import::find_file(c, target.feed_id, name, sha256)? else {
+        return Ok(None);
+    };
+    if !row.is_complete() {
+        return Ok(None);
+    }
+    if let Some(id) = report_id {
+        db::write_tx(c, |c| {
+            import::record_report(c, target.feed_id, id, row.id, opts.now)
+        })?;
+    }
+    Ok(Some(row))
 }
 
 type Item = Result<MappedRow, RowSkip>;
@@ -572,22 +642,30 @@ fn load_stored(
 ) -> QueryResult<HashMap<String, Stored>> {
     let mut out = HashMap::with_capacity(keys.len());
     for chunk in keys.chunks(LOOKUP_CHUNK) {
-        // No `import_key IS NOT NULL` here although the index is partial: the IN list
-        // implies it, and with it SQLite chose the range `import_key > NULL` and scanned
-        // every key the feed already held, once per batch (quadratic in the file's size).
-        let rows: Vec<(Option<String>, Stored)> = indicators::table
-            .filter(indicators::feed_id.eq(feed_id))
-            .filter(indicators::import_key.eq_any(chunk))
-            .select((
-                indicators::import_key,
-                (
-                    indicators::firsttime,
-                    indicators::lasttime,
-                    indicators::count,
-                    indicators::tags,
-                ),
-            ))
-            .load(c)?;
+        let rows: Vec<(Option<String>, Stored)> = match c {
+            DbConnection::Sqlite(conn) => {
+                // One statement for any number of keys, prepared once per connection: with
+                // an `IN (?, ?, …)` list diesel rendered and SQLite parsed and planned a new
+                // 5,000-parameter statement for every batch.
+                let keys = serde_json::to_string(chunk)
+                    .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+                StoredByKeys { feed_id, keys }.load(conn)?
+            }
+            // diesel binds the keys as one array there (`= ANY($2)`).
+            DbConnection::Postgresql(conn) => indicators::table
+                .filter(indicators::feed_id.eq(feed_id))
+                .filter(indicators::import_key.eq_any(chunk))
+                .select((
+                    indicators::import_key,
+                    (
+                        indicators::firsttime,
+                        indicators::lasttime,
+                        indicators::count,
+                        indicators::tags,
+                    ),
+                ))
+                .load(conn)?,
+        };
         for (key, stored) in rows {
             if let Some(key) = key {
                 out.insert(key, stored);
@@ -597,14 +675,52 @@ fn load_stored(
     Ok(out)
 }
 
+/// SQLite: the feed's indicators whose import key is in `keys`, a JSON array of distinct
+/// strings. No `import_key IS NOT NULL` although the index is partial: the `=` implies it, and with
+/// it SQLite chose the range `import_key > NULL` and scanned every key the feed already held,
+/// once per batch (quadratic in the file's size).
+struct StoredByKeys {
+    feed_id: i64,
+    keys: String,
+}
+
+impl QueryId for StoredByKeys {
+    type QueryId = StoredByKeys;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl diesel::query_builder::Query for StoredByKeys {
+    type SqlType = (
+        Nullable<Text>,
+        (Nullable<Timestamp>, Nullable<Timestamp>, BigInt, Text),
+    );
+}
+
+impl<Conn> RunQueryDsl<Conn> for StoredByKeys {}
+
+impl QueryFragment<diesel::sqlite::Sqlite> for StoredByKeys {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, diesel::sqlite::Sqlite>) -> QueryResult<()> {
+        // A loop over the keys probing the index (`CROSS JOIN` fixes the order): `IN (SELECT
+        // …)` first copied the keys into a temporary b-tree.
+        out.push_sql(
+            "SELECT i.import_key, i.firsttime, i.lasttime, i.count, i.tags FROM json_each(",
+        );
+        out.push_bind_param::<Text, str>(&self.keys)?;
+        out.push_sql(") AS k CROSS JOIN indicators AS i WHERE i.feed_id = ");
+        out.push_bind_param::<BigInt, i64>(&self.feed_id)?;
+        out.push_sql(" AND i.import_key = k.value");
+        Ok(())
+    }
+}
+
 /// Rows per upsert statement. A fixed size keeps the statement text, and so the prepared
 /// statement, the same across chunks and batches (preparing a new multi-row statement per
 /// batch was a tenth of an import's CPU); a remainder goes in halving sizes, so a connection
-/// keeps at most `log2(UPSERT_ROWS) + 1` upsert statements. 256 rows × 23 values stays far
+/// keeps at most `log2(UPSERT_ROWS) + 1` upsert statements. 256 rows × 18 values stays far
 /// under both backends' bind limits.
 const UPSERT_ROWS: usize = 256;
 // SQLite's bind limit is 32,766 per statement (PostgreSQL's 65,535).
-const _: () = assert!(UPSERT_ROWS * 23 <= 32_766);
+const _: () = assert!(4 + UPSERT_ROWS * 18 <= 32_766);
 
 /// One multi-row upsert of §4.2, built through diesel's AST (diesel never caches `sql_query`
 /// statements).
@@ -632,31 +748,67 @@ impl QueryId for UpsertStatement<'_, false> {
     const HAS_STATIC_QUERY_ID: bool = false;
 }
 
+/// How a backend refers again to the upsert's constants, bound as parameters 1-4 (feed,
+/// owner, now, provider) in its first row. SQLite numbers a plain `?` one past the highest
+/// number seen so far, so the first row's `?3` and the others' `?1`-`?4` leave the numbering of
+/// the plain parameters after them unchanged; PostgreSQL numbers every parameter.
+trait NumberedParams {
+    /// The first row's `updated_at`: the same `now` as its `created_at`.
+    const NOW: &'static str;
+    /// The constants of every other row: feed, owner, now, now, provider.
+    const CONSTANTS: &'static str;
+}
+
+impl NumberedParams for diesel::sqlite::Sqlite {
+    const NOW: &'static str = "?3";
+    const CONSTANTS: &'static str = ",(?1,?2,?3,?3,?4";
+}
+
+impl NumberedParams for diesel::pg::Pg {
+    const NOW: &'static str = "$3";
+    const CONSTANTS: &'static str = ",($1,$2,$3,$3,$4";
+}
+
 impl<Conn, const FULL: bool> RunQueryDsl<Conn> for UpsertStatement<'_, FULL> {}
 
 impl<DB, const FULL: bool> QueryFragment<DB> for UpsertStatement<'_, FULL>
 where
     DB: Backend
+        + NumberedParams
         + HasSqlType<Text>
         + HasSqlType<Binary>
         + HasSqlType<BigInt>
         + HasSqlType<Timestamp>,
     str: ToSql<Text, DB>,
     Vec<u8>: ToSql<Binary, DB>,
+    RangeEnd: ToSql<Binary, DB>,
     i64: ToSql<BigInt, DB>,
     Stamp: ToSql<Timestamp, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         out.push_sql(
-            "INSERT INTO indicators (feed_id, user_id, value, itype, ip_lo, ip_hi, host_rev, \
-             portlist, protocol, firsttime, lasttime, effective_at, count, description, content, \
-             content_header, provider, asn, cc, tags, import_key, created_at, updated_at) VALUES ",
+            "INSERT INTO indicators (feed_id, user_id, created_at, updated_at, provider, value, \
+             itype, ip_lo, ip_hi, host_rev, portlist, protocol, firsttime, lasttime, \
+             effective_at, count, description, content, content_header, asn, cc, tags, \
+             import_key) VALUES ",
         );
         for (i, r) in self.rows.iter().enumerate() {
-            out.push_sql(if i == 0 { "(" } else { ",(" });
-            out.push_bind_param::<BigInt, i64>(&self.feed_id)?;
-            out.push_sql(",");
-            out.push_bind_param::<BigInt, i64>(&self.owner_id)?;
+            if i == 0 {
+                // The statement's constants are bound once, as parameters 1-4, and the other
+                // rows refer to them by number: 18 values per row to bind instead of 23.
+                out.push_sql("(");
+                out.push_bind_param::<BigInt, i64>(&self.feed_id)?;
+                out.push_sql(",");
+                out.push_bind_param::<BigInt, i64>(&self.owner_id)?;
+                out.push_sql(",");
+                out.push_bind_param::<Timestamp, Stamp>(&self.now)?;
+                out.push_sql(",");
+                out.push_sql(DB::NOW);
+                out.push_sql(",");
+                out.push_bind_param::<Text, str>(PROVIDER)?;
+            } else {
+                out.push_sql(DB::CONSTANTS);
+            }
             out.push_sql(",");
             out.push_bind_param::<Text, str>(r.value)?;
             out.push_sql(",");
@@ -687,8 +839,6 @@ where
             out.push_sql(",");
             out.push_bind_param::<Nullable<BigInt>, _>(&r.content_header)?;
             out.push_sql(",");
-            out.push_bind_param::<Text, str>(PROVIDER)?;
-            out.push_sql(",");
             out.push_bind_param::<Nullable<BigInt>, _>(&r.asn)?;
             out.push_sql(",");
             out.push_bind_param::<Nullable<Text>, _>(&r.cc)?;
@@ -696,10 +846,6 @@ where
             out.push_bind_param::<Text, str>(r.tags)?;
             out.push_sql(",");
             out.push_bind_param::<Text, str>(r.import_key)?;
-            out.push_sql(",");
-            out.push_bind_param::<Timestamp, Stamp>(&self.now)?;
-            out.push_sql(",");
-            out.push_bind_param::<Timestamp, Stamp>(&self.now)?;
             out.push_sql(")");
         }
         // The row's description, asn, cc and content replace the stored ones only when its
@@ -740,12 +886,29 @@ fn chunk_sizes(mut n: usize) -> Vec<usize> {
     out
 }
 
+/// An end of an address range, bound as a 16-byte blob straight from the row (two
+/// allocations fewer per row than a `Vec`).
+#[derive(Debug)]
+struct RangeEnd([u8; 16]);
+
+impl<DB: Backend> ToSql<Binary, DB> for RangeEnd
+where
+    [u8]: ToSql<Binary, DB>,
+{
+    fn to_sql<'b>(
+        &'b self,
+        out: &mut diesel::serialize::Output<'b, '_, DB>,
+    ) -> diesel::serialize::Result {
+        self.0[..].to_sql(out)
+    }
+}
+
 /// One indicator's values for the upsert.
 struct UpsertRow<'b> {
     value: &'b str,
     itype: &'static str,
-    ip_lo: Option<Vec<u8>>,
-    ip_hi: Option<Vec<u8>>,
+    ip_lo: Option<RangeEnd>,
+    ip_hi: Option<RangeEnd>,
     host_rev: Option<Vec<u8>>,
     portlist: Option<&'b str>,
     protocol: Option<i64>,
@@ -767,7 +930,7 @@ impl<'b> UpsertRow<'b> {
     fn of(slot: &'b Slot<'b>, header: Option<i64>, now: NaiveDateTime) -> Self {
         let row = slot.first;
         let (ip_lo, ip_hi) = row.thing.ip_range().map_or((None, None), |(lo, hi)| {
-            (Some(lo.to_vec()), Some(hi.to_vec()))
+            (Some(RangeEnd(lo)), Some(RangeEnd(hi)))
         });
         let latest = slot.latest;
         UpsertRow {
@@ -778,8 +941,8 @@ impl<'b> UpsertRow<'b> {
             host_rev: row.thing.host_rev(),
             portlist: row.portlist.as_deref(),
             protocol: row.protocol,
-            firsttime: slot.firsttime.map(Stamp),
-            effective_at: Stamp(slot.lasttime.unwrap_or(now)),
+            firsttime: slot.firsttime.map(Stamp::new),
+            effective_at: Stamp::new(slot.lasttime.unwrap_or(now)),
             count: slot.count,
             description: latest.map(|r| r.description.as_str()),
             content: latest.map(|r| r.content.text.as_str()),
@@ -838,7 +1001,7 @@ where
         rows,
         feed_id: target.feed_id,
         owner_id: target.owner_id,
-        now: Stamp(now),
+        now: Stamp::new(now),
     };
     crate::on_backend!(c, |conn| statement.execute(conn))
 }

@@ -6,9 +6,11 @@
 //! a [`Report`]: the list of files it holds ([`FileFacts`], enough for the ledger check) and
 //! [`Report::rows`] to stream one file's rows. Nothing is held in memory beyond a buffer.
 
+use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
-use std::sync::Arc;
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
@@ -41,6 +43,11 @@ pub struct ImportOptions {
     /// spooling; it spares a plain file the hashing pass. Ignored for zip archives, whose
     /// members are hashed one by one.
     pub sha256: Option<String>,
+    /// The SHA-256 of a plain input being computed on another thread (the CLI, for a named
+    /// file): opening then only sniffs the input, and the rows are read while the hash is
+    /// computed; the import waits for it before its first write. Ignored when `sha256` is
+    /// given and for zip archives.
+    pub pending_sha256: Option<PendingHash>,
     /// `import_max_unzipped_bytes`: the most inflated content an archive may hold.
     pub max_unzipped_bytes: u64,
 }
@@ -54,6 +61,7 @@ impl ImportOptions {
             list_entry_type: None,
             report_date: None,
             sha256: None,
+            pending_sha256: None,
             max_unzipped_bytes: DEFAULT_MAX_UNZIPPED_BYTES,
         }
     }
@@ -196,7 +204,8 @@ pub fn open_report<R: Read + Seek + Send>(
 ) -> Result<Report<R>, ImportError> {
     reader.seek(SeekFrom::Start(0))?;
     let known_hash = opts.sha256.clone();
-    let scan = match scan(&mut reader, known_hash.is_none(), None) {
+    let hash_here = known_hash.is_none() && opts.pending_sha256.is_none();
+    let scan = match scan(&mut reader, hash_here, None) {
         Ok(s) => s,
         Err(ScanError::Io(e)) => return Err(ImportError::Io(e)),
         // A scan without a budget never runs over one.
@@ -212,7 +221,10 @@ pub fn open_report<R: Read + Seek + Send>(
     let base = basename(name);
     let mut facts = facts_for(base, &[base], opts);
     facts.sha256 = known_hash.or(scan.sha256);
-    facts.size = scan.size;
+    facts.size = match scan.size {
+        Some(size) => Some(size),
+        None => Some(reader.seek(SeekFrom::End(0))?),
+    };
     apply_sniff(&mut facts, scan.sniff, false);
     Ok(Report {
         source: Source::Plain(reader),
@@ -226,6 +238,17 @@ impl<R: Read + Seek + Send> Report<R> {
     /// archive (or one rejected entry for an archive that has none or cannot be read).
     pub fn files(&self) -> &[FileFacts] {
         &self.files
+    }
+
+    /// The hash of file `index` when it is still being computed on another thread (a plain
+    /// input opened with [`ImportOptions::pending_sha256`]); its [`FileFacts::sha256`] is then
+    /// `None`.
+    pub fn pending_sha256(&self, index: usize) -> Option<PendingHash> {
+        let facts = self.files.get(index)?;
+        match self.source {
+            Source::Plain(_) if facts.sha256.is_none() => self.opts.pending_sha256.clone(),
+            _ => None,
+        }
     }
 
     /// Whether the input was a zip archive.
@@ -261,6 +284,44 @@ impl<R: Read + Seek + Send> Report<R> {
             _ => return Err(FileError::unreadable("nothing to read")),
         };
         FileRows::open(stream, facts, &self.opts, counter)
+    }
+}
+
+/// The SHA-256 of a file, computed on a thread of its own from a handle of its own.
+#[derive(Debug, Clone)]
+pub struct PendingHash(Arc<OnceLock<Result<String, String>>>);
+
+impl PendingHash {
+    /// Starts hashing the file at `path`.
+    pub fn of_file(path: &Path) -> PendingHash {
+        let cell = Arc::new(OnceLock::new());
+        let result = cell.clone();
+        let path = path.to_owned();
+        let spawned = std::thread::Builder::new()
+            .name("sha256".into())
+            .spawn(move || {
+                let hashed = File::open(&path)
+                    .map_err(ScanError::Io)
+                    .and_then(|mut f| scan(&mut f, true, None))
+                    .map(|s| s.sha256.unwrap_or_default())
+                    .map_err(|e| match e {
+                        ScanError::Io(e) => e.to_string(),
+                        ScanError::OverBudget => "over budget".to_owned(),
+                    });
+                let _ = result.set(hashed);
+            });
+        if let Err(e) = spawned {
+            let _ = cell.set(Err(e.to_string()));
+        }
+        PendingHash(cell)
+    }
+
+    /// Waits for the hash (lower-case hex), or the error that stopped it.
+    pub fn wait(&self) -> Result<&str, &str> {
+        match self.0.wait() {
+            Ok(hash) => Ok(hash),
+            Err(message) => Err(message),
+        }
     }
 }
 

@@ -40,7 +40,7 @@ pub use content::{Content, expand as expand_content};
 pub use detect::{ReportType, detect_type, normalise_type};
 pub use input::{
     DEFAULT_MAX_UNZIPPED_BYTES, FileError, FileErrorCode, FileFacts, Format, ImportError,
-    ImportOptions, Report, open_report,
+    ImportOptions, PendingHash, Report, open_report,
 };
 pub use map::{MappedRow, PROVIDER, RowSkip, SkipReason};
 pub use read::{FileRows, MAX_RECORD_BYTES};
