@@ -517,6 +517,38 @@ fn checklist_13_a_renamed_copy_has_the_same_hash_label_and_keys() {
 }
 
 #[test]
+fn a_hash_computed_on_another_thread_equals_the_opening_pass() {
+    let bytes = sample_bytes("intelmq-testdata/scan_dns.csv");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("scan_dns.csv");
+    std::fs::write(&path, &bytes).unwrap();
+    let hashed = open_report(
+        Cursor::new(&bytes),
+        "scan_dns.csv",
+        &ImportOptions::new(now()),
+    )
+    .unwrap()
+    .files()[0]
+        .sha256
+        .clone()
+        .unwrap();
+
+    let mut opts = ImportOptions::new(now());
+    opts.pending_sha256 = Some(PendingHash::of_file(&path));
+    let report = open_report(std::fs::File::open(&path).unwrap(), "scan_dns.csv", &opts).unwrap();
+    let facts = &report.files()[0];
+    assert_eq!(facts.sha256, None, "opening only sniffs");
+    assert_eq!(facts.size, Some(bytes.len() as u64));
+    assert_eq!(
+        report.pending_sha256(0).unwrap().wait(),
+        Ok(hashed.as_str())
+    );
+
+    let gone = PendingHash::of_file(&dir.path().join("missing.csv"));
+    assert!(gone.wait().is_err());
+}
+
+#[test]
 fn checklist_15_an_oversize_record_stops_the_file_and_keeps_earlier_rows() {
     let mut bytes = sample_bytes("intelmq-testdata/blocklist.csv");
     bytes.extend_from_slice(b"\"2019-09-04 07:00:19\",\"198.51.100.9\",\"unterminated");
