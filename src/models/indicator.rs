@@ -327,12 +327,15 @@ macro_rules! page_of {
     }};
 }
 
+// Pages run on the concrete connection: through diesel's multi-backend connection every
+// execution rendered the statement's text up to three times (see `models::search`).
+
 /// One page of a feed.
 pub fn page(c: &mut DbConnection, p: &PageOf) -> QueryResult<Vec<IndicatorRow>> {
-    page_of!(c, IndicatorRow, p)
+    crate::on_backend!(c, |conn| page_of!(conn, IndicatorRow, p))
 }
 
 /// [`page`] with the CSV export's columns only.
 pub fn export_page(c: &mut DbConnection, p: &PageOf) -> QueryResult<Vec<IndicatorFields>> {
-    page_of!(c, IndicatorFields, p)
+    crate::on_backend!(c, |conn| page_of!(conn, IndicatorFields, p))
 }
