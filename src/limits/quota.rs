@@ -26,13 +26,16 @@ pub fn take_indicators(
     let limit = Limit::effective(owner.max_indicators, defaults.indicators);
     let target = users::table.filter(users::id.eq(owner.id));
     let changed = if n < 0 {
-        diesel::update(target)
+        crate::on_backend!(c, |conn| diesel::update(target)
             .set(users::indicator_count.eq(users::indicator_count + n))
-            .execute(c)?
+            .execute(conn))?
     } else {
-        diesel::update(target.filter((users::indicator_count + n).le(limit.0.unwrap_or(i64::MAX))))
-            .set(users::indicator_count.eq(users::indicator_count + n))
-            .execute(c)?
+        let most = limit.0.unwrap_or(i64::MAX);
+        crate::on_backend!(c, |conn| diesel::update(
+            target.filter((users::indicator_count + n).le(most))
+        )
+        .set(users::indicator_count.eq(users::indicator_count + n))
+        .execute(conn))?
     };
     if changed == 1 {
         return Ok(());

@@ -83,21 +83,26 @@ pub fn find_visible(
     name: &str,
     viewer: Option<(i64, bool)>,
 ) -> QueryResult<(UserRow, FeedRow)> {
-    let mut query = feeds::table
-        .inner_join(users::table)
-        .filter(users::username.eq(owner.to_lowercase()))
-        .filter(feeds::name.eq(name.to_lowercase()))
-        .into_boxed();
-    match viewer {
-        Some((_, true)) => {}
-        Some((id, false)) => {
-            query = query.filter(feeds::private.eq(false).or(feeds::user_id.eq(id)))
+    let (owner, name) = (owner.to_lowercase(), name.to_lowercase());
+    // On the concrete connection: every request that names a feed runs this, and diesel's
+    // multi-backend connection renders a statement's text up to three times per execution.
+    crate::on_backend!(c, |conn| {
+        let mut query = feeds::table
+            .inner_join(users::table)
+            .filter(users::username.eq(&owner))
+            .filter(feeds::name.eq(&name))
+            .into_boxed();
+        match viewer {
+            Some((_, true)) => {}
+            Some((id, false)) => {
+                query = query.filter(feeds::private.eq(false).or(feeds::user_id.eq(id)))
+            }
+            None => query = query.filter(feeds::private.eq(false)),
         }
-        None => query = query.filter(feeds::private.eq(false)),
-    }
-    query
-        .select((UserRow::as_select(), FeedRow::as_select()))
-        .get_result(c)
+        query
+            .select((UserRow::as_select(), FeedRow::as_select()))
+            .get_result(conn)
+    })
 }
 
 /// A page of an owner's feeds by name, after `after` (exclusive); private ones only if asked.
@@ -139,12 +144,12 @@ pub fn add_indicators(
     delta: i64,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
-    diesel::update(feeds::table.find(id))
+    crate::on_backend!(c, |conn| diesel::update(feeds::table.find(id))
         .set((
             feeds::indicator_count.eq(feeds::indicator_count + delta),
             feeds::updated_at.eq(now),
         ))
-        .execute(c)
+        .execute(conn))
 }
 
 /// Deletes a feed (its indicators, comments and attachments go by cascade).
