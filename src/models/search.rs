@@ -174,12 +174,11 @@ pub fn search(c: &mut DbConnection, m: &Match, f: &Filters, limit: i64) -> Query
     // connection every execution rendered the whole statement's text up to three times (to
     // decide caching, to collect binds, to look the statement up), 15 % of a search's CPU.
     if m.is_range() {
-        let ids: Vec<i64> = crate::on_backend!(c, |conn| {
+        let mut ids: Vec<i64> = crate::on_backend!(c, |conn| {
             let ids_query = crate::search_query!(m, f).select(indicators::id);
             let ids = limited(ids_query, limit).load_iter::<i64, DefaultLoadingMode>(conn)?;
             take_rows(ids, limit)
         })?;
-        let mut ids = ids;
         let Some(&last) = ids.last() else {
             return Ok(Vec::new());
         };
