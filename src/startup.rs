@@ -26,6 +26,8 @@ use crate::{api, limits, observe};
 /// What every handler can reach.
 pub struct AppState {
     pub pool: DbPool,
+    /// The URL the pool connects to, for connections outside it (`db::run_long`).
+    pub database: DatabaseUrl,
     pub backend: Backend,
     pub settings: Settings,
     pub metrics: Arc<Metrics>,
@@ -93,6 +95,7 @@ impl Application {
         })?;
         let state = web::Data::new(AppState {
             pool,
+            database: database.clone(),
             backend: database.backend(),
             metrics: Arc::new(Metrics::new(database.backend())),
             clock,

@@ -85,6 +85,8 @@ struct Walk {
     left: i64,
     started: bool,
     done: bool,
+    /// The walk's own connection after its first page (`db::run_long`).
+    long: Option<db::LongRead>,
 }
 
 /// One chunk: rendered text, rows in it, and where the next chunk starts.
@@ -124,6 +126,7 @@ async fn export(
         left: if anonymous { ANONYMOUS_MAX } else { i64::MAX },
         started: false,
         done: false,
+        long: None,
     };
     let body = stream::unfold(walk, next_chunk);
     let mut res = HttpResponse::Ok();
@@ -159,7 +162,7 @@ async fn next_chunk(mut walk: Walk) -> Option<(Result<Bytes, ApiError>, Walk)> {
         let (ctx, after) = (walk.ctx.clone(), walk.after);
         // Rows are rendered on the blocking thread that read them: no copy of the page crosses
         // threads, and the async worker only hands bytes to the socket.
-        match db::run(&walk.state.pool, move |c| {
+        let read = move |c: &mut db::DbConnection| {
             let page = PageOf {
                 feed_id: ctx.feed.id,
                 since: ctx.since,
@@ -175,9 +178,16 @@ async fn next_chunk(mut walk: Walk) -> Option<(Result<Bytes, ApiError>, Walk)> {
                 }
             };
             Ok::<_, ApiError>(chunk)
-        })
-        .await
-        {
+        };
+        // A feed of one page (most, and every anonymous export) needs no connection of its
+        // own; a longer walk gets one from its second page on.
+        let state = walk.state.clone();
+        let result = if after.is_none() {
+            db::run(&state.pool, read).await
+        } else {
+            db::run_long(&state.pool, &state.database, &mut walk.long, read).await
+        };
+        match result {
             Ok(chunk) => chunk,
             Err(e) => {
                 walk.done = true;
@@ -202,6 +212,7 @@ async fn next_chunk(mut walk: Walk) -> Option<(Result<Bytes, ApiError>, Walk)> {
     walk.left -= chunk.rows;
     if chunk.rows < want || walk.left <= 0 || want == 0 {
         walk.done = true;
+        walk.long = None;
         if json {
             out.push(']');
         }

@@ -5,6 +5,7 @@
 
 pub mod checkpoint;
 mod group;
+mod long_read;
 pub mod migrate;
 pub mod schema;
 mod setup;
@@ -12,6 +13,7 @@ pub mod sql;
 pub mod time;
 
 pub use group::{WriteQueue, write_grouped};
+pub use long_read::{LongRead, run_long};
 
 use std::fmt;
 use std::path::PathBuf;
