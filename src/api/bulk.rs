@@ -5,7 +5,9 @@
 use std::collections::{HashMap, HashSet};
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::{Map, Value, json};
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
+use serde_json::Value;
 
 use crate::api::body::JsonBody;
 use crate::api::feeds::{FeedPath, writable_feed};
@@ -93,35 +95,90 @@ pub async fn create_indicators_bulk(
     } else {
         "indicator"
     };
-    let summary: Vec<Value> = rows
-        .iter()
-        .zip(listed.iter())
-        .enumerate()
-        .map(|(i, ((id, was_created), (thing, _)))| {
-            let mut o = Map::new();
-            o.insert("index".into(), json!(i));
-            o.insert("id".into(), json!(id));
-            o.insert(value_name.into(), json!(thing.as_str()));
-            o.insert("itype".into(), json!(thing.itype().as_str()));
-            o.insert(
-                "status".into(),
-                json!(if *was_created { "created" } else { "updated" }),
-            );
-            o.insert(
-                "location".into(),
-                json!(format!(
-                    "{base}/api/users/{owner}/feeds/{feed_name}/indicators/{id}"
-                )),
-            );
-            Value::Object(o)
-        })
-        .collect();
-    Ok(version.ok(&json!({
-        "total": rows.len(),
-        "created": created,
-        "updated": rows.len() - created,
-        "indicators": summary,
-    })))
+    let location = format!("{base}/api/users/{owner}/feeds/{feed_name}/indicators/");
+    Ok(version.ok(&Summary {
+        created,
+        value_name,
+        location: &location,
+        rows: &rows,
+        items: &listed,
+    }))
+}
+
+/// The bulk answer, encoded straight from the rows: a `Value` object per item (six members
+/// in an ordered map, a `String` each) was a fifth of a 1,000-item request's CPU.
+struct Summary<'a> {
+    created: usize,
+    /// "thing" (v0) or "indicator" (v1).
+    value_name: &'static str,
+    /// The items' URL up to the id.
+    location: &'a str,
+    rows: &'a [(i64, bool)],
+    items: &'a [(Thing, IndicatorInput)],
+}
+
+impl Serialize for Summary<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(4))?;
+        m.serialize_entry("total", &self.rows.len())?;
+        m.serialize_entry("created", &self.created)?;
+        m.serialize_entry("updated", &(self.rows.len() - self.created))?;
+        m.serialize_entry("indicators", &SummaryItems(self))?;
+        m.end()
+    }
+}
+
+struct SummaryItems<'a, 'b>(&'b Summary<'a>);
+
+impl Serialize for SummaryItems<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let summary = self.0;
+        let mut seq = s.serialize_seq(Some(summary.rows.len()))?;
+        for (index, ((id, created), (thing, _))) in
+            summary.rows.iter().zip(summary.items.iter()).enumerate()
+        {
+            seq.serialize_element(&SummaryItem {
+                index,
+                id: *id,
+                value_name: summary.value_name,
+                thing,
+                created: *created,
+                location: summary.location,
+            })?;
+        }
+        seq.end()
+    }
+}
+
+struct SummaryItem<'a> {
+    index: usize,
+    id: i64,
+    value_name: &'static str,
+    thing: &'a Thing,
+    created: bool,
+    location: &'a str,
+}
+
+impl Serialize for SummaryItem<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(6))?;
+        m.serialize_entry("index", &self.index)?;
+        m.serialize_entry("id", &self.id)?;
+        m.serialize_entry(self.value_name, self.thing.as_str())?;
+        m.serialize_entry("itype", self.thing.itype().as_str())?;
+        m.serialize_entry("status", if self.created { "created" } else { "updated" })?;
+        m.serialize_entry("location", &Location(self.location, self.id))?;
+        m.end()
+    }
+}
+
+/// `{prefix}{id}`, written without building the string.
+struct Location<'a>(&'a str, i64);
+
+impl Serialize for Location<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!("{}{}", self.0, self.1))
+    }
 }
 
 /// One value's state while the items are merged in memory.

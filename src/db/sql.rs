@@ -64,6 +64,50 @@ where
     }
 }
 
+/// SQLite: `column IN (SELECT value FROM json_each(?))`, the values bound as one JSON array
+/// of strings. One statement text whatever the number of values, so it stays prepared (an
+/// `IN` list of a bulk request's 1,000 values was parsed and planned anew per request).
+#[derive(Debug, Clone)]
+pub struct InJson<C> {
+    column: C,
+    json: String,
+}
+
+/// `column IN (values…)` on SQLite, for text columns.
+pub fn in_json<C>(column: C, values: &[String]) -> Result<InJson<C>, diesel::result::Error> {
+    let json = serde_json::to_string(values)
+        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+    Ok(InJson { column, json })
+}
+
+impl<C: Expression> Expression for InJson<C> {
+    type SqlType = Bool;
+}
+
+impl<C: AppearsOnTable<QS> + Expression, QS> AppearsOnTable<QS> for InJson<C> {}
+
+impl<C: ValidGrouping<GB>, GB> ValidGrouping<GB> for InJson<C> {
+    type IsAggregate = C::IsAggregate;
+}
+
+impl<C: QueryId> QueryId for InJson<C> {
+    type QueryId = InJson<C::QueryId>;
+    const HAS_STATIC_QUERY_ID: bool = C::HAS_STATIC_QUERY_ID;
+}
+
+impl<C> QueryFragment<diesel::sqlite::Sqlite> for InJson<C>
+where
+    C: Expression + QueryFragment<diesel::sqlite::Sqlite>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, diesel::sqlite::Sqlite>) -> QueryResult<()> {
+        self.column.walk_ast(out.reborrow())?;
+        out.push_sql(" IN (SELECT value FROM json_each(");
+        out.push_bind_param::<diesel::sql_types::Text, str>(&self.json)?;
+        out.push_sql("))");
+        Ok(())
+    }
+}
+
 /// A select with its row limit written into the SQL text instead of bound.
 ///
 /// SQLite (3.47 and later) re-parses a prepared statement whenever a value bound to `LIMIT ?`
@@ -216,5 +260,45 @@ where
         out.push_bind_param::<B::SqlType, VB>(&self.values.1)?;
         out.push_sql(")");
         Ok(())
+    }
+}
+
+/// Chunk sizes for `n` rows of a multi-row statement: whole chunks of `full` rows (a power of
+/// two), then powers of two for the rest. A multi-row statement's text depends on its row
+/// count and a connection keeps every statement text it prepares, so this bounds a
+/// connection's statements of one kind to `log2(full) + 1`.
+pub fn chunk_sizes(mut n: usize, full: usize) -> Vec<usize> {
+    debug_assert!(full.is_power_of_two());
+    let mut out = Vec::new();
+    while n > 0 {
+        let size = if n >= full {
+            full
+        } else {
+            1 << (usize::BITS - 1 - n.leading_zeros())
+        };
+        out.push(size);
+        n -= size;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multi_row_statements_come_in_a_few_fixed_sizes_covering_every_row() {
+        const FULL: usize = 256;
+        assert_eq!(chunk_sizes(0, FULL), Vec::<usize>::new());
+        assert_eq!(chunk_sizes(1, FULL), [1]);
+        assert_eq!(chunk_sizes(FULL, FULL), [FULL]);
+        assert_eq!(chunk_sizes(2 * FULL + 11, FULL), [FULL, FULL, 8, 2, 1]);
+        let mut seen = std::collections::HashSet::new();
+        for n in 0..3000 {
+            let sizes = chunk_sizes(n, FULL);
+            assert_eq!(sizes.iter().sum::<usize>(), n);
+            seen.extend(sizes);
+        }
+        assert!(seen.len() <= FULL.trailing_zeros() as usize + 1, "{seen:?}");
     }
 }

@@ -39,7 +39,8 @@ impl From<DbTimeOpt> for Option<NaiveDateTime> {
 /// interpreter (8 % of an import's writer thread, five timestamps per row) into a new `String`
 /// per bind; a `Stamp` writes the same text once, directly, into itself, and is bound borrowed.
 /// PostgreSQL gets diesel's binary encoding.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, diesel::expression::AsExpression)]
+#[diesel(sql_type = Timestamp)]
 pub struct Stamp {
     at: NaiveDateTime,
     text: TextBuf,

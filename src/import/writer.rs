@@ -871,21 +871,6 @@ where
     }
 }
 
-/// Chunk sizes for `n` rows: full [`UPSERT_ROWS`] chunks, then powers of two.
-fn chunk_sizes(mut n: usize) -> Vec<usize> {
-    let mut out = Vec::new();
-    while n > 0 {
-        let size = if n >= UPSERT_ROWS {
-            UPSERT_ROWS
-        } else {
-            1 << (usize::BITS - 1 - n.leading_zeros())
-        };
-        out.push(size);
-        n -= size;
-    }
-    out
-}
-
 /// An end of an address range, bound as a 16-byte blob straight from the row (two
 /// allocations fewer per row than a `Vec`).
 #[derive(Debug)]
@@ -975,7 +960,7 @@ fn upsert(
         .map(|s| UpsertRow::of(s, header, now))
         .collect();
     let mut at = 0;
-    for size in chunk_sizes(rows.len()) {
+    for size in crate::db::sql::chunk_sizes(rows.len(), UPSERT_ROWS) {
         let chunk = &rows[at..at + size];
         if size == UPSERT_ROWS {
             run_upsert::<true>(c, target, chunk, now)?;
@@ -1024,26 +1009,5 @@ mod tests {
         let mut empty = String::new();
         assert!(append_tags(&mut empty, &["a".into(), "b".into()]));
         assert_eq!(empty, "a,b");
-    }
-
-    #[test]
-    fn upserts_come_in_a_few_fixed_sizes_covering_every_row() {
-        assert_eq!(chunk_sizes(0), Vec::<usize>::new());
-        assert_eq!(chunk_sizes(1), [1]);
-        assert_eq!(chunk_sizes(UPSERT_ROWS), [UPSERT_ROWS]);
-        assert_eq!(
-            chunk_sizes(2 * UPSERT_ROWS + 11),
-            [UPSERT_ROWS, UPSERT_ROWS, 8, 2, 1]
-        );
-        let mut seen = std::collections::HashSet::new();
-        for n in 0..3000 {
-            let sizes = chunk_sizes(n);
-            assert_eq!(sizes.iter().sum::<usize>(), n);
-            seen.extend(sizes);
-        }
-        assert!(
-            seen.len() <= UPSERT_ROWS.trailing_zeros() as usize + 1,
-            "{seen:?}"
-        );
     }
 }

@@ -23,6 +23,13 @@ both_backends! {
         assert_eq!(statuses, ["created", "updated", "created", "updated"]);
         assert_eq!(summary["indicators"][2]["thing"], "2001:db8:4::17");
         assert_eq!(summary["indicators"][2]["itype"], "ipv6");
+        let third = summary["indicators"][2].as_object().unwrap();
+        let members: Vec<&str> = third.keys().map(String::as_str).collect();
+        assert_eq!(members, ["index", "id", "thing", "itype", "status", "location"]);
+        assert_eq!(third["index"], 2);
+        let location = third["location"].as_str().unwrap();
+        assert!(location.ends_with(&format!("/api/users/alice/feeds/f/indicators/{}", third["id"])), "{location}");
+        app.get_as(&alice, &location[location.find("/api/").unwrap()..]).assert_status(200);
         assert_eq!(app.get_as(&alice, "/api/users/alice").json()["usage"]["indicators"], 3);
         // A value repeated within one bulk merges like a resubmission.
         let id = summary["indicators"][0]["id"].as_i64().unwrap();
