@@ -14,7 +14,7 @@
 //! there.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
@@ -28,6 +28,8 @@ type Run = Box<dyn FnOnce(&mut DbConnection) -> (bool, Finish) + Send>;
 
 /// A queued piece of work.
 struct Job {
+    /// Wakes the piece's caller: its result is in, or it is to lead the next group.
+    signal: Arc<Signal>,
     /// Runs on the leader's connection inside a savepoint and says whether it succeeded (else
     /// its savepoint is rolled back).
     run: Run,
@@ -38,11 +40,55 @@ struct Job {
 /// Work waiting for the write turn, in arrival order: one queue per database (a server keeps
 /// one in its state), since a leader runs every queued piece on its own connection.
 #[derive(Default)]
-pub struct WriteQueue(Mutex<Vec<Job>>);
+pub struct WriteQueue(Mutex<Waiting>);
+
+#[derive(Default)]
+struct Waiting {
+    jobs: Vec<Job>,
+    /// A caller is leading (running groups, or about to): the others wait on their signal.
+    leading: bool,
+}
 
 impl WriteQueue {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Job>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Waiting> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// How a leader wakes a waiting caller.
+#[derive(Default)]
+struct Signal {
+    state: Mutex<Wake>,
+    cv: Condvar,
+}
+
+#[derive(Default, Clone, Copy)]
+struct Wake {
+    /// The piece's result is in its slot.
+    done: bool,
+    /// The caller is to lead the next group.
+    lead: bool,
+}
+
+impl Signal {
+    fn set(&self, change: impl FnOnce(&mut Wake)) {
+        change(&mut self.state.lock().unwrap_or_else(PoisonError::into_inner));
+        self.cv.notify_one();
+    }
+
+    fn wait(&self) -> Wake {
+        let guard = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        *self
+            .cv
+            .wait_while(guard, |w| !w.done && !w.lead)
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn is_done(&self) -> bool {
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .done
     }
 }
 
@@ -66,7 +112,10 @@ where
     let slot: Slot<T, E> = Arc::new(Mutex::new(None));
     let filled = slot.clone();
     let failed = slot.clone();
+    let signal = Arc::new(Signal::default());
+    let (on_finish, on_fail) = (signal.clone(), signal.clone());
     let job = Job {
+        signal: signal.clone(),
         run: Box::new(move |c| {
             let result = f(c);
             let ok = result.is_ok();
@@ -76,30 +125,49 @@ where
                     (result, _) => result,
                 };
                 put(&filled, result);
+                on_finish.set(|w| w.done = true);
             });
             (ok, finish)
         }),
-        fail: Box::new(move |message| put(&failed, Err(E::from(group_failed(message))))),
+        fail: Box::new(move |message| {
+            put(&failed, Err(E::from(group_failed(message))));
+            on_fail.set(|w| w.done = true);
+        }),
     };
-    queue.lock().push(job);
+    // Whoever finds no leader leads; the others sleep until a leader hands them their result
+    // (all of a group's callers wake at once, instead of taking the write turn one after the
+    // other just to collect it) or the lead.
+    let lead_now = {
+        let mut waiting = queue.lock();
+        waiting.jobs.push(job);
+        !std::mem::replace(&mut waiting.leading, true)
+    };
+    if lead_now || signal.wait().lead {
+        lead(conn, queue, &signal);
+    }
+    take(&slot).unwrap_or_else(|| Err(E::from(group_failed("the write was lost"))))
+}
 
+/// Runs groups until the queue is empty or this caller's own piece is done; then gives the
+/// lead to the first caller still waiting, if any.
+fn lead(conn: &mut DbConnection, queue: &WriteQueue, own: &Signal) {
     // A panic while writing poisons nothing we rely on: the transaction was rolled back.
     let _turn = SQLITE_WRITER.lock().unwrap_or_else(PoisonError::into_inner);
     loop {
-        if let Some(done) = take(&slot) {
-            // Either a leader ran this piece while we waited for the turn, or we did.
-            return done;
-        }
-        // Our piece was queued before we took the turn: it is still queued, behind at most
-        // the pieces queued before it, unless a panic while running it lost it.
         let jobs = {
             let mut waiting = queue.lock();
-            let n = waiting.len().min(MAX_GROUP);
-            waiting.drain(..n).collect::<Vec<_>>()
+            if waiting.jobs.is_empty() {
+                waiting.leading = false;
+                return;
+            }
+            if own.is_done() {
+                // Leading on would keep this caller's answer waiting behind other requests.
+                waiting.jobs[0].signal.set(|w| w.lead = true);
+                return;
+            }
+            let n = waiting.jobs.len().min(MAX_GROUP);
+            waiting.jobs.drain(..n).collect::<Vec<_>>()
         };
-        if jobs.is_empty() {
-            return Err(E::from(group_failed("the write was lost")));
-        }
         run_group(conn, queue, jobs);
     }
 }
@@ -150,7 +218,12 @@ fn run_group(conn: &mut DbConnection, queue: &WriteQueue, jobs: Vec<Job>) {
             requeue(queue, std::iter::once(job));
             break;
         }
-        match catch_unwind(AssertUnwindSafe(|| (job.run)(conn))) {
+        let Job {
+            run,
+            signal: job_signal,
+            ..
+        } = job;
+        match catch_unwind(AssertUnwindSafe(|| run(conn))) {
             Ok((true, finish)) => {
                 finished.push(finish);
                 if let Err(e) = conn.batch_execute("RELEASE feedgate_group") {
@@ -170,6 +243,7 @@ fn run_group(conn: &mut DbConnection, queue: &WriteQueue, jobs: Vec<Job>) {
             }
             // The piece panicked: its caller gets no result and reports the write lost.
             Err(_) => {
+                job_signal.set(|w| w.done = true);
                 if let Err(e) =
                     conn.batch_execute("ROLLBACK TO feedgate_group; RELEASE feedgate_group")
                 {
@@ -199,7 +273,7 @@ fn run_group(conn: &mut DbConnection, queue: &WriteQueue, jobs: Vec<Job>) {
 /// Puts pieces back at the front of the queue, in order.
 fn requeue(queue: &WriteQueue, jobs: impl Iterator<Item = Job>) {
     let mut waiting = queue.lock();
-    let rest = std::mem::take(&mut *waiting);
-    waiting.extend(jobs);
-    waiting.extend(rest);
+    let rest = std::mem::take(&mut waiting.jobs);
+    waiting.jobs.extend(jobs);
+    waiting.jobs.extend(rest);
 }
