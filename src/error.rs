@@ -370,6 +370,7 @@ impl From<RunError> for ApiError {
     fn from(e: RunError) -> Self {
         match e {
             RunError::Checkout(err) => ApiError::Unavailable(err.into()),
+            RunError::NoConnection(message) => ApiError::Unavailable(anyhow::anyhow!(message)),
             RunError::Cancelled => ApiError::Internal(anyhow::anyhow!("database task cancelled")),
             RunError::Query(err) => ApiError::from(err),
         }

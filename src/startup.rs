@@ -103,7 +103,7 @@ impl Application {
             burst: Arc::new(Burst::new(settings.burst_per_second, settings.burst_size)),
             pending: Arc::new(Pending::default()),
             tokens: Arc::new(TokenCache::default()),
-            writes: Arc::new(WriteQueue::default()),
+            writes: Arc::new(WriteQueue::new(database.backend())),
             settings: settings.clone(),
         });
         let background = state.clone();

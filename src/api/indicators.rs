@@ -440,13 +440,8 @@ where
     T: Send + 'static,
     F: Fn(&mut DbConnection) -> Result<T, ApiError> + Send + Clone + 'static,
 {
-    let first = f.clone();
-    let queue = state.writes.clone();
-    let again = state.writes.clone();
-    match db::run(&state.pool, move |c| db::write_grouped(c, &queue, first)).await {
-        Err(ApiError::Conflict) => {
-            db::run(&state.pool, move |c| db::write_grouped(c, &again, f)).await
-        }
+    match db::write_grouped(&state.pool, &state.writes, f.clone()).await {
+        Err(ApiError::Conflict) => db::write_grouped(&state.pool, &state.writes, f).await,
         other => other,
     }
 }

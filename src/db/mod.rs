@@ -282,6 +282,8 @@ pub fn connect(url: &DatabaseUrl, options: PoolOptions) -> Result<DbPool, Connec
 pub enum RunError {
     #[error("no database connection available: {0}")]
     Checkout(#[from] diesel::r2d2::PoolError),
+    #[error("no database connection available: {0}")]
+    NoConnection(String),
     #[error("database task was cancelled")]
     Cancelled,
     #[error(transparent)]
