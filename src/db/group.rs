@@ -174,12 +174,9 @@ fn lead(pool: &DbPool, queue: &WriteQueue) {
 struct Resign<'a>(&'a WriteQueue);
 
 impl Resign<'_> {
+    /// Gives up the lead and returns what is still queued.
     fn resign(self) -> Vec<Job> {
-        let jobs = {
-            let mut waiting = self.0.lock();
-            waiting.leading = false;
-            std::mem::take(&mut waiting.jobs)
-        };
+        let jobs = abandon(self.0);
         std::mem::forget(self);
         jobs
     }
@@ -187,15 +184,17 @@ impl Resign<'_> {
 
 impl Drop for Resign<'_> {
     fn drop(&mut self) {
-        let jobs = {
-            let mut waiting = self.0.lock();
-            waiting.leading = false;
-            std::mem::take(&mut waiting.jobs)
-        };
-        for job in jobs {
+        for job in abandon(self.0) {
             (job.fail)(Failed::Group("the writer stopped"));
         }
     }
+}
+
+/// Clears the lead and takes every queued piece.
+fn abandon(queue: &WriteQueue) -> Vec<Job> {
+    let mut waiting = queue.lock();
+    waiting.leading = false;
+    std::mem::take(&mut waiting.jobs)
 }
 
 fn send<T>(answer: &Mutex<Option<tokio::sync::oneshot::Sender<T>>>, value: T) {
