@@ -170,7 +170,7 @@ async fn next_chunk(mut walk: Walk) -> Option<(Result<Bytes, ApiError>, Walk)> {
                 limit: want,
             };
             let chunk = match ctx.format {
-                Format::Csv => csv_chunk(&ctx, indicator::export_page(c, &page)?),
+                Format::Csv => csv_chunk(&ctx, c, &page)?,
                 Format::Json(version) => {
                     let mut rows = indicator::page(c, &page)?;
                     indicator::expand_contents(c, rows.iter_mut())?;
@@ -220,17 +220,19 @@ async fn next_chunk(mut walk: Walk) -> Option<(Result<Bytes, ApiError>, Walk)> {
     Some((Ok(Bytes::from(out)), walk))
 }
 
-/// One page of the CSV export.
-fn csv_chunk(ctx: &Ctx, rows: Vec<IndicatorFields>) -> Chunk {
-    let mut text = String::with_capacity(rows.len() * 200);
-    for row in &rows {
-        csv_row(&mut text, row, &ctx.owner, &ctx.feed.name);
-    }
-    Chunk {
-        text,
-        rows: rows.len() as i64,
-        last: rows.last().map(|r| (r.effective_at, r.id)),
-    }
+/// One page of the CSV export, each row written as it is read.
+fn csv_chunk(ctx: &Ctx, c: &mut db::DbConnection, page: &PageOf) -> Result<Chunk, ApiError> {
+    let mut chunk = Chunk {
+        text: String::with_capacity(usize::try_from(page.limit).unwrap_or(0) * 200),
+        rows: 0,
+        last: None,
+    };
+    indicator::export_page(c, page, |row| {
+        csv_row(&mut chunk.text, &row, &ctx.owner, &ctx.feed.name);
+        chunk.rows += 1;
+        chunk.last = Some((row.effective_at, row.id));
+    })?;
+    Ok(chunk)
 }
 
 /// One page of the JSON export (`first`: the export's first page, so no comma before its

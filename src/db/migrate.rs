@@ -60,6 +60,43 @@ mod tests {
     }
 
     #[test]
+    fn the_prefix_migration_lists_the_lengths_already_stored() {
+        use diesel::Connection;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = dir.path().join("m.db");
+        let mut c =
+            diesel::SqliteConnection::establish(url.to_str().expect("utf-8")).expect("open");
+        let before = MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS)
+            .expect("migrations")
+            .len()
+            - 1;
+        for _ in 0..before {
+            c.run_next_migration(SQLITE_MIGRATIONS).expect("migrate");
+        }
+        c.batch_execute(
+            "INSERT INTO users (id, username, role, created_at, updated_at)
+                 VALUES (1, 'a', 'user', '2024-01-01 00:00:00', '2024-01-01 00:00:00');
+             INSERT INTO feeds (id, user_id, name, private, license_name, created_at, updated_at)
+                 VALUES (1, 1, 'f', FALSE, 'x', '2024-01-01 00:00:00', '2024-01-01 00:00:00');
+             INSERT INTO indicators (feed_id, user_id, value, itype, ip_lo, ip_hi, effective_at,
+                                     created_at, updated_at)
+             VALUES (1, 1, '10.0.0.0/13', 'ipv4', x'00000000000000000000ffff0a000000',
+                     x'00000000000000000000ffff0a07ffff', '2024-01-01', '2024-01-01', '2024-01-01'),
+                    (1, 1, '10.0.0.1', 'ipv4', x'00000000000000000000ffff0a000001',
+                     x'00000000000000000000ffff0a000001', '2024-01-01', '2024-01-01', '2024-01-01'),
+                    (1, 1, '2001:db8::/33', 'ipv6', x'20010db8000000000000000000000000',
+                     x'20010db87fffffffffffffffffffffff', '2024-01-01', '2024-01-01', '2024-01-01');",
+        )
+        .expect("rows");
+        let mut multi = DbConnection::Sqlite(c);
+        run(&mut multi).expect("last migration");
+        assert_eq!(
+            crate::models::ip_prefix::stored(&mut multi).expect("read"),
+            [33, 109]
+        );
+    }
+
+    #[test]
     fn both_dialects_have_the_same_migrations() {
         let sqlite = versions(&SQLITE_MIGRATIONS);
         assert!(!sqlite.is_empty());

@@ -180,3 +180,9 @@ diesel::table! {
         names -> Text,
     }
 }
+
+diesel::table! {
+    ip_prefixes (bits) {
+        bits -> BigInt,
+    }
+}

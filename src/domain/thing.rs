@@ -233,11 +233,14 @@ impl fmt::Display for Thing {
 /// its `ip_lo` is in this list and its `ip_hi` is at least `addr`. IPv4 starts all lie in
 /// `::ffff:0:0/96` and those of an ipv6 value's address never do (such addresses become
 /// ipv4), so neither family matches the other.
-pub fn enclosing_networks(addr: [u8; 16], v4: bool) -> Vec<[u8; 16]> {
+///
+/// Only the prefix lengths (in bits of the 16-byte form) that `keep` accepts are listed, so
+/// a search probes just the lengths stored; `addr` itself (128) is always among them.
+pub fn enclosing_networks(addr: [u8; 16], v4: bool, keep: impl Fn(u8) -> bool) -> Vec<[u8; 16]> {
     let bits = u128::from_be_bytes(addr);
     let broadest = broadest_prefix(v4);
     let mut out: Vec<[u8; 16]> = Vec::with_capacity(most_enclosing_networks(v4));
-    for prefix in broadest..=128 {
+    for prefix in (broadest..=128).filter(|&p| p == 128 || keep(p)) {
         let start = (bits & mask(prefix)).to_be_bytes();
         if out.last() != Some(&start) {
             out.push(start);
@@ -975,7 +978,7 @@ mod tests {
     #[test]
     fn enclosing_networks_list_each_possible_network_start_once() {
         let addr = u128::from(Ipv4Addr::new(10, 0, 0, 1).to_ipv6_mapped()).to_be_bytes();
-        let starts = enclosing_networks(addr, true);
+        let starts = enclosing_networks(addr, true, |_| true);
         let v4: Vec<Ipv4Addr> = starts
             .iter()
             .map(|s| Ipv6Addr::from(*s).to_ipv4_mapped().unwrap())
@@ -983,9 +986,9 @@ mod tests {
         assert_eq!(v4, [Ipv4Addr::new(10, 0, 0, 0), Ipv4Addr::new(10, 0, 0, 1)]);
 
         let addr = u128::from(Ipv4Addr::new(255, 255, 255, 255).to_ipv6_mapped()).to_be_bytes();
-        assert_eq!(enclosing_networks(addr, true).len(), 25);
-        assert_eq!(enclosing_networks([0xff; 16], false).len(), 97);
-        assert_eq!(enclosing_networks([0; 16], false), [[0; 16]]);
+        assert_eq!(enclosing_networks(addr, true, |_| true).len(), 25);
+        assert_eq!(enclosing_networks([0xff; 16], false, |_| true).len(), 97);
+        assert_eq!(enclosing_networks([0; 16], false, |_| true), [[0; 16]]);
     }
 
     #[test]
@@ -1073,7 +1076,7 @@ mod tests {
             let (lo, hi) = t.ip_range().unwrap();
             let addr = u128::from(a.to_ipv6_mapped());
             prop_assert!(u128::from_be_bytes(lo) <= addr && addr <= u128::from_be_bytes(hi));
-            prop_assert!(enclosing_networks(addr.to_be_bytes(), true).contains(&lo));
+            prop_assert!(enclosing_networks(addr.to_be_bytes(), true, |_| true).contains(&lo));
         }
 
         #[test]
@@ -1093,7 +1096,7 @@ mod tests {
             let (lo, hi) = t.ip_range().unwrap();
             let addr = u128::from(a);
             prop_assert!(u128::from_be_bytes(lo) <= addr && addr <= u128::from_be_bytes(hi));
-            prop_assert!(enclosing_networks(addr.to_be_bytes(), false).contains(&lo));
+            prop_assert!(enclosing_networks(addr.to_be_bytes(), false, |_| true).contains(&lo));
         }
 
         #[test]

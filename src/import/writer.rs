@@ -959,6 +959,13 @@ fn upsert(
         .iter()
         .map(|s| UpsertRow::of(s, header, now))
         .collect();
+    crate::models::ip_prefix::note(
+        c,
+        rows.iter().filter_map(|r| match (&r.ip_lo, &r.ip_hi) {
+            (Some(lo), Some(hi)) => crate::models::ip_prefix::network_bits(&lo.0, &hi.0),
+            _ => None,
+        }),
+    )?;
     let mut at = 0;
     for size in crate::db::sql::chunk_sizes(rows.len(), UPSERT_ROWS) {
         let chunk = &rows[at..at + size];

@@ -8,6 +8,7 @@ pub mod daily;
 pub mod feed;
 pub mod import;
 pub mod indicator;
+pub mod ip_prefix;
 pub mod meta;
 pub mod search;
 pub mod token;

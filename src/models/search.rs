@@ -1,6 +1,6 @@
-//! Search (spec §8): one query per request that matches through an index (address ranges,
-//! reversed host names or the value itself), applies visibility and filters, and pages by
-//! effective time. `tests/api/search.rs` checks the plans on both backends.
+//! Search (spec §8): a query that matches through an index (address ranges, reversed host
+//! names or the value itself), applies visibility and filters, and pages by effective time; an
+//! address reads the stored prefix lengths first, a range picks its page's ids first. `tests/api/search.rs` checks the plans on both backends.
 
 use chrono::NaiveDateTime;
 use diesel::connection::DefaultLoadingMode;
@@ -8,7 +8,8 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::users;
-use crate::domain::thing::{Thing, enclosing_networks, most_enclosing_networks};
+use crate::domain::thing::{Thing, enclosing_networks};
+use crate::models::ip_prefix;
 
 use crate::models::feed::FeedRow;
 use crate::models::indicator::{IndicatorRow, PageKey};
@@ -17,7 +18,13 @@ use crate::models::indicator::{IndicatorRow, PageKey};
 #[derive(Debug, Clone)]
 pub enum Match {
     /// An address: itself and every stored network containing it (`ip_lo IN starts AND ip_hi >= addr`).
-    Address { starts: Vec<Vec<u8>>, addr: Vec<u8> },
+    /// `starts` are filled when the search runs, from the prefix lengths stored then
+    /// ([`Match::probing_stored`]); [`Match::of`] leaves them empty.
+    Address {
+        starts: Vec<Vec<u8>>,
+        addr: [u8; 16],
+        v4: bool,
+    },
     /// A network: everything stored inside it (`ip_lo BETWEEN lo AND hi AND ip_hi <= hi`).
     Network { lo: Vec<u8>, hi: Vec<u8> },
     /// A host name: itself, its subdomains, and urls and emails on them (a `host_rev` range).
@@ -37,19 +44,10 @@ impl Match {
         if let Some((lo, hi)) = q.ip_range() {
             if q.prefix_len().is_none() {
                 let v4 = q.itype().as_str() == "ipv4";
-                let mut starts: Vec<Vec<u8>> = enclosing_networks(lo, v4)
-                    .into_iter()
-                    .map(|s| s.to_vec())
-                    .collect();
-                // The same number of values for every address of a family keeps the statement
-                // text the same, so each connection prepares it once (the repeats are harmless).
-                while starts.len() < most_enclosing_networks(v4) {
-                    let last = starts.last().cloned().unwrap_or_default();
-                    starts.push(last);
-                }
                 return Match::Address {
-                    starts,
-                    addr: lo.to_vec(),
+                    starts: Vec::new(),
+                    addr: lo,
+                    v4,
                 };
             }
             return Match::Network {
@@ -68,6 +66,34 @@ impl Match {
             return Match::Host { from, to };
         }
         Match::Exact(q.as_str().to_string())
+    }
+}
+
+impl Match {
+    /// The rule a search runs: an address probes only the starts of the prefix lengths
+    /// stored (`ip_prefixes`; 2 probes instead of 25 when only /24 networks are stored), read
+    /// at every search since another gateway may have stored a new length; the list is padded
+    /// with repeats to a power of two, so each connection prepares one statement per list
+    /// length. `None` for the other rules, which run as they are.
+    fn probing_stored(&self, c: &mut DbConnection) -> QueryResult<Option<Match>> {
+        let Match::Address { addr, v4, .. } = self else {
+            return Ok(None);
+        };
+        let mut kept = [false; 129];
+        for bits in ip_prefix::stored(c)? {
+            kept[usize::from(bits.min(128))] = true;
+        }
+        let mut starts: Vec<Vec<u8>> = enclosing_networks(*addr, *v4, |p| kept[usize::from(p)])
+            .into_iter()
+            .map(|s| s.to_vec())
+            .collect();
+        let last = starts.last().cloned().unwrap_or_default();
+        starts.resize(starts.len().next_power_of_two(), last);
+        Ok(Some(Match::Address {
+            starts,
+            addr: *addr,
+            v4: *v4,
+        }))
     }
 }
 
@@ -106,9 +132,9 @@ macro_rules! search_query {
             .inner_join(feeds::table.inner_join(users::table))
             .into_boxed();
         q = match m {
-            $crate::models::search::Match::Address { starts, addr } => q
+            $crate::models::search::Match::Address { starts, addr, .. } => q
                 .filter($crate::db::sql::in_list(indicators::ip_lo, starts.clone()))
-                .filter(indicators::ip_hi.ge(addr.clone())),
+                .filter(indicators::ip_hi.ge(addr.to_vec())),
             $crate::models::search::Match::Network { lo, hi } => q
                 .filter(indicators::ip_lo.ge(lo.clone()))
                 .filter(indicators::ip_lo.le(hi.clone()))
@@ -170,6 +196,8 @@ pub fn escape_tag(tag: &str) -> String {
 pub fn search(c: &mut DbConnection, m: &Match, f: &Filters, limit: i64) -> QueryResult<Vec<Hit>> {
     use crate::db::schema::{feeds, indicators};
     use crate::db::sql::{Keyed, bucket, in_list, limited, take_rows};
+    let narrowed = m.probing_stored(c)?;
+    let m = narrowed.as_ref().unwrap_or(m);
     // The statements run on the concrete connection: through diesel's multi-backend
     // connection every execution rendered the whole statement's text up to three times (to
     // decide caching, to collect binds, to look the statement up), 15 % of a search's CPU.
@@ -230,16 +258,22 @@ pub fn search(c: &mut DbConnection, m: &Match, f: &Filters, limit: i64) -> Query
             (1, 2),
             (2, 0),
             (2, 1),
-            (2, 2)
+            (2, 2),
+            (3, 0),
+            (3, 1),
+            (3, 2),
+            (4, 0),
+            (4, 1),
+            (4, 2)
         )
     })
 }
 
-/// The type-level key of a search statement of a common shape: an IPv4 address (`MATCH` 0),
-/// an IPv6 address (1) or an exact value (2), for an anonymous caller (`VIEWER` 0), a user (1)
-/// or an admin (2), without filters or cursor, at the default limit's bucket. Everything else
-/// that changes the statement's text is absent from these shapes: an address always lists
-/// its family's number of network starts, and every value is bound.
+/// The type-level key of a search statement of a common shape: an address probing 1, 2, 4 or
+/// 8 network starts (`MATCH` 0-3) or an exact value (4), for an anonymous caller (`VIEWER` 0),
+/// a user (1) or an admin (2), without filters or cursor, at the default limit's bucket.
+/// Everything else that changes the statement's text is absent from these shapes: the
+/// starts' count is part of the key, and every value is bound.
 struct Shape<const MATCH: u8, const VIEWER: u8>;
 
 /// The `(MATCH, VIEWER)` of a search's [`Shape`], when it has a common one.
@@ -256,9 +290,14 @@ fn shape(m: &Match, f: &Filters, limit: i64) -> Option<(u8, u8)> {
         return None;
     }
     let matching = match m {
-        Match::Address { starts, .. } if starts.len() == most_enclosing_networks(true) => 0,
-        Match::Address { starts, .. } if starts.len() == most_enclosing_networks(false) => 1,
-        Match::Exact(_) => 2,
+        Match::Address { starts, .. } => match starts.len() {
+            1 => 0,
+            2 => 1,
+            4 => 2,
+            8 => 3,
+            _ => return None,
+        },
+        Match::Exact(_) => 4,
         _ => return None,
     };
     let viewer = match f.viewer {
@@ -275,6 +314,8 @@ fn shape(m: &Match, f: &Filters, limit: i64) -> Option<(u8, u8)> {
 pub fn explain(c: &mut DbConnection, m: &Match, f: &Filters, limit: i64) -> QueryResult<String> {
     use diesel::connection::SimpleConnection;
     use explain::{Explain, PgPlanLine, SqlitePlanLine};
+    let narrowed = m.probing_stored(c)?;
+    let m = narrowed.as_ref().unwrap_or(m);
     // The statement `search` runs to choose the page: the ids alone for a range, else the rows.
     macro_rules! plan {
         ($conn:expr, $prefix:expr, $line:ty) => {{

@@ -48,6 +48,31 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
 }
 
 both_backends! {
+    fn an_address_finds_networks_of_any_stored_length_whichever_way_they_were_written(app) {
+        // A search probes only the prefix lengths stored (`ip_prefixes`): each way of writing
+        // a network must record its length, or the network is never found by address.
+        let alice = app.user_with_token("alice");
+        app.create_feed(&alice, "alice", "nets", false).assert_status(201);
+        assert!(app.search_values(None, "q=192.3.4.5").is_empty());
+        app.post_indicator(&alice, "alice", "nets", &json!({"indicator": "192.0.0.0/13"}))
+            .assert_status(201);
+        app.send_as("POST", &alice, "/api/users/alice/feeds/nets/indicators_bulk",
+            &json!({"indicators": [{"indicator": "172.16.0.0/12"}, {"indicator": "2001:db8:8000::/33"}]}))
+            .assert_status(200);
+        let csv = "\"timestamp\",\"ip\",\"tag\"\n\"2024-01-01 00:00:00\",\"10.8.0.0/14\",\"scan\"\n";
+        let r = app.request("POST", "/api/users/alice/feeds/nets/imports/shadowserver?type=blocklist",
+            &[("Authorization", &format!("Token token={alice}")), ("Content-Type", "text/csv")],
+            Some(csv.as_bytes()));
+        assert_eq!(r.assert_status(200).json()["indicators_created"], 1, "{}", r.json());
+        assert_eq!(app.search_values(None, "q=192.3.4.5"), ["192.0.0.0/13"]);
+        assert_eq!(app.search_values(None, "q=172.31.255.255"), ["172.16.0.0/12"]);
+        assert_eq!(app.search_values(None, "q=2001:db8:ffff::1"), ["2001:db8:8000::/33"]);
+        assert_eq!(app.search_values(None, "q=10.11.0.1"), ["10.8.0.0/14"]);
+        // Outside every stored network: nothing, whatever lengths are listed.
+        assert!(app.search_values(None, "q=192.8.0.1").is_empty());
+        assert!(app.search_values(None, "q=10.12.0.1").is_empty());
+    }
+
     fn addresses_match_themselves_and_containing_networks(app) {
         seed(&app);
         assert_eq!(sorted(app.search_values(None, "q=198.51.100.23")), ["198.51.0.0/16", "198.51.100.0/24", "198.51.100.23"]);
