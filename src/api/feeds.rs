@@ -11,7 +11,7 @@ use crate::api::indicators::load_views;
 use crate::api::paging::{self, Cursor};
 use crate::api::query::QueryPairs;
 use crate::api::render;
-use crate::api::representation::ApiVersion;
+use crate::api::representation::{self, ApiVersion};
 use crate::api::urls;
 use crate::api::users::UserPath;
 use crate::auth::caller::{AuthUser, Caller, WriteCaller};
@@ -313,7 +313,9 @@ pub async fn show_feed(
         .map(|k| Cursor::time_id(&k))
         .transpose()?;
     let path = path.into_inner();
-    let (owner, feed, views, extras) = db::run(&state.pool, move |c| {
+    let base = urls::base(&req, &state);
+    let (body_base, body_params) = (base.clone(), params.clone());
+    let (body, next) = db::run(&state.pool, move |c| {
         let (owner, feed) = visible_feed(c, &path, &caller)?;
         let rows = indicator::page(
             c,
@@ -325,19 +327,24 @@ pub async fn show_feed(
             },
         )?;
         let (views, extras) = load_views(c, rows, &feed, &owner.username, true)?;
-        Ok::<_, ApiError>((owner, feed, views, extras))
+        let (list, next) = crate::api::indicators::render_page(
+            &views,
+            &extras,
+            version,
+            &body_base,
+            limit,
+            &body_params,
+        );
+        let body = render::FeedPage {
+            fields: render::feed_fields(&feed, &owner.username, version),
+            indicators: &list,
+            version,
+        };
+        Ok::<_, ApiError>((representation::encode(&body)?, next))
     })
     .await?;
-    let base = urls::base(&req, &state);
-    let (list, next) =
-        crate::api::indicators::render_page(&views, &extras, version, &base, limit, &params);
-    let body = render::FeedPage {
-        fields: render::feed_fields(&feed, &owner.username, version),
-        indicators: &list,
-        version,
-    };
     Ok(paging::with_next_link(
-        version.ok(&body),
+        version.ok_encoded(body),
         &base,
         req.path(),
         &params,

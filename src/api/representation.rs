@@ -6,7 +6,7 @@ use std::future::{Ready, ready};
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderMap};
-use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, HttpResponseBuilder, dev::Payload};
 use chrono::NaiveDateTime;
 use serde::Serialize;
 use serde_json::Value;
@@ -121,19 +121,35 @@ impl ApiVersion {
         self.respond(StatusCode::CREATED, body)
     }
 
+    /// A 200 response whose JSON body is already encoded ([`encode`]).
+    pub fn ok_encoded(self, body: Vec<u8>) -> HttpResponse {
+        self.builder(StatusCode::OK).body(body)
+    }
+
     /// A JSON response with the given status, echoing the chosen version. The body is encoded
     /// straight from the typed value (no intermediate `Value` tree for the big lists).
     pub fn respond<T: Serialize + ?Sized>(self, status: StatusCode, body: &T) -> HttpResponse {
-        match serde_json::to_vec(body) {
-            Ok(bytes) => HttpResponse::build(status)
-                .insert_header(("X-Csirtg-Version", self.as_str()))
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .content_type("application/json; charset=utf-8")
-                .body(bytes),
-            // Our bodies have string keys only; should encoding ever fail, answer a JSON 500.
-            Err(e) => actix_web::ResponseError::error_response(&ApiError::Internal(e.into())),
+        match encode(body) {
+            Ok(bytes) => self.builder(status).body(bytes),
+            Err(e) => actix_web::ResponseError::error_response(&e),
         }
     }
+
+    fn builder(self, status: StatusCode) -> HttpResponseBuilder {
+        let mut res = HttpResponse::build(status);
+        res.insert_header(("X-Csirtg-Version", self.as_str()))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .content_type("application/json; charset=utf-8");
+        res
+    }
+}
+
+/// A body's JSON. Lists of rows are encoded by the blocking thread that read them (with
+/// [`ApiVersion::ok_encoded`]), so the HTTP worker, which shares the cores with the pool's
+/// readers, only writes bytes.
+pub fn encode<T: Serialize + ?Sized>(body: &T) -> Result<Vec<u8>, ApiError> {
+    // Our bodies have string keys only; should encoding ever fail, that is a JSON 500.
+    serde_json::to_vec(body).map_err(|e| ApiError::Internal(e.into()))
 }
 
 /// A time in a version's text form, formatted without allocating (lists format thousands).

@@ -9,7 +9,7 @@ use crate::api::indicators::{LoadedExtras, load_extras, render_page};
 use crate::api::paging::{self, Cursor};
 use crate::api::query::QueryPairs;
 use crate::api::render::IndicatorView;
-use crate::api::representation::ApiVersion;
+use crate::api::representation::{self, ApiVersion};
 use crate::api::urls;
 use crate::auth::caller::Caller;
 use crate::db;
@@ -71,20 +71,21 @@ pub async fn search_indicators(
         .map(|k| Cursor::time_id(&k))
         .transpose()?;
     let rule = Match::of(&q);
-    let (views, extras) = db::run(&state.pool, move |c| {
+    let base = urls::base(&req, &state);
+    let (body_base, body_params) = (base.clone(), params.clone());
+    let (body, next) = db::run(&state.pool, move |c| {
         let hits = search::search(c, &rule, &filters, limit + 1)?;
         let mut views: Vec<IndicatorView> = hits
             .into_iter()
             .map(|(row, feed, owner)| IndicatorView::of(row, &feed, &owner))
             .collect();
         let extras: LoadedExtras = load_extras(c, &mut views, true)?;
-        Ok::<_, ApiError>((views, extras))
+        let (list, next) = render_page(&views, &extras, version, &body_base, limit, &body_params);
+        Ok::<_, ApiError>((representation::encode(&list)?, next))
     })
     .await?;
-    let base = urls::base(&req, &state);
-    let (list, next) = render_page(&views, &extras, version, &base, limit, &params);
     Ok(paging::with_next_link(
-        version.ok(&list),
+        version.ok_encoded(body),
         &base,
         req.path(),
         &params,
