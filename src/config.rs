@@ -35,6 +35,11 @@ pub struct Settings {
     #[arg(long, env = "FEEDGATE_DB_POOL_SIZE", default_value_t = 0)]
     pub db_pool_size: u32,
 
+    /// Threads that run short reads in arrival order (0 = CPUs + 1 on SQLite, the pool
+    /// size on PostgreSQL).
+    #[arg(long, env = "FEEDGATE_READ_THREADS", default_value_t = 0)]
+    pub read_threads: usize,
+
     /// Longest a PostgreSQL statement may run, in seconds (longer → 503 `query_timeout`).
     #[arg(long, env = "FEEDGATE_QUERY_TIMEOUT_SECS", default_value_t = 10)]
     pub query_timeout_secs: u64,
@@ -115,6 +120,21 @@ impl Settings {
         u32::try_from(cpus.saturating_mul(4))
             .unwrap_or(u32::MAX)
             .max(4)
+    }
+
+    /// Reader threads (`db::reads`): as set, or on SQLite one more than the CPUs (a read there
+    /// is CPU work: more threads only share the cores and lengthen the tail, one spare keeps
+    /// a slow read from stalling a core's queue) and on PostgreSQL one per pooled connection
+    /// (a read there mostly waits for the server).
+    pub fn read_threads(&self, backend: crate::db::Backend) -> usize {
+        if self.read_threads > 0 {
+            return self.read_threads;
+        }
+        let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        match backend {
+            crate::db::Backend::Sqlite => cpus + 1,
+            crate::db::Backend::Postgres => self.pool_size() as usize,
+        }
     }
 
     /// The defaults, as `feedgate serve` with no flags (environment ignored): for tests and tools.

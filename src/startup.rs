@@ -42,6 +42,8 @@ pub struct AppState {
     pub tokens: Arc<TokenCache>,
     /// Writes waiting to share a SQLite transaction (`db::group`).
     pub writes: Arc<WriteQueue>,
+    /// The queue and threads of short reads (`db::reads`).
+    pub readers: db::Readers,
 }
 
 /// A built, bound, not yet running server.
@@ -63,6 +65,8 @@ pub enum StartError {
         addr: String,
         source: std::io::Error,
     },
+    #[error("cannot start the reader threads: {0}")]
+    Threads(std::io::Error),
     #[error("cannot create the first admin: {0}")]
     Bootstrap(String),
 }
@@ -104,6 +108,8 @@ impl Application {
             pending: Arc::new(Pending::default()),
             tokens: Arc::new(TokenCache::default()),
             writes: Arc::new(WriteQueue::new(database.backend())),
+            readers: db::Readers::start(settings.read_threads(database.backend()))
+                .map_err(StartError::Threads)?,
             settings: settings.clone(),
         });
         let background = state.clone();

@@ -178,13 +178,15 @@ pub async fn list_admin_users(
         })
         .transpose()?;
     let day = state.clock.now().date();
-    let (rows, extra) = db::run(&state.pool, move |c| {
-        let rows = user::list(c, after.as_deref(), limit + 1)?;
-        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-        let extra = user::extra_usage(c, &ids, day)?;
-        Ok::<_, ApiError>((rows, extra))
-    })
-    .await?;
+    let (rows, extra) = state
+        .readers
+        .run(&state.pool, move |c| {
+            let rows = user::list(c, after.as_deref(), limit + 1)?;
+            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+            let extra = user::extra_usage(c, &ids, day)?;
+            Ok::<_, ApiError>((rows, extra))
+        })
+        .await?;
     let shown = &rows[..rows.len().min(limit as usize)];
     let list: Vec<Value> = shown
         .iter()
@@ -281,7 +283,10 @@ pub async fn show_admin_user(
 ) -> Result<HttpResponse, ApiError> {
     let name = path.into_inner().user;
     let day = state.clock.now().date();
-    let (row, extra) = db::run(&state.pool, move |c| load(c, &name, day)).await?;
+    let (row, extra) = state
+        .readers
+        .run(&state.pool, move |c| load(c, &name, day))
+        .await?;
     Ok(version.ok(&render(&state, version, &row, extra, None)))
 }
 
@@ -451,7 +456,10 @@ pub async fn show_admin_user_usage(
 ) -> Result<HttpResponse, ApiError> {
     let name = path.into_inner().user;
     let now = state.clock.now();
-    let (row, extra) = db::run(&state.pool, move |c| load(c, &name, now.date())).await?;
+    let (row, extra) = state
+        .readers
+        .run(&state.pool, move |c| load(c, &name, now.date()))
+        .await?;
     let defaults = state.settings.default_limits();
     Ok(version.ok(&usage_object(&row, extra, &defaults, version, now)))
 }

@@ -9,7 +9,6 @@ use crate::api::feeds::{FeedPath, visible_feed};
 use crate::api::query::NoParams;
 use crate::api::tokens::parse_id;
 use crate::auth::caller::Caller;
-use crate::db;
 use crate::error::ApiError;
 use crate::models::{attachment, indicator};
 use crate::startup::AppState;
@@ -36,12 +35,14 @@ pub async fn show_attachment(
         user: p.user,
         feed: p.feed,
     };
-    let (meta, data) = db::run(&state.pool, move |c| {
-        let (_, feed) = visible_feed(c, &feed_path, &caller)?;
-        let row = indicator::find_in_feed(c, feed.id, id)?;
-        Ok::<_, ApiError>(attachment::find_with_data(c, row.id, aid)?)
-    })
-    .await?;
+    let (meta, data) = state
+        .readers
+        .run(&state.pool, move |c| {
+            let (_, feed) = visible_feed(c, &feed_path, &caller)?;
+            let row = indicator::find_in_feed(c, feed.id, id)?;
+            Ok::<_, ApiError>(attachment::find_with_data(c, row.id, aid)?)
+        })
+        .await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, meta.content_type.clone()))
         .insert_header((header::CONTENT_DISPOSITION, disposition(&meta.filename)))

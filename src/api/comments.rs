@@ -40,12 +40,14 @@ pub async fn list_comments(
         None => None,
     };
     let (path, id) = path.into_inner().split()?;
-    let rows = db::run(&state.pool, move |c| {
-        let (_, feed) = visible_feed(c, &path, &caller)?;
-        let row = indicator::find_in_feed(c, feed.id, id)?;
-        Ok::<_, ApiError>(comment::list(c, row.id, after, limit + 1)?)
-    })
-    .await?;
+    let rows = state
+        .readers
+        .run(&state.pool, move |c| {
+            let (_, feed) = visible_feed(c, &path, &caller)?;
+            let row = indicator::find_in_feed(c, feed.id, id)?;
+            Ok::<_, ApiError>(comment::list(c, row.id, after, limit + 1)?)
+        })
+        .await?;
     let shown = &rows[..rows.len().min(limit as usize)];
     let next = (rows.len() as i64 > limit)
         .then(|| shown.last().map(|c| Cursor::encode(&json!(c.id), &params)))

@@ -107,7 +107,10 @@ async fn export(
     let params = query.only(&["lasttime"])?;
     let since = paging::lasttime(params.get("lasttime"), state.clock.now())?;
     let anonymous = caller.user().is_none();
-    let (owner, feed) = db::run(&state.pool, move |c| visible_feed(c, &path, &caller)).await?;
+    let (owner, feed) = state
+        .readers
+        .run(&state.pool, move |c| visible_feed(c, &path, &caller))
+        .await?;
     let (ext, content_type) = match format {
         Format::Csv => ("csv", "text/csv; charset=utf-8"),
         Format::Json(_) => ("json", "application/json; charset=utf-8"),

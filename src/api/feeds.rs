@@ -84,13 +84,15 @@ pub async fn list_feeds(
         None => None,
     };
     let name = path.into_inner().user;
-    let (owner, rows) = db::run(&state.pool, move |c| {
-        let owner = user::find_by_name(c, &name)?;
-        let all = caller.user().is_some_and(|u| u.admin || u.id == owner.id);
-        let rows = feed::list_for_owner(c, owner.id, all, after.as_deref(), limit + 1)?;
-        Ok::<_, ApiError>((owner, rows))
-    })
-    .await?;
+    let (owner, rows) = state
+        .readers
+        .run(&state.pool, move |c| {
+            let owner = user::find_by_name(c, &name)?;
+            let all = caller.user().is_some_and(|u| u.admin || u.id == owner.id);
+            let rows = feed::list_for_owner(c, owner.id, all, after.as_deref(), limit + 1)?;
+            Ok::<_, ApiError>((owner, rows))
+        })
+        .await?;
     let more = rows.len() as i64 > limit;
     let shown = &rows[..rows.len().min(limit as usize)];
     let list: Vec<Value> = shown
@@ -315,34 +317,36 @@ pub async fn show_feed(
     let path = path.into_inner();
     let base = urls::base(&req, &state);
     let (body_base, body_params) = (base.clone(), params.clone());
-    let (body, next) = db::run(&state.pool, move |c| {
-        let (owner, feed) = visible_feed(c, &path, &caller)?;
-        let rows = indicator::page(
-            c,
-            &indicator::PageOf {
-                feed_id: feed.id,
-                since,
-                after,
-                limit: limit + 1,
-            },
-        )?;
-        let (views, extras) = load_views(c, rows, &feed, &owner.username, true)?;
-        let (list, next) = crate::api::indicators::render_page(
-            &views,
-            &extras,
-            version,
-            &body_base,
-            limit,
-            &body_params,
-        );
-        let body = render::FeedPage {
-            fields: render::feed_fields(&feed, &owner.username, version),
-            indicators: &list,
-            version,
-        };
-        Ok::<_, ApiError>((representation::encode(&body)?, next))
-    })
-    .await?;
+    let (body, next) = state
+        .readers
+        .run(&state.pool, move |c| {
+            let (owner, feed) = visible_feed(c, &path, &caller)?;
+            let rows = indicator::page(
+                c,
+                &indicator::PageOf {
+                    feed_id: feed.id,
+                    since,
+                    after,
+                    limit: limit + 1,
+                },
+            )?;
+            let (views, extras) = load_views(c, rows, &feed, &owner.username, true)?;
+            let (list, next) = crate::api::indicators::render_page(
+                &views,
+                &extras,
+                version,
+                &body_base,
+                limit,
+                &body_params,
+            );
+            let body = render::FeedPage {
+                fields: render::feed_fields(&feed, &owner.username, version),
+                indicators: &list,
+                version,
+            };
+            Ok::<_, ApiError>((representation::encode(&body)?, next))
+        })
+        .await?;
     Ok(paging::with_next_link(
         version.ok_encoded(body),
         &base,

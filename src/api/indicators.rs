@@ -190,20 +190,22 @@ pub async fn list_indicators(
         .map(|k| Cursor::time_id(&k))
         .transpose()?;
     let path = path.into_inner();
-    let (views, extras) = db::run(&state.pool, move |c| {
-        let (owner, feed) = visible_feed(c, &path, &caller)?;
-        let rows = indicator::page(
-            c,
-            &PageOf {
-                feed_id: feed.id,
-                since,
-                after,
-                limit: limit + 1,
-            },
-        )?;
-        load_views(c, rows, &feed, &owner.username, true)
-    })
-    .await?;
+    let (views, extras) = state
+        .readers
+        .run(&state.pool, move |c| {
+            let (owner, feed) = visible_feed(c, &path, &caller)?;
+            let rows = indicator::page(
+                c,
+                &PageOf {
+                    feed_id: feed.id,
+                    since,
+                    after,
+                    limit: limit + 1,
+                },
+            )?;
+            load_views(c, rows, &feed, &owner.username, true)
+        })
+        .await?;
     let base = urls::base(&req, &state);
     let (list, next) = render_page(&views, &extras, version, &base, limit, &params);
     Ok(paging::with_next_link(
@@ -546,17 +548,19 @@ pub async fn show_indicator(
 ) -> Result<HttpResponse, ApiError> {
     let (path, id) = path.into_inner().split()?;
     let base = urls::base(&req, &state);
-    let object = db::run(&state.pool, move |c| {
-        let (owner, feed) = visible_feed(c, &path, &caller)?;
-        let row = indicator::find_in_feed(c, feed.id, id)?;
-        full_object(
-            c,
-            &mut IndicatorView::of(row, &feed, &owner.username),
-            version,
-            &base,
-        )
-    })
-    .await?;
+    let object = state
+        .readers
+        .run(&state.pool, move |c| {
+            let (owner, feed) = visible_feed(c, &path, &caller)?;
+            let row = indicator::find_in_feed(c, feed.id, id)?;
+            full_object(
+                c,
+                &mut IndicatorView::of(row, &feed, &owner.username),
+                version,
+                &base,
+            )
+        })
+        .await?;
     Ok(version.ok(&object))
 }
 

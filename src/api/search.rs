@@ -12,7 +12,6 @@ use crate::api::render::IndicatorView;
 use crate::api::representation::{self, ApiVersion};
 use crate::api::urls;
 use crate::auth::caller::Caller;
-use crate::db;
 use crate::domain::tags::Tags;
 use crate::domain::thing::{Itype, Thing};
 use crate::error::ApiError;
@@ -73,17 +72,20 @@ pub async fn search_indicators(
     let rule = Match::of(&q);
     let base = urls::base(&req, &state);
     let (body_base, body_params) = (base.clone(), params.clone());
-    let (body, next) = db::run(&state.pool, move |c| {
-        let hits = search::search(c, &rule, &filters, limit + 1)?;
-        let mut views: Vec<IndicatorView> = hits
-            .into_iter()
-            .map(|(row, feed, owner)| IndicatorView::of(row, &feed, &owner))
-            .collect();
-        let extras: LoadedExtras = load_extras(c, &mut views, true)?;
-        let (list, next) = render_page(&views, &extras, version, &body_base, limit, &body_params);
-        Ok::<_, ApiError>((representation::encode(&list)?, next))
-    })
-    .await?;
+    let (body, next) = state
+        .readers
+        .run(&state.pool, move |c| {
+            let hits = search::search(c, &rule, &filters, limit + 1)?;
+            let mut views: Vec<IndicatorView> = hits
+                .into_iter()
+                .map(|(row, feed, owner)| IndicatorView::of(row, &feed, &owner))
+                .collect();
+            let extras: LoadedExtras = load_extras(c, &mut views, true)?;
+            let (list, next) =
+                render_page(&views, &extras, version, &body_base, limit, &body_params);
+            Ok::<_, ApiError>((representation::encode(&list)?, next))
+        })
+        .await?;
     Ok(paging::with_next_link(
         version.ok_encoded(body),
         &base,

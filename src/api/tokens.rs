@@ -91,11 +91,13 @@ pub async fn list_tokens(
 ) -> Result<HttpResponse, ApiError> {
     precheck(&caller, false)?;
     let name = path.into_inner().user;
-    let rows = db::run(&state.pool, move |c| {
-        let owner = authorize(c, &caller, &name)?;
-        token::list_active(c, owner.id).map_err(ApiError::from)
-    })
-    .await?;
+    let rows = state
+        .readers
+        .run(&state.pool, move |c| {
+            let owner = authorize(c, &caller, &name)?;
+            token::list_active(c, owner.id).map_err(ApiError::from)
+        })
+        .await?;
     let list: Vec<Value> = rows
         .iter()
         .map(|r| token_object(r, version, None))

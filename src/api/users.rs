@@ -10,7 +10,6 @@ use crate::api::representation::ApiVersion;
 use crate::api::urls;
 use crate::auth::caller::Caller;
 use crate::config::DefaultLimits;
-use crate::db;
 use crate::domain::limit::Limit;
 use crate::error::ApiError;
 use crate::models::user::{self, UserRow};
@@ -32,10 +31,12 @@ pub async fn show_user(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let name = path.into_inner().user;
-    let row = db::run(&state.pool, move |c| {
-        user::find_by_name(c, &name).map_err(ApiError::from)
-    })
-    .await?;
+    let row = state
+        .readers
+        .run(&state.pool, move |c| {
+            user::find_by_name(c, &name).map_err(ApiError::from)
+        })
+        .await?;
     let full = caller.user().is_some_and(|u| u.admin || u.id == row.id);
     let base = urls::base(&req, &state);
     Ok(version.ok(&user_object(

@@ -7,6 +7,7 @@ pub mod checkpoint;
 mod group;
 mod long_read;
 pub mod migrate;
+mod reads;
 pub mod schema;
 mod setup;
 pub mod sql;
@@ -14,6 +15,7 @@ pub mod time;
 
 pub use group::{WriteQueue, write_grouped};
 pub use long_read::{LongRead, run_long};
+pub use reads::Readers;
 
 use std::fmt;
 use std::path::PathBuf;

@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Alternating A/B comparison of two feedgate binaries on one kept benchmark database.
+
+This machine's speed drifts by 15-25 % within minutes, so two full runs an hour apart cannot
+tell a 5 % change from the noise. This script runs the same wrk scenario against binary A,
+then B, then A, ... on the same database (one server at a time, restarted for each run) and
+prints each run's req/s, p50/p99 and the server's CPU per request (user + system ticks of the
+server process over the run, divided by the requests), which is steadier than req/s.
+
+    python3 bench/ab.py --a OLD_BINARY --b target/release/feedgate \
+        --workdir /tmp/feedgate-bench-sqlite-XXXX --paths p1.txt --pairs 3
+
+`--workdir` is a directory kept by `bench/run.sh -- --keep` (its `feedgate.db` and path files).
+Read scenarios only: the paths file's lines are GETs, sent as the user `--user` (a token is
+minted for it with the CLI; `-` sends none).
+"""
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WRK_DIR = os.path.join(HERE, "wrk")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_ticks(pid):
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    # utime and stime are fields 14 and 15 of stat; [0] here is field 3.
+    return int(fields[11]) + int(fields[12])
+
+
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def serve(binary, db_url, workdir, port):
+    env = dict(os.environ)
+    env.update({
+        "DATABASE_URL": db_url,
+        "FEEDGATE_BIND": f"127.0.0.1:{port}",
+        "FEEDGATE_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "FEEDGATE_REQUESTS_PER_DAY": "unlimited",
+        "FEEDGATE_ANON_REQUESTS_PER_DAY": "1000000000",
+        "FEEDGATE_BURST_PER_SECOND": "1000000000",
+        "FEEDGATE_BURST_SIZE": "1000000000",
+        "FEEDGATE_LOG": "warn",
+    })
+    log = open(os.path.join(workdir, "ab-server.log"), "ab")
+    proc = subprocess.Popen([binary, "serve"], env=env, stdout=log, stderr=log, cwd=workdir)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            sys.exit(f"{binary} exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2) as r:
+                if r.status == 200:
+                    return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    sys.exit(f"{binary} did not answer /api/health")
+
+
+def wrk(port, paths, token, accept, seconds, conns):
+    cmd = ["wrk", "-t", "2", "-c", str(conns), "-d", f"{seconds}s", "--latency",
+           "-s", os.path.join(WRK_DIR, "paths.lua"), f"http://127.0.0.1:{port}",
+           "--", paths, token, accept]
+    out = subprocess.run(cmd, capture_output=True, text=True,
+                         env=dict(os.environ, BENCH_WRK_DIR=WRK_DIR), check=True).stdout
+    for line in out.splitlines():
+        if line.startswith("BENCH_JSON "):
+            return json.loads(line[len("BENCH_JSON "):])
+    sys.exit(f"wrk printed no report:\n{out}")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--a", required=True, help="binary A (e.g. a copy of the previous build)")
+    p.add_argument("--b", required=True, help="binary B")
+    p.add_argument("--workdir", required=True, help="a directory kept by bench/run.sh --keep")
+    p.add_argument("--paths", required=True, help="paths file, relative to --workdir or absolute")
+    p.add_argument("--user", default="reader", help="user whose token is sent, or - for none")
+    p.add_argument("--accept", default="-", help="Accept header, or - for none")
+    p.add_argument("--pairs", type=int, default=3)
+    p.add_argument("--seconds", type=int, default=10)
+    p.add_argument("--conns", type=int, default=32)
+    opts = p.parse_args()
+
+    db_url = "sqlite://" + os.path.join(opts.workdir, "feedgate.db")
+    paths = os.path.join(opts.workdir, opts.paths)
+    token = "-"
+    if opts.user != "-":
+        out = subprocess.run([opts.b, "token", "create", "--user", opts.user, "--name", "ab",
+                              "--database-url", db_url], capture_output=True, text=True, check=True)
+        token = out.stdout.strip().split()[-1]
+    print(f"{'run':<4} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'CPU us/req':>10} {'RSS MB':>7}")
+    sums = {"A": [], "B": []}
+    for i in range(opts.pairs):
+        for name, binary in (("A", opts.a), ("B", opts.b)):
+            port = free_port()
+            proc = serve(binary, db_url, opts.workdir, port)
+            try:
+                wrk(port, paths, token, opts.accept, 2, opts.conns)  # warm-up, not measured
+                t0 = cpu_ticks(proc.pid)
+                rep = wrk(port, paths, token, opts.accept, opts.seconds, opts.conns)
+                ticks = cpu_ticks(proc.pid) - t0
+                rss = rss_mb(proc.pid)
+            finally:
+                proc.terminate()
+                proc.wait()
+            n = max(rep["requests"], 1)
+            cpu = ticks / CLK_TCK / n * 1e6
+            rps = rep["requests"] / rep["duration_us"] * 1e6
+            sums[name].append((rps, cpu))
+            print(f"{name}{i + 1:<3} {rps:>9,.0f} {rep['p50_us'] / 1000:>7.1f} "
+                  f"{rep['p99_us'] / 1000:>7.1f} {cpu:>10.0f} {rss:>7.0f}", flush=True)
+    for name, runs in sums.items():
+        rps = sorted(r for r, _ in runs)
+        cpu = sorted(c for _, c in runs)
+        print(f"{name}: req/s {rps[0]:,.0f}-{rps[-1]:,.0f}, CPU per request {cpu[0]:.0f}-{cpu[-1]:.0f} us")
+
+
+if __name__ == "__main__":
+    main()
