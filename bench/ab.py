@@ -10,6 +10,7 @@ server process over the run, divided by the requests), which is steadier than re
     python3 bench/ab.py --a OLD_BINARY --b target/release/feedgate \
         --workdir /tmp/feedgate-bench-sqlite-XXXX --paths p1.txt --pairs 3
 
+`--b-user limited` with the same binary twice compares two users instead (scenario 9).
 `--workdir` is a directory kept by `bench/run.sh -- --keep` (its `feedgate.db` and path files).
 Read scenarios only: the paths file's lines are GETs, sent as the user `--user` (a token is
 minted for it with the CLI; `-` sends none).
@@ -50,7 +51,7 @@ def rss_mb(pid):
     return 0.0
 
 
-def serve(binary, db_url, workdir, port):
+def serve(binary, db_url, workdir, port, log_level):
     env = dict(os.environ)
     env.update({
         "DATABASE_URL": db_url,
@@ -60,7 +61,7 @@ def serve(binary, db_url, workdir, port):
         "FEEDGATE_ANON_REQUESTS_PER_DAY": "1000000000",
         "FEEDGATE_BURST_PER_SECOND": "1000000000",
         "FEEDGATE_BURST_SIZE": "1000000000",
-        "FEEDGATE_LOG": "warn",
+        "FEEDGATE_LOG": log_level,
     })
     log = open(os.path.join(workdir, "ab-server.log"), "ab")
     proc = subprocess.Popen([binary, "serve"], env=env, stdout=log, stderr=log, cwd=workdir)
@@ -97,6 +98,9 @@ def main():
     p.add_argument("--workdir", required=True, help="a directory kept by bench/run.sh --keep")
     p.add_argument("--paths", required=True, help="paths file, relative to --workdir or absolute")
     p.add_argument("--user", default="reader", help="user whose token is sent, or - for none")
+    p.add_argument("--b-user", help="user for B's runs when it differs (e.g. a limited user "
+                   "against an unlimited one, with --b the same binary as --a)")
+    p.add_argument("--log", default="warn", help="FEEDGATE_LOG of the server (bench.py uses info)")
     p.add_argument("--accept", default="-", help="Accept header, or - for none")
     p.add_argument("--pairs", type=int, default=3)
     p.add_argument("--seconds", type=int, default=10)
@@ -105,17 +109,22 @@ def main():
 
     db_url = "sqlite://" + os.path.join(opts.workdir, "feedgate.db")
     paths = os.path.join(opts.workdir, opts.paths)
-    token = "-"
-    if opts.user != "-":
-        out = subprocess.run([opts.b, "token", "create", "--user", opts.user, "--name", "ab",
+    def mint(user):
+        if user == "-":
+            return "-"
+        out = subprocess.run([opts.b, "token", "create", "--user", user, "--name", "ab",
                               "--database-url", db_url], capture_output=True, text=True, check=True)
-        token = out.stdout.strip().split()[-1]
+        return out.stdout.strip().split()[-1]
+
+    tokens = {"A": mint(opts.user)}
+    tokens["B"] = mint(opts.b_user) if opts.b_user else tokens["A"]
     print(f"{'run':<4} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'CPU us/req':>10} {'RSS MB':>7}")
     sums = {"A": [], "B": []}
     for i in range(opts.pairs):
         for name, binary in (("A", opts.a), ("B", opts.b)):
             port = free_port()
-            proc = serve(binary, db_url, opts.workdir, port)
+            proc = serve(binary, db_url, opts.workdir, port, opts.log)
+            token = tokens[name]
             try:
                 wrk(port, paths, token, opts.accept, 2, opts.conns)  # warm-up, not measured
                 t0 = cpu_ticks(proc.pid)
