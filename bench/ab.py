@@ -118,7 +118,8 @@ def main():
 
     tokens = {"A": mint(opts.user)}
     tokens["B"] = mint(opts.b_user) if opts.b_user else tokens["A"]
-    print(f"{'run':<4} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'CPU us/req':>10} {'RSS MB':>7}")
+    print(f"{'run':<4} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'CPU us/req':>10} {'RSS MB':>7} "
+          f"{'errors':>6}")
     sums = {"A": [], "B": []}
     for i in range(opts.pairs):
         for name, binary in (("A", opts.a), ("B", opts.b)):
@@ -135,11 +136,14 @@ def main():
                 proc.terminate()
                 proc.wait()
             n = max(rep["requests"], 1)
+            # Non-2xx answers, socket errors and timeouts: a run with errors measured something else.
+            errors = sum(rep[k] for k in ("connect_errors", "read_errors", "write_errors",
+                                          "status_errors", "timeouts"))
             cpu = ticks / CLK_TCK / n * 1e6
             rps = rep["requests"] / rep["duration_us"] * 1e6
             sums[name].append((rps, cpu))
             print(f"{name}{i + 1:<3} {rps:>9,.0f} {rep['p50_us'] / 1000:>7.1f} "
-                  f"{rep['p99_us'] / 1000:>7.1f} {cpu:>10.0f} {rss:>7.0f}", flush=True)
+                  f"{rep['p99_us'] / 1000:>7.1f} {cpu:>10.0f} {rss:>7.0f} {errors:>6}", flush=True)
     for name, runs in sums.items():
         rps = sorted(r for r, _ in runs)
         cpu = sorted(c for _, c in runs)

@@ -86,7 +86,12 @@ pub async fn admit(
         Presented::Token(text) => PlainToken::parse(text).and_then(|p| token_key(&p)),
         _ => None,
     };
-    let outcome = match token_hash.and_then(|hash| from_memory(&state, &hash, now)) {
+    let in_memory = match &found {
+        Presented::Token(_) => token_hash.and_then(|hash| from_memory(&state, &hash, now)),
+        Presented::None => anonymous_from_memory(&state, &address, now),
+        _ => None,
+    };
+    let outcome = match in_memory {
         Some(outcome) => Ok(outcome),
         None => {
             let st = state.clone();
@@ -243,12 +248,58 @@ fn from_memory(state: &AppState, hash: &[u8; 32], now: chrono::NaiveDateTime) ->
     let resolved = state.tokens.get(hash, now)?;
     let limit = Limit::effective(resolved.requests_per_day, state.settings.requests_per_day);
     let subject = user_subject(resolved.user.id);
+    Some(match charge_in_memory(state, subject, limit, now)? {
+        Admission::Refused(s) => Outcome::Rejected(refused(s, now), Some(s)),
+        Admission::Admitted(s) => Outcome::Admitted(Caller::User(resolved.user), s),
+    })
+}
+
+/// Admits or refuses an anonymous request from its address's lease, as [`from_memory`] does
+/// for tokens: an anonymous search costs no trip to the database either.
+fn anonymous_from_memory(
+    state: &AppState,
+    address: &str,
+    now: chrono::NaiveDateTime,
+) -> Option<Outcome> {
+    let limit = state.settings.anon_requests_per_day;
     Some(
-        match daily::charge_in_memory(&subject, limit, now, &state.pending)? {
+        match charge_in_memory(state, address_subject(address), limit, now)? {
             Admission::Refused(s) => Outcome::Rejected(refused(s, now), Some(s)),
-            Admission::Admitted(s) => Outcome::Admitted(Caller::User(resolved.user), s),
+            Admission::Admitted(s) => Outcome::Admitted(
+                Caller::Anonymous {
+                    ip: address.to_string(),
+                },
+                s,
+            ),
         },
     )
+}
+
+/// Charges the request in memory and, when the subject's lease runs low, renews it in the
+/// background (`daily::renew`), so the requests after it are served from memory too.
+fn charge_in_memory(
+    state: &AppState,
+    subject: String,
+    limit: Limit,
+    now: chrono::NaiveDateTime,
+) -> Option<Admission> {
+    let admission = daily::charge_in_memory(&subject, limit, now, &state.pending)?;
+    if let (Admission::Admitted(Some(_)), Some(n)) = (&admission, limit.0)
+        && state.pending.renewal_due(&subject, now.date())
+    {
+        let (pool, pending) = (state.pool.clone(), state.pending.clone());
+        actix_web::rt::spawn(async move {
+            let renewal = db::run(&pool, move |c| {
+                daily::renew(c, &subject, n, now, &pending).map_err(db::RunError::from)
+            })
+            .await;
+            // Nothing waits for it: the lease's end is counted as before if it failed.
+            if let Err(e) = renewal {
+                tracing::warn!(error = %e, "renewing a request lease failed");
+            }
+        });
+    }
+    Some(admission)
 }
 
 /// A token's SHA-256 as a fixed-size key (always 32 bytes).
