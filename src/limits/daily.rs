@@ -69,11 +69,11 @@ pub enum Admission {
     Refused(DailyState),
 }
 
-/// The most requests counted by one statement. Each renewal is a write transaction, and a
-/// write appends to SQLite's WAL, which every read then looks pages up in: with leases of 64
+/// The most requests counted by one statement. Each renewal is a write transaction on the
+/// one SQLite writer (and a few pages more in the WAL that reads consult): with leases of 64
 /// a limited user's exact search cost 20 % more than an unlimited user's (15 µs a request,
-/// alternating on the 1M database); with 1,000 the writes are a few dozen a second at 20,000
-/// requests a second.
+/// alternating on the 1M database); with 1,000 no difference was measurable, the writes being
+/// a few dozen a second at 20,000 requests a second.
 pub const MAX_LEASE: i64 = 1000;
 
 /// Requests counted in the database but not served yet (a lease), for one subject and day.
