@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use crate::api::representation::{ApiVersion, TimeText};
 use crate::models::attachment::AttachmentMeta;
 use crate::models::comment::CommentView;
-use crate::models::feed::FeedRow;
+use crate::models::feed::{FeedLabel, FeedRow};
 use crate::models::indicator::IndicatorRow;
 
 /// An indicator with what its object shows of its feed and owner.
@@ -31,6 +31,17 @@ impl IndicatorView {
             owner: owner.to_string(),
             license_name: feed.license_name.clone(),
             license_url: feed.license_url.clone(),
+        }
+    }
+
+    /// Builds a view from a search hit, taking its strings.
+    pub fn of_hit(row: IndicatorRow, feed: FeedLabel, owner: String) -> Self {
+        Self {
+            row,
+            feed: feed.name,
+            owner,
+            license_name: feed.license_name,
+            license_url: feed.license_url,
         }
     }
 

@@ -78,7 +78,7 @@ pub async fn search_indicators(
             let hits = search::search(c, &rule, &filters, limit + 1)?;
             let mut views: Vec<IndicatorView> = hits
                 .into_iter()
-                .map(|(row, feed, owner)| IndicatorView::of(row, &feed, &owner))
+                .map(|(row, feed, owner)| IndicatorView::of_hit(row, feed, owner))
                 .collect();
             let extras: LoadedExtras = load_extras(c, &mut views, true)?;
             let (list, next) =

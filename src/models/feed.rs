@@ -25,6 +25,17 @@ pub struct FeedRow {
     pub updated_at: NaiveDateTime,
 }
 
+/// What an indicator's object shows of its feed: a search reads this for every hit, where
+/// the whole row (two timestamps parsed, the description copied) was thrown away unread.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = feeds)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct FeedLabel {
+    pub name: String,
+    pub license_name: String,
+    pub license_url: Option<String>,
+}
+
 /// A feed to insert.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = feeds)]

@@ -11,7 +11,7 @@ use crate::db::schema::users;
 use crate::domain::thing::{Thing, enclosing_networks};
 use crate::models::ip_prefix;
 
-use crate::models::feed::FeedRow;
+use crate::models::feed::FeedLabel;
 use crate::models::indicator::{IndicatorRow, PageKey};
 
 /// How the query value matches stored indicators.
@@ -111,7 +111,7 @@ pub struct Filters {
 }
 
 /// One search result with its feed and owner.
-pub type Hit = (IndicatorRow, FeedRow, String);
+pub type Hit = (IndicatorRow, FeedLabel, String);
 
 fn escape_like(tag: &str) -> String {
     tag.replace('\\', "\\\\")
@@ -221,7 +221,7 @@ pub fn search(c: &mut DbConnection, m: &Match, f: &Filters, limit: i64) -> Query
             .order((indicators::effective_at.desc(), indicators::id.desc()))
             .select((
                 IndicatorRow::as_select(),
-                FeedRow::as_select(),
+                FeedLabel::as_select(),
                 users::username,
             ))
             .load(conn));
@@ -231,7 +231,7 @@ pub fn search(c: &mut DbConnection, m: &Match, f: &Filters, limit: i64) -> Query
         let q = limited(
             crate::search_query!(m, f).select((
                 IndicatorRow::as_select(),
-                FeedRow::as_select(),
+                FeedLabel::as_select(),
                 users::username,
             )),
             limit,
@@ -326,7 +326,7 @@ pub fn explain(c: &mut DbConnection, m: &Match, f: &Filters, limit: i64) -> Quer
             } else {
                 let q = crate::search_query!(m, f).select((
                     IndicatorRow::as_select(),
-                    FeedRow::as_select(),
+                    FeedLabel::as_select(),
                     users::username,
                 ));
                 Explain::new(crate::db::sql::limited(q, limit), $prefix).load($conn)?
