@@ -61,6 +61,10 @@ def serve(binary, db_url, workdir, port, log_level):
         "FEEDGATE_ANON_REQUESTS_PER_DAY": "1000000000",
         "FEEDGATE_BURST_PER_SECOND": "1000000000",
         "FEEDGATE_BURST_SIZE": "1000000000",
+        "FEEDGATE_MAX_INDICATORS": "unlimited",
+        "FEEDGATE_MAX_PUBLIC_FEEDS": "unlimited",
+        "FEEDGATE_MAX_PRIVATE_FEEDS": "unlimited",
+        "FEEDGATE_MAX_BODY_BYTES": str(64 * 1024 * 1024),
         "FEEDGATE_LOG": log_level,
     })
     log = open(os.path.join(workdir, "ab-server.log"), "ab")
@@ -79,10 +83,9 @@ def serve(binary, db_url, workdir, port, log_level):
     sys.exit(f"{binary} did not answer /api/health")
 
 
-def wrk(port, paths, token, accept, seconds, conns):
-    cmd = ["wrk", "-t", "2", "-c", str(conns), "-d", f"{seconds}s", "--latency",
-           "-s", os.path.join(WRK_DIR, "paths.lua"), f"http://127.0.0.1:{port}",
-           "--", paths, token, accept]
+def wrk(port, script, args, seconds, conns):
+    cmd = ["wrk", "-t", "2", "-c", str(conns), "-d", f"{seconds}s", "--latency", "--timeout", "60s",
+           "-s", os.path.join(WRK_DIR, script), f"http://127.0.0.1:{port}", "--", *args]
     out = subprocess.run(cmd, capture_output=True, text=True,
                          env=dict(os.environ, BENCH_WRK_DIR=WRK_DIR), check=True).stdout
     for line in out.splitlines():
@@ -96,7 +99,10 @@ def main():
     p.add_argument("--a", required=True, help="binary A (e.g. a copy of the previous build)")
     p.add_argument("--b", required=True, help="binary B")
     p.add_argument("--workdir", required=True, help="a directory kept by bench/run.sh --keep")
-    p.add_argument("--paths", required=True, help="paths file, relative to --workdir or absolute")
+    p.add_argument("--paths", help="paths file, relative to --workdir or absolute")
+    p.add_argument("--bulk", metavar="FEED", help="scenario 2 instead of reads: 1,000-item batches "
+                   "into the --user's FEED at c=4, new values from --start on (each run its own)")
+    p.add_argument("--start", type=int, default=8_000_000, help="first bulk item number")
     p.add_argument("--user", default="reader", help="user whose token is sent, or - for none")
     p.add_argument("--b-user", help="user for B's runs when it differs (e.g. a limited user "
                    "against an unlimited one, with --b the same binary as --a)")
@@ -108,7 +114,20 @@ def main():
     opts = p.parse_args()
 
     db_url = "sqlite://" + os.path.join(opts.workdir, "feedgate.db")
-    paths = os.path.join(opts.workdir, opts.paths)
+    if not opts.paths and not opts.bulk:
+        sys.exit("ab.py: --paths or --bulk is needed")
+    paths = os.path.join(opts.workdir, opts.paths or "")
+    conns = 4 if opts.bulk else opts.conns
+    per_request = 1000 if opts.bulk else 1
+    runs = 0
+
+    def load(token):
+        # Bulk runs each write values no earlier run wrote (400,000 item numbers apart).
+        nonlocal runs
+        runs += 1
+        if opts.bulk:
+            return "bulk.lua", [opts.user, opts.bulk, token, str(opts.start + runs * 400_000)]
+        return "paths.lua", [paths, token, opts.accept]
     def mint(user):
         if user == "-":
             return "-"
@@ -118,7 +137,7 @@ def main():
 
     tokens = {"A": mint(opts.user)}
     tokens["B"] = mint(opts.b_user) if opts.b_user else tokens["A"]
-    print(f"{'run':<4} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'CPU us/req':>10} {'RSS MB':>7} "
+    print(f"{'run':<4} {'items/s' if opts.bulk else 'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'CPU us/req':>10} {'RSS MB':>7} "
           f"{'errors':>6}")
     sums = {"A": [], "B": []}
     for i in range(opts.pairs):
@@ -127,9 +146,9 @@ def main():
             proc = serve(binary, db_url, opts.workdir, port, opts.log)
             token = tokens[name]
             try:
-                wrk(port, paths, token, opts.accept, 2, opts.conns)  # warm-up, not measured
+                wrk(port, *load(token), 2, conns)  # warm-up, not measured
                 t0 = cpu_ticks(proc.pid)
-                rep = wrk(port, paths, token, opts.accept, opts.seconds, opts.conns)
+                rep = wrk(port, *load(token), opts.seconds, conns)
                 ticks = cpu_ticks(proc.pid) - t0
                 rss = rss_mb(proc.pid)
             finally:
@@ -139,15 +158,16 @@ def main():
             # Non-2xx answers, socket errors and timeouts: a run with errors measured something else.
             errors = sum(rep[k] for k in ("connect_errors", "read_errors", "write_errors",
                                           "status_errors", "timeouts"))
-            cpu = ticks / CLK_TCK / n * 1e6
-            rps = rep["requests"] / rep["duration_us"] * 1e6
+            cpu = ticks / CLK_TCK / (n * per_request) * 1e6
+            rps = rep["requests"] * per_request / rep["duration_us"] * 1e6
             sums[name].append((rps, cpu))
             print(f"{name}{i + 1:<3} {rps:>9,.0f} {rep['p50_us'] / 1000:>7.1f} "
                   f"{rep['p99_us'] / 1000:>7.1f} {cpu:>10.0f} {rss:>7.0f} {errors:>6}", flush=True)
     for name, runs in sums.items():
         rps = sorted(r for r, _ in runs)
         cpu = sorted(c for _, c in runs)
-        print(f"{name}: req/s {rps[0]:,.0f}-{rps[-1]:,.0f}, CPU per request {cpu[0]:.0f}-{cpu[-1]:.0f} us")
+        print(f"{name}: {'items' if opts.bulk else 'req'}/s {rps[0]:,.0f}-{rps[-1]:,.0f}, "
+              f"CPU per {'item' if opts.bulk else 'request'} {cpu[0]:.0f}-{cpu[-1]:.0f} us")
 
 
 if __name__ == "__main__":
