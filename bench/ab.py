@@ -25,6 +25,8 @@ import sys
 import time
 import urllib.request
 
+from bench import server_env
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 WRK_DIR = os.path.join(HERE, "wrk")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -52,21 +54,7 @@ def rss_mb(pid):
 
 
 def serve(binary, db_url, workdir, port, log_level):
-    env = dict(os.environ)
-    env.update({
-        "DATABASE_URL": db_url,
-        "FEEDGATE_BIND": f"127.0.0.1:{port}",
-        "FEEDGATE_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "FEEDGATE_REQUESTS_PER_DAY": "unlimited",
-        "FEEDGATE_ANON_REQUESTS_PER_DAY": "1000000000",
-        "FEEDGATE_BURST_PER_SECOND": "1000000000",
-        "FEEDGATE_BURST_SIZE": "1000000000",
-        "FEEDGATE_MAX_INDICATORS": "unlimited",
-        "FEEDGATE_MAX_PUBLIC_FEEDS": "unlimited",
-        "FEEDGATE_MAX_PRIVATE_FEEDS": "unlimited",
-        "FEEDGATE_MAX_BODY_BYTES": str(64 * 1024 * 1024),
-        "FEEDGATE_LOG": log_level,
-    })
+    env = server_env(db_url, port, log_level)
     log = open(os.path.join(workdir, "ab-server.log"), "ab")
     proc = subprocess.Popen([binary, "serve"], env=env, stdout=log, stderr=log, cwd=workdir)
     deadline = time.monotonic() + 120

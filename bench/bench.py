@@ -214,29 +214,35 @@ def free_port():
         return s.getsockname()[1]
 
 
+def server_env(db_url, port, log_level):
+    """The environment of a benchmarked server (also used by ab.py)."""
+    env = dict(os.environ)
+    env.update({
+        "DATABASE_URL": db_url,
+        "FEEDGATE_BIND": f"127.0.0.1:{port}",
+        "FEEDGATE_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        # Limits lifted for the bench users (the limited user of scenario 9 gets an override).
+        "FEEDGATE_REQUESTS_PER_DAY": "unlimited",
+        # Anonymous callers cannot be unlimited in production; a high finite budget keeps
+        # the per-request counter write that every real anonymous request pays.
+        "FEEDGATE_ANON_REQUESTS_PER_DAY": "1000000000",
+        "FEEDGATE_BURST_PER_SECOND": "1000000000",
+        "FEEDGATE_BURST_SIZE": "1000000000",
+        "FEEDGATE_MAX_INDICATORS": "unlimited",
+        "FEEDGATE_MAX_PUBLIC_FEEDS": "unlimited",
+        "FEEDGATE_MAX_PRIVATE_FEEDS": "unlimited",
+        "FEEDGATE_MAX_BODY_BYTES": str(64 * 1024 * 1024),
+        "FEEDGATE_LOG": log_level,
+    })
+    return env
+
+
 class Server:
     def __init__(self, binary, db_url, workdir, log_level):
         self.binary, self.db_url, self.workdir = binary, db_url, workdir
         self.port = free_port()
         self.log_path = os.path.join(workdir, "server.log")
-        self.env = dict(os.environ)
-        self.env.update({
-            "DATABASE_URL": db_url,
-            "FEEDGATE_BIND": f"127.0.0.1:{self.port}",
-            "FEEDGATE_PUBLIC_URL": f"http://127.0.0.1:{self.port}",
-            # Limits lifted for the bench users (the limited user of scenario 9 gets an override).
-            "FEEDGATE_REQUESTS_PER_DAY": "unlimited",
-            # Anonymous callers cannot be unlimited in production; a high finite budget keeps
-            # the per-request counter write that every real anonymous request pays.
-            "FEEDGATE_ANON_REQUESTS_PER_DAY": "1000000000",
-            "FEEDGATE_BURST_PER_SECOND": "1000000000",
-            "FEEDGATE_BURST_SIZE": "1000000000",
-            "FEEDGATE_MAX_INDICATORS": "unlimited",
-            "FEEDGATE_MAX_PUBLIC_FEEDS": "unlimited",
-            "FEEDGATE_MAX_PRIVATE_FEEDS": "unlimited",
-            "FEEDGATE_MAX_BODY_BYTES": str(64 * 1024 * 1024),
-            "FEEDGATE_LOG": log_level,
-        })
+        self.env = server_env(db_url, self.port, log_level)
         self.proc = None
 
     def start(self):
