@@ -148,8 +148,13 @@ fn counted(db: &TestDb, name: &str) -> i64 {
     let pool = feedgate::db::connect(&db.parsed(), feedgate::db::PoolOptions::default()).unwrap();
     let mut conn = pool.get().unwrap();
     let id = user::find_by_name(&mut conn, name).unwrap().id;
+    counted_subject(&mut conn, &daily::user_subject(id))
+}
+
+/// The day's count in the database for a subject (`u:ID`, `a:ADDRESS`).
+fn counted_subject(conn: &mut feedgate::db::DbConnection, subject: &str) -> i64 {
     let today = feedgate::clock::Clock::default().now().date();
-    daily::used(&mut conn, &daily::user_subject(id), today).unwrap()
+    feedgate::models::daily::used(conn, subject, today).unwrap()
 }
 
 both_databases! {
@@ -173,6 +178,26 @@ both_databases! {
         // A clean stop gives the unused part back: exactly what was served stays counted.
         assert_eq!(server.terminate(), Some(0));
         assert_eq!(counted(&db, "leaser"), 300);
+    }
+
+    fn anonymous_requests_are_served_from_their_address_lease_and_counted_exactly(db) {
+        // Far from the limit an address's requests are admitted from a lease in memory (no
+        // trip to the database), renewed ahead like a user's: the headers still count every
+        // request, and a clean stop leaves exactly the requests served counted.
+        let env = [("FEEDGATE_ANON_REQUESTS_PER_DAY", "20000"), ("FEEDGATE_BURST_SIZE", "100000"), ("FEEDGATE_BURST_PER_SECOND", "100000")];
+        let server = Server::start_with(&db.url, &env);
+        let url = format!("http://127.0.0.1:{}/api", server.port);
+        for i in 0..300i64 {
+            let res = http_get(&url, &[]);
+            res.assert_status(200);
+            assert_eq!(ratelimit(&res).1, 20_000 - 1 - i, "request {i}");
+        }
+        let pool = feedgate::db::connect(&db.parsed(), feedgate::db::PoolOptions::default()).unwrap();
+        let subject = feedgate::models::daily::address_subject("127.0.0.1");
+        let ahead = counted_subject(&mut pool.get().unwrap(), &subject) - 300;
+        assert!((1..=300).contains(&ahead), "{ahead}");
+        assert_eq!(server.terminate(), Some(0));
+        assert_eq!(counted_subject(&mut pool.get().unwrap(), &subject), 300);
     }
 
     fn two_gateways_admit_exactly_the_daily_limit(db) {
