@@ -349,6 +349,11 @@ impl From<diesel::result::Error> for ApiError {
             Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
                 ApiError::DatabaseBusy
             }
+            // PostgreSQL broke a lock cycle between concurrent upserts of the same values by
+            // failing this transaction: running it again succeeds (`write_with_retry`).
+            Error::DatabaseError(_, ref info) if info.message().contains("deadlock detected") => {
+                ApiError::Conflict
+            }
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
                 ApiError::Unavailable(anyhow::anyhow!("{}", info.message()))
             }

@@ -2,7 +2,7 @@
 //! validated first (any invalid item: 422 listing them, nothing written), then the quota for
 //! the distinct new values, then every item applied in order in one transaction.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::ser::{SerializeMap, SerializeSeq};
@@ -61,25 +61,10 @@ pub async fn create_indicators_bulk(
     let base = urls::base(&req, &state);
     let results = write_with_retry(&state, move |c| {
         let (owner, feed_row) = writable_feed(c, &path, &writer.0)?;
-        let distinct: Vec<String> = {
-            let mut seen = HashSet::new();
-            items
-                .iter()
-                .map(|(t, _)| t.as_str().to_string())
-                .filter(|v| seen.insert(v.clone()))
-                .collect()
-        };
-        let existing = indicator::find_api_values(c, feed_row.id, &distinct)?;
-        let new = distinct.len() as i64 - existing.len() as i64;
+        let (out, new) = apply_all(c, (&owner, &feed_row), writer.0.id, &items, ctx.now)?;
+        // After the insert, which tells how many values were new: over quota, the caller's
+        // savepoint (SQLite) or transaction (PostgreSQL) is rolled back with everything above.
         quota::take_indicators(c, &owner, new, &ctx.defaults)?;
-        let out = apply_all(
-            c,
-            (&owner, &feed_row),
-            writer.0.id,
-            &items,
-            existing,
-            ctx.now,
-        )?;
         feed::add_indicators(c, feed_row.id, new, ctx.now)?;
         Ok((owner.username, feed_row.name, out))
     })
@@ -181,171 +166,162 @@ impl Serialize for Location<'_> {
     }
 }
 
-/// One value's state while the items are merged in memory.
-enum Slot {
-    New(Box<NewIndicator>),
-    Existing { row: Box<IndicatorRow>, dirty: bool },
+/// Merges a later submission of a value into its row, new or stored (the upsert rules of spec
+/// §6.6.1); both row types have the same fields.
+macro_rules! merge_into {
+    ($row:expr, $input:expr, $now:expr) => {{
+        let row = $row;
+        let input: &IndicatorInput = $input;
+        let mut tags =
+            Tags::from_list(row.tags.split(',').filter(|t| !t.is_empty())).unwrap_or_default();
+        if let Patch::Set(t) = &input.tags {
+            tags.merge(t);
+        }
+        match tags.check_joined_len() {
+            Err(e) => Err::<(), crate::domain::DomainError>(e),
+            Ok(()) => {
+                row.tags = tags.joined();
+                row.count += 1;
+                row.firsttime = min_opt(row.firsttime, input.firsttime.clone().value());
+                row.lasttime = max_opt(row.lasttime, input.lasttime.clone().value());
+                row.effective_at = row.lasttime.unwrap_or(row.created_at);
+                overwrite(&mut row.portlist, &input.portlist);
+                overwrite(&mut row.portlist_src, &input.portlist_src);
+                overwrite(&mut row.protocol, &input.protocol);
+                overwrite(&mut row.description, &input.description);
+                overwrite(&mut row.content, &input.content);
+                overwrite(&mut row.provider, &input.provider);
+                row.updated_at = $now;
+                Ok(())
+            }
+        }
+    }};
 }
 
 /// Applies every item in array order as the create/upsert of spec §6.6.1, with a fixed number
-/// of statements per request instead of per item: one lookup of the existing values (done by
-/// the caller), one multi-row INSERT for the new ones, one UPDATE per existing value that
-/// changed, one multi-row INSERT for the comments. Returns `(id, created)` per item.
+/// of statements per request instead of per item: each distinct value is first built as a new
+/// row with its later submissions merged in, and one multi-row INSERT stores those the feed
+/// does not hold yet; the values it skipped are then read (one query), merged item by item
+/// into their stored rows and updated (one UPDATE each); one multi-row INSERT adds the
+/// comments. Returns `(id, created)` per item and how many values were new.
 fn apply_all(
     c: &mut DbConnection,
     (owner, feed_row): (&UserRow, &FeedRow),
     author: i64,
     items: &[(Thing, IndicatorInput)],
-    existing: Vec<IndicatorRow>,
     now: NaiveDateTime,
-) -> Result<Vec<(i64, bool)>, ApiError> {
-    let mut slots: HashMap<String, Slot> = existing
-        .into_iter()
-        .map(|row| {
-            (
-                row.value.clone(),
-                Slot::Existing {
-                    row: Box::new(row),
-                    dirty: false,
-                },
-            )
-        })
-        .collect();
-    let mut order: Vec<(String, bool)> = Vec::with_capacity(items.len());
-    let mut new_values: Vec<String> = Vec::new();
-    let mut comments: Vec<(String, String)> = Vec::new();
+) -> Result<(Vec<(i64, bool)>, i64), ApiError> {
+    // Each item's distinct value (its index in `fresh`) and whether it is the value's first.
+    let mut slot_of: HashMap<&str, usize> = HashMap::with_capacity(items.len());
+    let mut order: Vec<(usize, bool)> = Vec::with_capacity(items.len());
+    let mut fresh: Vec<NewIndicator> = Vec::with_capacity(items.len());
+    let mut comments: Vec<i64> = Vec::new();
     for (i, (thing, input)) in items.iter().enumerate() {
-        let value = thing.as_str().to_string();
-        let tags_error = |e: crate::domain::DomainError| {
-            at_index(
-                ApiError::invalid(format!("indicators[{i}].tags"), e.code, e.message),
-                i,
-            )
-        };
-        let created = match slots.get_mut(&value) {
+        let slot = match slot_of.get(thing.as_str()) {
             None => {
                 let row = indicators::new_row((owner, feed_row), thing, input, now)
-                    .map_err(tags_error)?;
-                slots.insert(value.clone(), Slot::New(Box::new(row)));
-                new_values.push(value.clone());
-                true
+                    .map_err(|e| tags_error(e, i))?;
+                slot_of.insert(thing.as_str(), fresh.len());
+                fresh.push(row);
+                comments.push(0);
+                order.push((fresh.len() - 1, true));
+                fresh.len() - 1
             }
-            Some(slot) => {
-                merge(slot, input, now).map_err(tags_error)?;
-                false
+            Some(&slot) => {
+                merge_into!(&mut fresh[slot], input, now).map_err(|e| tags_error(e, i))?;
+                order.push((slot, false));
+                slot
             }
         };
+        if input.comment.is_some() {
+            comments[slot] += 1;
+        }
+    }
+    for (row, n) in fresh.iter_mut().zip(&comments) {
+        row.comments_count = (*n).min(MAX_COMMENTS);
+    }
+    let inserted: HashMap<String, i64> = indicator::insert_absent(c, &fresh)?
+        .into_iter()
+        .map(|(id, value)| (value, id))
+        .collect();
+    let new = inserted.len() as i64;
+    // Per distinct value: its id, and the stored row when the feed already held it.
+    let mut ids: Vec<i64> = fresh
+        .iter()
+        .map(|row| inserted.get(&row.value).copied().unwrap_or_default())
+        .collect();
+    let mut stored: HashMap<usize, IndicatorRow> = HashMap::new();
+    if inserted.len() < fresh.len() {
+        let skipped: Vec<String> = fresh
+            .iter()
+            .filter(|row| !inserted.contains_key(&row.value))
+            .map(|row| row.value.clone())
+            .collect();
+        for row in indicator::find_api_values(c, feed_row.id, &skipped)? {
+            if let Some(&slot) = slot_of.get(row.value.as_str()) {
+                ids[slot] = row.id;
+                stored.insert(slot, row);
+            }
+        }
+        if stored.len() != skipped.len() {
+            // Deleted by another transaction between the insert and the read (PostgreSQL
+            // only; SQLite has one writer): run the whole request again.
+            return Err(ApiError::Conflict);
+        }
+        for (i, (_, input)) in items.iter().enumerate() {
+            if let Some(row) = stored.get_mut(&order[i].0) {
+                merge_into!(row, input, now).map_err(|e| tags_error(e, i))?;
+            }
+        }
+    }
+    // Comments in item order, each value capped at the per-indicator limit (an upsert drops
+    // the excess); the new rows' counts were set above by the same rule.
+    let mut counts: Vec<i64> = (0..fresh.len())
+        .map(|slot| stored.get(&slot).map_or(0, |row| row.comments_count))
+        .collect();
+    let mut rows: Vec<(i64, i64, String)> = Vec::new();
+    for (i, (_, input)) in items.iter().enumerate() {
         if let Some(text) = &input.comment {
-            comments.push((value.clone(), text.clone()));
-        }
-        order.push((value, created));
-    }
-    // Comments per value, capped at the per-indicator limit (an upsert drops the excess).
-    let mut per_value: HashMap<&str, i64> = HashMap::new();
-    let mut kept: Vec<(String, String)> = Vec::with_capacity(comments.len());
-    for (value, text) in comments {
-        let already = match slots.get(&value) {
-            Some(Slot::Existing { row, .. }) => row.comments_count,
-            _ => 0,
-        };
-        let n = per_value
-            .entry(slots.get_key_value(&value).map_or("", |(k, _)| k.as_str()))
-            .or_insert(already);
-        if *n < MAX_COMMENTS {
-            *n += 1;
-            kept.push((value, text));
-        }
-    }
-    let counts: HashMap<String, i64> = per_value
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-    let mut ids: HashMap<String, i64> = HashMap::with_capacity(slots.len());
-    let mut fresh: Vec<NewIndicator> = Vec::with_capacity(new_values.len());
-    for value in &new_values {
-        if let Some(Slot::New(row)) = slots.remove(value) {
-            let mut row = *row;
-            row.comments_count = counts.get(value).copied().unwrap_or(0);
-            fresh.push(row);
-        }
-    }
-    for (id, value) in indicator::insert_many(c, &fresh)? {
-        ids.insert(value, id);
-    }
-    for (value, slot) in slots {
-        if let Slot::Existing { row, dirty } = slot {
-            let comments_count = counts.get(&value).copied();
-            if dirty || comments_count.is_some_and(|n| n != row.comments_count) {
-                let changes = IndicatorChanges {
-                    portlist: Some(row.portlist.clone()),
-                    portlist_src: Some(row.portlist_src.clone()),
-                    protocol: Some(row.protocol),
-                    firsttime: Some(row.firsttime),
-                    lasttime: Some(row.lasttime),
-                    effective_at: Some(row.effective_at),
-                    count: Some(row.count),
-                    description: Some(row.description.clone()),
-                    content: Some(row.content.clone()),
-                    content_header: None,
-                    provider: Some(row.provider.clone()),
-                    tags: Some(row.tags.clone()),
-                    comments_count,
-                    updated_at: Some(now),
-                };
-                indicator::update(c, row.id, &changes)?;
+            let slot = order[i].0;
+            if counts[slot] < MAX_COMMENTS {
+                counts[slot] += 1;
+                rows.push((ids[slot], author, text.clone()));
             }
-            ids.insert(value, row.id);
         }
     }
-    let rows: Vec<(i64, i64, String)> = kept
-        .into_iter()
-        .filter_map(|(value, text)| ids.get(&value).map(|id| (*id, author, text)))
-        .collect();
+    for (slot, row) in &stored {
+        let changes = IndicatorChanges {
+            portlist: Some(row.portlist.clone()),
+            portlist_src: Some(row.portlist_src.clone()),
+            protocol: Some(row.protocol),
+            firsttime: Some(row.firsttime),
+            lasttime: Some(row.lasttime),
+            effective_at: Some(row.effective_at),
+            count: Some(row.count),
+            description: Some(row.description.clone()),
+            content: Some(row.content.clone()),
+            content_header: None,
+            provider: Some(row.provider.clone()),
+            tags: Some(row.tags.clone()),
+            comments_count: Some(counts[*slot]),
+            updated_at: Some(now),
+        };
+        indicator::update(c, row.id, &changes)?;
+    }
     comment::insert_many(c, &rows, now)?;
-    Ok(order
-        .into_iter()
-        .map(|(value, created)| (ids.get(&value).copied().unwrap_or_default(), created))
-        .collect())
+    let out = order
+        .iter()
+        .map(|&(slot, first)| (ids[slot], first && !stored.contains_key(&slot)))
+        .collect();
+    Ok((out, new))
 }
 
-/// Merges a later submission of a value into its slot (the upsert rules of spec §6.6.1).
-fn merge(
-    slot: &mut Slot,
-    input: &IndicatorInput,
-    now: NaiveDateTime,
-) -> Result<(), crate::domain::DomainError> {
-    // The same rules on both kinds of slot; only where the row lives differs.
-    macro_rules! merge_into {
-        ($row:expr) => {{
-            let row = $row;
-            let mut tags =
-                Tags::from_list(row.tags.split(',').filter(|t| !t.is_empty())).unwrap_or_default();
-            if let Patch::Set(t) = &input.tags {
-                tags.merge(t);
-            }
-            tags.check_joined_len()?;
-            row.tags = tags.joined();
-            row.count += 1;
-            row.firsttime = min_opt(row.firsttime, input.firsttime.clone().value());
-            row.lasttime = max_opt(row.lasttime, input.lasttime.clone().value());
-            row.effective_at = row.lasttime.unwrap_or(row.created_at);
-            overwrite(&mut row.portlist, &input.portlist);
-            overwrite(&mut row.portlist_src, &input.portlist_src);
-            overwrite(&mut row.protocol, &input.protocol);
-            overwrite(&mut row.description, &input.description);
-            overwrite(&mut row.content, &input.content);
-            overwrite(&mut row.provider, &input.provider);
-            row.updated_at = now;
-        }};
-    }
-    match slot {
-        Slot::New(row) => merge_into!(row.as_mut()),
-        Slot::Existing { row, dirty } => {
-            merge_into!(row.as_mut());
-            *dirty = true;
-        }
-    }
-    Ok(())
+/// A tag error of item `index`, reported like a validation error of that item.
+fn tags_error(e: crate::domain::DomainError, index: usize) -> ApiError {
+    at_index(
+        ApiError::invalid(format!("indicators[{index}].tags"), e.code, e.message),
+        index,
+    )
 }
 
 /// A submitted value replaces the stored one; an absent one keeps it.

@@ -278,13 +278,21 @@ pub fn find_api_values(
 const INSERT_ROWS: usize = 256;
 const _: () = assert!(INSERT_ROWS * 26 <= 32_766);
 
-/// Inserts many indicators with multi-row statements; returns `(id, value)` of each new row.
+/// Inserts many API-written indicators (no `import_key`) with multi-row statements, skipping
+/// each whose value the feed already holds; returns `(id, value)` of each row inserted, in no
+/// particular order. The caller learns which values exist from what is missing, so a bulk
+/// request needs no lookup of its values before the insert: the unique index is probed once per
+/// row, by the insert itself (the separate lookup was 7 % of the writer's time in a bulk of new
+/// values).
 ///
 /// The statements come in a few fixed row counts (`db::sql::chunk_sizes`), so each connection
 /// prepares them once: diesel keeps no statement of its own multi-row inserts, whose text
 /// depends on the row count, and SQLite parsed and planned a new 1,000-row statement for every
 /// bulk request (a tenth of its CPU).
-pub fn insert_many(c: &mut DbConnection, rows: &[NewIndicator]) -> QueryResult<Vec<(i64, String)>> {
+pub fn insert_absent(
+    c: &mut DbConnection,
+    rows: &[NewIndicator],
+) -> QueryResult<Vec<(i64, String)>> {
     crate::models::ip_prefix::note(c, rows.iter().filter_map(network_bits))?;
     let bound: Vec<InsertRow<'_>> = rows.iter().map(InsertRow::from).collect();
     let mut out = Vec::with_capacity(rows.len());
@@ -304,7 +312,8 @@ pub fn insert_many(c: &mut DbConnection, rows: &[NewIndicator]) -> QueryResult<V
     Ok(out)
 }
 
-/// `INSERT INTO indicators … VALUES (…), … RETURNING id, value` for `rows`; `FULL` when it
+/// `INSERT INTO indicators … VALUES (…), … ON CONFLICT … DO NOTHING RETURNING id, value` for
+/// `rows`; `FULL` when it
 /// has [`INSERT_ROWS`] rows.
 struct InsertMany<'a, const FULL: bool> {
     rows: &'a [InsertRow<'a>],
@@ -405,7 +414,11 @@ where
             out.push_bind_param::<Nullable<BigInt>, _>(&r.content_header)?;
             out.push_sql(")");
         }
-        out.push_sql(" RETURNING id, value");
+        // The target names the partial unique index's predicate, which both backends require
+        // to pick that index; a skipped row returns nothing.
+        out.push_sql(
+            " ON CONFLICT (feed_id, value) WHERE import_key IS NULL DO NOTHING RETURNING id, value",
+        );
         Ok(())
     }
 }

@@ -29,9 +29,14 @@ pub enum Match {
     Network { lo: Vec<u8>, hi: Vec<u8> },
     /// A host name: itself, its subdomains, and urls and emails on them (a `host_rev` range).
     Host { from: Vec<u8>, to: Vec<u8> },
-    /// Anything else: the normalised value exactly.
+    /// Anything else (urls, e-mails, hashes): the normalised value exactly.
     Exact(String),
 }
+
+/// The predicate of the partial index `indicators_value` (migration 9), written the same way so
+/// that both planners can use it: addresses and names are not in that index, and an exact
+/// match is only ever a url, an e-mail or a hash ([`Match::of`]).
+pub const EXACT_ITYPES: &str = "indicators.itype NOT IN ('ipv4', 'ipv6', 'fqdn')";
 
 impl Match {
     /// Whether the rule matches a range of stored values (many indicators per query).
@@ -142,7 +147,11 @@ macro_rules! search_query {
             $crate::models::search::Match::Host { from, to } => q
                 .filter(indicators::host_rev.ge(from.clone()))
                 .filter(indicators::host_rev.lt(to.clone())),
-            $crate::models::search::Match::Exact(v) => q.filter(indicators::value.eq(v.clone())),
+            $crate::models::search::Match::Exact(v) => q
+                .filter(indicators::value.eq(v.clone()))
+                .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                    $crate::models::search::EXACT_ITYPES,
+                )),
         };
         match f.viewer {
             Some((_, true)) => {}

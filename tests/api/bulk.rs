@@ -86,4 +86,54 @@ both_backends! {
         app.send_as("POST", &alice, "/api/users/alice/feeds/f/indicators_bulk", &fits).assert_status(200);
         app.post_indicator(&alice, "alice", "f", &json!({"indicator": "203.0.113.9"})).assert_error(422, "quota_exceeded");
     }
+
+    fn a_bulk_merges_into_stored_rows_in_item_order(app) {
+        let alice = app.user_with_token("alice");
+        app.create_feed(&alice, "alice", "f", false).assert_status(201);
+        let path = "/api/users/alice/feeds/f/indicators_bulk";
+        let first = app.send_as("POST", &alice, path, &json!({"indicators": [
+            {"indicator": "example.org", "tags": ["x"], "comment": {"content": "c1"}}]}));
+        let id = first.assert_status(200).json()["indicators"][0]["id"].as_i64().unwrap();
+        let second = app.send_as("POST", &alice, path, &json!({"indicators": [
+            {"indicator": "example.org", "tags": ["y"], "comment": {"content": "c2"}},
+            {"indicator": "203.0.113.5"},
+            {"indicator": "example.org", "description": "d", "comment": {"content": "c3"}}]}));
+        let summary = second.assert_status(200).json();
+        let statuses: Vec<&str> = summary["indicators"].as_array().unwrap().iter().map(|i| i["status"].as_str().unwrap()).collect();
+        assert_eq!(statuses, ["updated", "created", "updated"]);
+        assert_eq!(summary["indicators"][0]["id"], id);
+        assert_eq!(summary["indicators"][2]["id"], id);
+        let row = app.get_v1(&alice, &format!("/api/users/alice/feeds/f/indicators/{id}")).json();
+        assert_eq!(row["count"], 3);
+        assert_eq!(row["tags"], json!(["x", "y"]));
+        assert_eq!(row["description"], "d");
+        let texts: Vec<&str> = row["comments"].as_array().unwrap().iter().map(|c| c["text"].as_str().unwrap()).collect();
+        assert_eq!(texts, ["c1", "c2", "c3"]);
+        assert_eq!(app.get_as(&alice, "/api/users/alice").json()["usage"]["indicators"], 2);
+        assert_eq!(app.get_as(&alice, "/api/users/alice/feeds/f").json()["feed"]["indicators_count"], 2);
+    }
+
+    fn concurrent_bulks_of_the_same_values_all_land(app) {
+        let alice = app.user_with_token("alice");
+        app.create_feed(&alice, "alice", "f", false).assert_status(201);
+        let path = "/api/users/alice/feeds/f/indicators_bulk";
+        let statuses: Vec<u16> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4).map(|t| {
+                let (app, alice) = (&app, &alice);
+                s.spawn(move || {
+                    // 200 values every request shares, then 50 of its own.
+                    let items: Vec<_> = (0..200).map(|i| json!({"indicator": format!("198.51.{}.{}", i / 100, i % 100)}))
+                        .chain((0..50).map(|i| json!({"indicator": format!("h{i}.t{t}.example.org")})))
+                        .collect();
+                    app.send_as("POST", alice, path, &json!({"indicators": items})).status
+                })
+            }).collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(statuses, [200, 200, 200, 200]);
+        assert_eq!(app.get_as(&alice, "/api/users/alice").json()["usage"]["indicators"], 400);
+        assert_eq!(app.get_as(&alice, "/api/users/alice/feeds/f").json()["feed"]["indicators_count"], 400);
+        let shared = app.get_v1(&alice, "/api/search?q=198.51.1.99").json();
+        assert_eq!(shared[0]["count"], 4);
+    }
 }

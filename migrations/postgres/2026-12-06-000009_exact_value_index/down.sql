@@ -1,0 +1,2 @@
+DROP INDEX indicators_value;
+CREATE INDEX indicators_value ON indicators (value);
