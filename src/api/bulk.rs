@@ -240,7 +240,12 @@ fn apply_all(
     for (row, n) in fresh.iter_mut().zip(&comments) {
         row.comments_count = (*n).min(MAX_COMMENTS);
     }
-    let inserted: HashMap<String, i64> = indicator::insert_absent(c, &fresh)?
+    let shared = indicator::Shared {
+        feed_id: feed_row.id,
+        user_id: owner.id,
+        now,
+    };
+    let inserted: HashMap<String, i64> = indicator::insert_absent(c, &shared, &fresh)?
         .into_iter()
         .map(|(id, value)| (value, id))
         .collect();
