@@ -15,6 +15,7 @@
 //! there.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -51,7 +52,18 @@ pub struct WriteQueue {
     waiting: Mutex<Waiting>,
     /// Only SQLite groups writes (see [`write_grouped`]).
     grouped: bool,
+    /// Starts a leader on the queue's writer thread (SQLite; `None` if it could not start).
+    ///
+    /// Leaders used to run on whichever thread of the two HTTP workers' blocking pools was
+    /// free, and each of those threads' malloc arenas kept the largest group it had written
+    /// (the rows, the binds and SQLite's in-memory savepoint journal: tens of MB for a few
+    /// 1,000-row bulks): the server's RSS after the same seed varied from 67 to 128 MB by
+    /// how the leaders had been spread. One thread keeps one such peak.
+    leader: Option<Sender<Lead>>,
 }
+
+/// What the writer thread needs to lead: the pool to take its connection from, and the queue.
+type Lead = (DbPool, Arc<WriteQueue>);
 
 #[derive(Default)]
 struct Waiting {
@@ -63,9 +75,20 @@ struct Waiting {
 impl WriteQueue {
     /// The queue of a database on `backend`.
     pub fn new(backend: Backend) -> Self {
+        let grouped = backend == Backend::Sqlite;
         WriteQueue {
             waiting: Mutex::default(),
-            grouped: backend == Backend::Sqlite,
+            grouped,
+            leader: if grouped { writer_thread() } else { None },
+        }
+    }
+
+    /// Starts a leader for `queue` (this queue) on the writer thread; gives the request back
+    /// when there is no such thread.
+    fn start_leader(&self, pool: DbPool, queue: Arc<WriteQueue>) -> Result<(), Lead> {
+        match &self.leader {
+            Some(tx) => tx.send((pool, queue)).map_err(|e| e.0),
+            None => Err((pool, queue)),
         }
     }
 
@@ -84,11 +107,11 @@ const MAX_GROUP: usize = 64;
 /// committed just before it.
 ///
 /// A waiting caller holds no thread and no connection: it queues its piece and awaits the
-/// answer. The first caller to find no leader starts one, a blocking task with one pooled
-/// connection that runs groups until the queue is empty. (Each caller used to wait on a
-/// blocking thread with a connection of its own and then take the write turn, one after the
-/// other, just to collect its result: groups were at most as large as the pool, and single
-/// creates at c=32 cost 570-670 µs of CPU each instead of 250-285.)
+/// answer. The first caller to find no leader starts one on the queue's writer thread: it
+/// takes one pooled connection and runs groups until the queue is empty. (Each caller used to
+/// wait on a blocking thread with a connection of its own and then take the write turn, one
+/// after the other, just to collect its result: groups were at most as large as the pool, and
+/// single creates at c=32 cost 570-670 µs of CPU each instead of 250-285.)
 pub async fn write_grouped<T, E, F>(pool: &DbPool, queue: &Arc<WriteQueue>, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
@@ -129,13 +152,36 @@ where
         !std::mem::replace(&mut waiting.leading, true)
     };
     if start {
-        let (pool, queue) = (pool.clone(), queue.clone());
         // Detached: the leader finishes the queue even if this caller goes away.
-        drop(tokio::task::spawn_blocking(move || lead(&pool, &queue)));
+        if let Err((pool, queue)) = queue.start_leader(pool.clone(), queue.clone()) {
+            drop(tokio::task::spawn_blocking(move || lead(&pool, &queue)));
+        }
     }
     // A piece whose answer was dropped unsent panicked while running.
     rx.await
         .unwrap_or_else(|_| Err(E::from(group_failed("the write was lost"))))
+}
+
+/// The thread every leader of one queue runs on, one after the other; it ends when the queue
+/// is dropped (its sender with it).
+fn writer_thread() -> Option<Sender<Lead>> {
+    let (tx, rx) = std::sync::mpsc::channel::<Lead>();
+    let spawned = std::thread::Builder::new()
+        .name("feedgate-write".into())
+        .spawn(move || {
+            while let Ok((pool, queue)) = rx.recv() {
+                // A panic outside the pieces has already failed what was queued (`Resign`);
+                // the thread goes on leading.
+                let _ = catch_unwind(AssertUnwindSafe(|| lead(&pool, &queue)));
+            }
+        });
+    match spawned {
+        Ok(_) => Some(tx),
+        Err(e) => {
+            tracing::warn!(error = %e, "no writer thread: group leaders run on the blocking pool");
+            None
+        }
+    }
 }
 
 /// The leader: runs groups until the queue is empty, taking the write turn for each group, so
@@ -302,6 +348,33 @@ mod tests {
 
     use super::*;
     use crate::db::{DatabaseUrl, PoolOptions, RunError, connect};
+
+    #[test]
+    fn every_group_runs_on_the_queue_s_writer_thread_even_after_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::Sqlite(dir.path().join("thread.db"));
+        let pool = connect(&url, PoolOptions::default()).unwrap();
+        let queue = Arc::new(WriteQueue::new(Backend::Sqlite));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let thread_of_write = |panic: bool| {
+            rt.block_on(write_grouped::<_, RunError, _>(&pool, &queue, move |_| {
+                assert!(!panic, "a piece that panics");
+                Ok(std::thread::current().name().map(str::to_string))
+            }))
+        };
+        assert_eq!(
+            thread_of_write(false).unwrap().as_deref(),
+            Some("feedgate-write")
+        );
+        // The panicking piece is lost (its caller is told), and the thread keeps leading.
+        assert!(thread_of_write(true).is_err());
+        assert_eq!(
+            thread_of_write(false).unwrap().as_deref(),
+            Some("feedgate-write")
+        );
+    }
 
     #[test]
     fn a_leader_without_a_connection_fails_its_queue_and_the_next_writer_leads_again() {
