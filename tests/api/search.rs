@@ -116,6 +116,13 @@ both_backends! {
         assert_eq!(app.search_values(None, "q=198.51.100.23&tags=phishing").len(), 0);
         assert_eq!(app.search_values(None, "q=198.51.100.23&tags=scanner&user=alice&feed=mixed").len(), 3);
         assert!(app.search_values(None, "q=198.51.100.23&user=bob").is_empty());
+        // A range's page is chosen with the user and feed filters as subqueries on `feeds`.
+        let range = app.search_values(None, "q=198.51.100.0/24&limit=100");
+        assert_eq!(range.len(), 4, "{range:?}");
+        assert_eq!(sorted(app.search_values(None, "q=198.51.100.0/24&user=alice&feed=mixed&limit=100")), sorted(range));
+        assert!(app.search_values(None, "q=198.51.100.0/24&user=bob").is_empty());
+        assert!(app.search_values(None, "q=198.51.100.0/24&feed=other").is_empty());
+        assert!(app.search_values(None, "q=example.net&user=alice&feed=nothing").is_empty());
         app.get("/api/search?q=example.net&itype=domain").assert_error(400, "invalid_parameter");
         app.get("/api/search?q=example.net&colour=red").assert_error(400, "unknown_parameter");
         assert_eq!(app.search_values(Some(&alice), "q=example.net&lasttime=1").len(), 7);
