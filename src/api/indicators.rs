@@ -133,6 +133,19 @@ pub fn render_page<'a>(
     limit: i64,
     params: &BTreeMap<&'static str, String>,
 ) -> (Vec<render::IndicatorJson<'a>>, Option<String>) {
+    let more = views.len() as i64 > limit;
+    render_shown(views, extras, version, base, (limit, more), params)
+}
+
+/// [`render_page`] when the caller read only the shown rows and knows whether `more` follow.
+pub fn render_shown<'a>(
+    views: &'a [IndicatorView],
+    extras: &'a LoadedExtras,
+    version: ApiVersion,
+    base: &'a str,
+    (limit, more): (i64, bool),
+    params: &BTreeMap<&'static str, String>,
+) -> (Vec<render::IndicatorJson<'a>>, Option<String>) {
     let shown = &views[..views.len().min(limit as usize)];
     let list = shown
         .iter()
@@ -144,7 +157,7 @@ pub fn render_page<'a>(
         })
         .collect();
 
-    let next = (views.len() as i64 > limit)
+    let next = more
         .then(|| {
             shown
                 .last()

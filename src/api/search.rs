@@ -5,7 +5,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::api::feeds::viewer;
-use crate::api::indicators::{LoadedExtras, load_extras, render_page};
+use crate::api::indicators::{LoadedExtras, load_extras, render_shown};
 use crate::api::paging::{self, Cursor};
 use crate::api::query::QueryPairs;
 use crate::api::render::IndicatorView;
@@ -75,14 +75,20 @@ pub async fn search_indicators(
     let (body, next) = state
         .readers
         .run(&state.pool, move |c| {
-            let hits = search::search(c, &rule, &filters, limit + 1)?;
+            let (hits, more) = search::search(c, &rule, &filters, limit)?;
             let mut views: Vec<IndicatorView> = hits
                 .into_iter()
                 .map(|(row, feed, owner)| IndicatorView::of_hit(row, feed, owner))
                 .collect();
             let extras: LoadedExtras = load_extras(c, &mut views, true)?;
-            let (list, next) =
-                render_page(&views, &extras, version, &body_base, limit, &body_params);
+            let (list, next) = render_shown(
+                &views,
+                &extras,
+                version,
+                &body_base,
+                (limit, more),
+                &body_params,
+            );
             Ok::<_, ApiError>((representation::encode(&list)?, next))
         })
         .await?;

@@ -271,16 +271,24 @@ pub fn escape_tag(tag: &str) -> String {
     escape_like(tag)
 }
 
-/// Runs a search: at most `limit` hits, newest first.
+/// Runs a search: at most `limit` hits, newest first, and whether more match (the next page).
 ///
 /// A range (a CIDR block, a domain with its subdomains) matches thousands of indicators: its
 /// page is chosen first as ids alone, which the time-ordered covering indexes answer without
 /// reading indicator rows, and only the page's rows are read in a second statement.
-pub fn search(c: &mut DbConnection, m: &Match, f: &Filters, limit: i64) -> QueryResult<Vec<Hit>> {
+pub fn search(
+    c: &mut DbConnection,
+    m: &Match,
+    f: &Filters,
+    limit: i64,
+) -> QueryResult<(Vec<Hit>, bool)> {
     use crate::db::schema::{feeds, indicators};
     use crate::db::sql::{Keyed, bucket, in_list, limited, take_rows};
     let narrowed = m.probing_stored(c)?;
     let m = narrowed.as_ref().unwrap_or(m);
+    let shown = usize::try_from(limit).unwrap_or(0);
+    // One more than is shown tells whether there is a next page.
+    let limit = limit + 1;
     // The statements run on the concrete connection: through diesel's multi-backend
     // connection every execution rendered the whole statement's text up to three times (to
     // decide caching, to collect binds, to look the statement up), 15 % of a search's CPU.
@@ -290,15 +298,18 @@ pub fn search(c: &mut DbConnection, m: &Match, f: &Filters, limit: i64) -> Query
             let ids = limited(ids_query, limit).load_iter::<i64, DefaultLoadingMode>(conn)?;
             take_rows(ids, limit)
         })?;
+        // The extra id alone says there is more: its row is not read.
+        let more = ids.len() > shown;
+        ids.truncate(shown);
         let Some(&last) = ids.last() else {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), more));
         };
         // A few list lengths only, so the statement stays prepared (repeats match nothing new).
         ids.resize(
             usize::try_from(bucket(ids.len() as i64)).unwrap_or(ids.len()),
             last,
         );
-        return crate::on_backend!(c, |conn| indicators::table
+        let hits = crate::on_backend!(c, |conn| indicators::table
             .inner_join(feeds::table.inner_join(users::table))
             .filter(in_list(indicators::id, ids))
             .order((indicators::effective_at.desc(), indicators::id.desc()))
@@ -307,10 +318,11 @@ pub fn search(c: &mut DbConnection, m: &Match, f: &Filters, limit: i64) -> Query
                 FeedLabel::as_select(),
                 users::username,
             ))
-            .load(conn));
+            .load(conn))?;
+        return Ok((hits, more));
     }
     let shape = shape(m, f, limit);
-    crate::on_backend!(c, |conn| {
+    let mut hits: Vec<Hit> = crate::on_backend!(c, |conn| {
         let q = limited(
             crate::search_query!(m, f).select((
                 IndicatorRow::as_select(),
@@ -349,7 +361,10 @@ pub fn search(c: &mut DbConnection, m: &Match, f: &Filters, limit: i64) -> Query
             (4, 1),
             (4, 2)
         )
-    })
+    })?;
+    let more = hits.len() > shown;
+    hits.truncate(shown);
+    Ok((hits, more))
 }
 
 /// The type-level key of a search statement of a common shape: an address probing 1, 2, 4 or

@@ -121,6 +121,11 @@ both_backends! {
         assert_eq!(range.len(), 4, "{range:?}");
         assert_eq!(sorted(app.search_values(None, "q=198.51.100.0/24&user=alice&feed=mixed&limit=100")), sorted(range));
         assert!(app.search_values(None, "q=198.51.100.0/24&user=bob").is_empty());
+        // A next page is linked exactly when more match than the page shows.
+        assert!(app.get("/api/search?q=198.51.100.0/24&limit=4").header("link").is_none());
+        assert!(app.get("/api/search?q=198.51.100.0/24&limit=3").header("link").is_some());
+        assert!(app.get("/api/search?q=198.51.100.23&limit=3").header("link").is_none());
+        assert!(app.get("/api/search?q=198.51.100.23&limit=2").header("link").is_some());
         assert!(app.search_values(None, "q=198.51.100.0/24&feed=other").is_empty());
         assert!(app.search_values(None, "q=example.net&user=alice&feed=nothing").is_empty());
         app.get("/api/search?q=example.net&itype=domain").assert_error(400, "invalid_parameter");
