@@ -1,6 +1,7 @@
 //! `POST /api/users/:user/feeds/:feed/indicators_bulk` (spec §6.6.6): up to 5,000 items,
-//! validated first (any invalid item: 422 listing them, nothing written), then the quota for
-//! the distinct new values, then every item applied in order in one transaction.
+//! validated first (any invalid item: 422 listing them, nothing written), then every item
+//! applied in order in one transaction, then the quota for the values that were new (over it,
+//! the whole request is rolled back).
 
 use std::collections::HashMap;
 
@@ -219,13 +220,14 @@ fn apply_all(
     for (i, (thing, input)) in items.iter().enumerate() {
         let slot = match slot_of.get(thing.as_str()) {
             None => {
+                let slot = fresh.len();
                 let row = indicators::new_row((owner, feed_row), thing, input, now)
                     .map_err(|e| tags_error(e, i))?;
-                slot_of.insert(thing.as_str(), fresh.len());
+                slot_of.insert(thing.as_str(), slot);
                 fresh.push(row);
                 comments.push(0);
-                order.push((fresh.len() - 1, true));
-                fresh.len() - 1
+                order.push((slot, true));
+                slot
             }
             Some(&slot) => {
                 merge_into!(&mut fresh[slot], input, now).map_err(|e| tags_error(e, i))?;

@@ -124,7 +124,9 @@ fn escape_like(tag: &str) -> String {
         .replace('_', "\\_")
 }
 
-/// Builds the search query (boxed, so the plan test can `EXPLAIN` the same statement).
+/// Builds the joined search query of an exact or address match, whose rows it reads (boxed,
+/// so the plan test can `EXPLAIN` the same statement); a range picks its ids with
+/// [`range_ids_query!`] and then reads only those rows.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! search_query {
