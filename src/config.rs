@@ -48,6 +48,11 @@ pub struct Settings {
     #[arg(long, env = "FEEDGATE_MAX_BODY_BYTES", default_value_t = 10 * 1024 * 1024)]
     pub max_body_bytes: usize,
 
+    /// Most bytes of indicator text one page of a feed carries: a page is cut before the row
+    /// that would pass it (at least one row is shown) and its `next` link goes on from there.
+    #[arg(long, env = "FEEDGATE_MAX_PAGE_BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub max_page_bytes: usize,
+
     /// Largest attachment, in bytes once decoded (larger → 422 `too_large`).
     #[arg(long, env = "FEEDGATE_MAX_ATTACHMENT_BYTES", default_value_t = 5 * 1024 * 1024)]
     pub max_attachment_bytes: usize,

@@ -112,6 +112,9 @@ pub enum ApiError {
     LastAdmin,
     #[error("database busy")]
     DatabaseBusy,
+    /// A bounded queue of expensive work (password checks) is full: 503 with `Retry-After`.
+    #[error("the server is busy with too many {0} at once; retry shortly")]
+    ServerBusy(&'static str),
     #[error("the query took too long")]
     QueryTimeout,
     #[error("database unavailable")]
@@ -187,6 +190,7 @@ impl ApiError {
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::BurstLimited { .. } => "burst_limited",
             ApiError::DatabaseBusy => "database_busy",
+            ApiError::ServerBusy(_) => "server_busy",
             ApiError::QueryTimeout => "query_timeout",
             ApiError::Unavailable(_) => "database_unavailable",
             ApiError::Internal(_) => "internal_error",
@@ -280,9 +284,10 @@ impl ResponseError for ApiError {
             ApiError::RateLimited { .. } | ApiError::BurstLimited { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
             }
-            ApiError::DatabaseBusy | ApiError::QueryTimeout | ApiError::Unavailable(_) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ApiError::DatabaseBusy
+            | ApiError::ServerBusy(_)
+            | ApiError::QueryTimeout
+            | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -308,6 +313,9 @@ impl ResponseError for ApiError {
             }
             ApiError::DatabaseBusy | ApiError::QueryTimeout | ApiError::Unavailable(_) => {
                 res.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+            }
+            ApiError::ServerBusy(_) => {
+                res.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
             }
             ApiError::RateLimited { retry_after, .. } | ApiError::BurstLimited { retry_after } => {
                 res.insert_header((

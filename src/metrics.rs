@@ -66,6 +66,7 @@ pub struct Metrics {
     pool_connections: Family<StateLabels, Gauge>,
     pool_max: Gauge,
     import_rows: Family<OutcomeLabels, Counter>,
+    token_forgets: Counter,
 }
 
 impl Metrics {
@@ -110,6 +111,12 @@ impl Metrics {
             "Database pool size",
             pool_max.clone(),
         );
+        let token_forgets = Counter::default();
+        registry.register(
+            "feedgate_token_memory_forgets",
+            "Times this gateway forgot every resolved token after a credential change",
+            token_forgets.clone(),
+        );
         let import_rows = Family::<OutcomeLabels, Counter>::default();
         registry.register(
             "feedgate_import_rows",
@@ -133,6 +140,7 @@ impl Metrics {
             pool_connections,
             pool_max,
             import_rows,
+            token_forgets,
         }
     }
 
@@ -164,6 +172,12 @@ impl Metrics {
                 route,
             })
             .observe(seconds);
+    }
+
+    /// Counts one forgetting of every resolved token (`auth::cache`), exposed as
+    /// `feedgate_token_memory_forgets_total`.
+    pub fn token_memory_forgotten(&self) {
+        self.token_forgets.inc();
     }
 
     /// Counts a refusal by a limiter (`daily`, `anonymous` or `burst`).

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
@@ -42,11 +42,32 @@ fn request_id(req: &ServiceRequest) -> String {
     }
 }
 
+/// A server error's JSON body gains `details.request_id`, so a report can be matched to the
+/// log line (which carries the cause the client never sees).
+fn with_request_id(res: ServiceResponse<BoxBody>, id: &str) -> ServiceResponse<BoxBody> {
+    let (req, res) = res.into_parts();
+    let (head, body) = res.into_parts();
+    let bytes = match body.try_into_bytes() {
+        Ok(bytes) => bytes,
+        Err(body) => return ServiceResponse::new(req, head.set_body(body)),
+    };
+    let body = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(mut value) if value["details"].is_object() => {
+            value["details"]["request_id"] = serde_json::Value::from(id);
+            BoxBody::new(value.to_string())
+        }
+        _ => BoxBody::new(bytes),
+    };
+    let mut head = head.set_body(body);
+    head.headers_mut().remove(header::CONTENT_LENGTH);
+    ServiceResponse::new(req, head)
+}
+
 /// Request id, common headers, access log and metrics.
 pub async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let started = Instant::now();
     let id = request_id(&req);
     req.extensions_mut().insert(RequestId(id.clone()));
@@ -55,10 +76,13 @@ pub async fn observe(
     let under_api = req.path() == "/api" || req.path().starts_with("/api/");
 
     let mut res = match next.call(req).await {
-        Ok(res) => res,
+        Ok(res) => res.map_into_boxed_body(),
         // Errors from inner services become responses here, so they are logged and counted too.
         Err(e) => return Err(e),
     };
+    if res.status().is_server_error() {
+        res = with_request_id(res, &id);
+    }
 
     let route = res
         .request()

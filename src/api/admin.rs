@@ -696,6 +696,7 @@ mod tests {
                 admin,
                 write,
                 token_id: 1,
+                token_expires_at: None,
             })
         };
         let code = |r: Result<AuthUser, ApiError>| r.err().map(|e| e.code());

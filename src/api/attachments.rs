@@ -47,6 +47,12 @@ pub async fn show_attachment(
         .insert_header((header::CONTENT_TYPE, meta.content_type.clone()))
         .insert_header((header::CONTENT_DISPOSITION, disposition(&meta.filename)))
         .insert_header((header::CACHE_CONTROL, "no-store"))
+        // Uploaded bytes are hostile: opened in a browser, they run in a sandbox with no
+        // script, no origin and nothing to load.
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "sandbox; default-src 'none'",
+        ))
         .body(data))
 }
 

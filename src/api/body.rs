@@ -83,6 +83,63 @@ mod tests {
         assert_eq!(opt_str(&map, "a", &mut errors), None);
         assert_eq!(errors.len(), 1);
     }
+
+    #[test]
+    fn nul_characters_are_named_by_their_path() {
+        let mut errors = Vec::new();
+        let body = json!({"indicator": {"content": "a\0b", "tags": ["x", "\0"]},
+                          "ok": "fine", "k\0": 1});
+        nul_fields(&body, &mut String::new(), &mut errors);
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["indicator.content", "indicator.tags[1]", "k\\0"]);
+        let mut none = Vec::new();
+        nul_fields(
+            &json!({"a": ["b", {"c": "d"}]}),
+            &mut String::new(),
+            &mut none,
+        );
+        assert!(none.is_empty());
+    }
+}
+
+/// The most NUL problems one answer lists.
+const MAX_NUL_ERRORS: usize = 100;
+
+/// Adds a 422 problem for every string (member name or value) holding NUL, named by its path
+/// (`indicator.content`, `indicators[3].tags[0]`): no stored text holds NUL, and PostgreSQL
+/// refuses it, so every backend answers the same.
+fn nul_fields(value: &Value, path: &mut String, errors: &mut Vec<FieldError>) {
+    if errors.len() >= MAX_NUL_ERRORS {
+        return;
+    }
+    let problem = |path: &str| FieldError::new(path, "invalid_format", "must not contain NUL");
+    match value {
+        Value::String(s) if s.contains('\0') => errors.push(problem(path)),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                nul_fields(item, path, errors);
+                path.truncate(len);
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(&key.replace('\0', "\\0"));
+                if key.contains('\0') {
+                    errors.push(problem(path));
+                } else {
+                    nul_fields(item, path, errors);
+                }
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// A JSON request body (spec §1.3.6): parsed when `Content-Type` is absent, `application/json`,
@@ -129,6 +186,12 @@ impl actix_web::FromRequest for JsonBody {
             )));
         }
         let json = actix_web::web::Json::<Value>::from_request(req, payload);
-        Box::pin(async move { json.await.map(|j| JsonBody(j.into_inner())) })
+        Box::pin(async move {
+            let value = json.await?.into_inner();
+            let mut errors = Vec::new();
+            nul_fields(&value, &mut String::new(), &mut errors);
+            check(errors)?;
+            Ok(JsonBody(value))
+        })
     }
 }

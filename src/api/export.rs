@@ -27,6 +27,9 @@ use crate::startup::AppState;
 
 /// Rows fetched per database call while streaming.
 const PAGE: i64 = 2000;
+/// Most bytes of text one chunk holds: a chunk of large rows ends early, so an export's
+/// memory stays flat whatever its rows carry.
+const CHUNK_BYTES: usize = 4 * 1024 * 1024;
 
 /// The exact CSV header row (19 columns).
 pub const CSV_HEADER: &str = "id,indicator,itype,tags,portlist,portlist_src,protocol,firsttime,lasttime,count,description,provider,asn,asn_desc,cc,created_at,updated_at,user,feed";
@@ -89,11 +92,12 @@ struct Walk {
     long: Option<db::LongRead>,
 }
 
-/// One chunk: rendered text, rows in it, and where the next chunk starts.
+/// One chunk: rendered text, rows in it, where the next chunk starts and whether one may.
 struct Chunk {
     text: String,
     rows: i64,
     last: Option<PageKey>,
+    more: bool,
 }
 
 async fn export(
@@ -175,9 +179,9 @@ async fn next_chunk(mut walk: Walk) -> Option<(Result<Bytes, ApiError>, Walk)> {
             let chunk = match ctx.format {
                 Format::Csv => csv_chunk(&ctx, c, &page)?,
                 Format::Json(version) => {
-                    let mut rows = indicator::page(c, &page)?;
-                    indicator::expand_contents(c, rows.iter_mut())?;
-                    json_chunk(&ctx, version, rows, after.is_none())
+                    let mut page = indicator::page_within(c, &page, CHUNK_BYTES)?;
+                    indicator::expand_contents(c, page.rows.iter_mut())?;
+                    json_chunk(&ctx, version, page.rows, after.is_none(), page.more)
                 }
             };
             Ok::<_, ApiError>(chunk)
@@ -202,6 +206,7 @@ async fn next_chunk(mut walk: Walk) -> Option<(Result<Bytes, ApiError>, Walk)> {
             text: String::new(),
             rows: 0,
             last: None,
+            more: false,
         }
     };
     if out.is_empty() {
@@ -213,7 +218,7 @@ async fn next_chunk(mut walk: Walk) -> Option<(Result<Bytes, ApiError>, Walk)> {
         walk.after = chunk.last;
     }
     walk.left -= chunk.rows;
-    if chunk.rows < want || walk.left <= 0 || want == 0 {
+    if !chunk.more || walk.left <= 0 || want == 0 {
         walk.done = true;
         walk.long = None;
         if json {
@@ -229,18 +234,28 @@ fn csv_chunk(ctx: &Ctx, c: &mut db::DbConnection, page: &PageOf) -> Result<Chunk
         text: String::with_capacity(usize::try_from(page.limit).unwrap_or(0) * 200),
         rows: 0,
         last: None,
+        more: false,
     };
     indicator::export_page(c, page, |row| {
         csv_row(&mut chunk.text, &row, &ctx.owner, &ctx.feed.name);
         chunk.rows += 1;
         chunk.last = Some((row.effective_at, row.id));
+        chunk.text.len() < CHUNK_BYTES
     })?;
+    // A full page or one cut by its size may have rows after it; a short one was the end.
+    chunk.more = chunk.rows == page.limit || chunk.text.len() >= CHUNK_BYTES;
     Ok(chunk)
 }
 
 /// One page of the JSON export (`first`: the export's first page, so no comma before its
 /// first object).
-fn json_chunk(ctx: &Ctx, version: ApiVersion, rows: Vec<IndicatorRow>, first: bool) -> Chunk {
+fn json_chunk(
+    ctx: &Ctx,
+    version: ApiVersion,
+    rows: Vec<IndicatorRow>,
+    first: bool,
+    more: bool,
+) -> Chunk {
     let n = rows.len() as i64;
     let last = rows.last().map(|r| (r.effective_at, r.id));
     let mut buf = Vec::with_capacity(rows.len() * 600);
@@ -263,13 +278,20 @@ fn json_chunk(ctx: &Ctx, version: ApiVersion, rows: Vec<IndicatorRow>, first: bo
         text: String::from_utf8(buf).unwrap_or_default(),
         rows: n,
         last,
+        more,
     }
 }
 
 /// One RFC 4180 field: quoted when it holds a comma, quote, CR or LF.
 fn field(out: &mut String, value: &str) {
+    // A cell a spreadsheet would read as a formula (OWASP's CSV injection rule) is written
+    // with a leading apostrophe, which spreadsheets show as text.
+    let formula = value.starts_with(['=', '+', '-', '@', '\t', '\r']);
     if value.contains([',', '"', '\r', '\n']) {
         out.push('"');
+        if formula {
+            out.push('\'');
+        }
         for (i, part) in value.split('"').enumerate() {
             if i > 0 {
                 out.push_str("\"\"");
@@ -278,6 +300,9 @@ fn field(out: &mut String, value: &str) {
         }
         out.push('"');
     } else {
+        if formula {
+            out.push('\'');
+        }
         out.push_str(value);
     }
 }
@@ -359,5 +384,21 @@ mod tests {
         field(&mut out, "say \"hi\"\nthere");
         assert_eq!(out, "\"scanner,ssh\"plain\"say \"\"hi\"\"\nthere\"");
         assert_eq!(CSV_HEADER.split(',').count(), 19);
+        for (cell, written) in [
+            (
+                "=HYPERLINK(\"http://x\")",
+                "\"'=HYPERLINK(\"\"http://x\"\")\"",
+            ),
+            ("+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0"),
+            ("-2", "'-2"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "\"'\rx\""),
+            ("a=b", "a=b"),
+        ] {
+            let mut out = String::new();
+            field(&mut out, cell);
+            assert_eq!(out, written, "{cell:?}");
+        }
     }
 }

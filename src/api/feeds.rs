@@ -317,26 +317,29 @@ pub async fn show_feed(
     let path = path.into_inner();
     let base = urls::base(&req, &state);
     let (body_base, body_params) = (base.clone(), params.clone());
+    let max_bytes = state.settings.max_page_bytes;
     let (body, next) = state
         .readers
         .run(&state.pool, move |c| {
             let (owner, feed) = visible_feed(c, &path, &caller)?;
-            let rows = indicator::page(
+            let page = indicator::page_within(
                 c,
                 &indicator::PageOf {
                     feed_id: feed.id,
                     since,
                     after,
-                    limit: limit + 1,
+                    limit,
                 },
+                max_bytes,
             )?;
-            let (views, extras) = load_views(c, rows, &feed, &owner.username, true)?;
-            let (list, next) = crate::api::indicators::render_page(
+            let (views, extras) = load_views(c, page.rows, &feed, &owner.username, true)?;
+            let shown = views.len() as i64;
+            let (list, next) = crate::api::indicators::render_shown(
                 &views,
                 &extras,
                 version,
                 &body_base,
-                limit,
+                (shown, page.more),
                 &body_params,
             );
             let body = render::FeedPage {

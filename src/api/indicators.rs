@@ -203,24 +203,28 @@ pub async fn list_indicators(
         .map(|k| Cursor::time_id(&k))
         .transpose()?;
     let path = path.into_inner();
-    let (views, extras) = state
+    let max_bytes = state.settings.max_page_bytes;
+    let (views, extras, more) = state
         .readers
         .run(&state.pool, move |c| {
             let (owner, feed) = visible_feed(c, &path, &caller)?;
-            let rows = indicator::page(
+            let page = indicator::page_within(
                 c,
                 &PageOf {
                     feed_id: feed.id,
                     since,
                     after,
-                    limit: limit + 1,
+                    limit,
                 },
+                max_bytes,
             )?;
-            load_views(c, rows, &feed, &owner.username, true)
+            let (views, extras) = load_views(c, page.rows, &feed, &owner.username, true)?;
+            Ok::<_, ApiError>((views, extras, page.more))
         })
         .await?;
     let base = urls::base(&req, &state);
-    let (list, next) = render_page(&views, &extras, version, &base, limit, &params);
+    let shown = views.len() as i64;
+    let (list, next) = render_shown(&views, &extras, version, &base, (shown, more), &params);
     Ok(paging::with_next_link(
         version.ok(&list),
         &base,

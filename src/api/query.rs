@@ -60,7 +60,18 @@ fn serde_urlencoded_pairs(raw: &str) -> Result<Vec<(String, String)>, ApiError> 
     let mut out = Vec::new();
     for part in raw.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = part.split_once('=').unwrap_or((part, ""));
-        out.push((decode(k)?, decode(v)?));
+        let (k, v) = (decode(k)?, decode(v)?);
+        // No stored text holds NUL (PostgreSQL refuses it): such a value can only be an attack.
+        if k.contains('\0') || v.contains('\0') {
+            return Err(ApiError::InvalidParameter {
+                message: format!(
+                    "query parameter {:?} holds a NUL character",
+                    k.replace('\0', "")
+                ),
+                parameter: k.replace('\0', ""),
+            });
+        }
+        out.push((k, v));
     }
     Ok(out)
 }

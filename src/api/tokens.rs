@@ -27,20 +27,60 @@ pub struct TokenPath {
     pub tid: String,
 }
 
-/// Checks what needs no database (401 without a caller, 403 for a read-only token on a write),
-/// then, inside the caller's connection, finds the user (404) and checks ownership or the
-/// Basic password.
-fn authorize(c: &mut DbConnection, caller: &Caller, name: &str) -> Result<UserRow, ApiError> {
+/// A password that was checked against the user's stored hash before any transaction began.
+pub struct PasswordChecked {
+    user_id: i64,
+    hash: Option<String>,
+}
+
+/// For HTTP Basic callers, checks the password outside any database connection or lock, on
+/// the bounded verification threads (`auth::password`): finds the user (404), verifies (401;
+/// 503 `server_busy` when too many checks are queued). Other callers need no check: `None`.
+pub async fn check_password(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+) -> Result<Option<PasswordChecked>, ApiError> {
+    let Caller::Basic(basic) = caller else {
+        return Ok(None);
+    };
+    let lookup = name.to_string();
+    let owner = state
+        .readers
+        .run(&state.pool, move |c| {
+            user::find_by_name(c, &lookup).map_err(ApiError::from)
+        })
+        .await?;
+    let same = basic.username.eq_ignore_ascii_case(&owner.username);
+    let stored = owner.password_hash.clone().filter(|_| same);
+    let ok = password::verify_bounded(stored, basic.password.clone())
+        .await
+        .map_err(|_| ApiError::ServerBusy("password checks"))?;
+    if !ok || owner.disabled {
+        return Err(ApiError::InvalidCredentials);
+    }
+    Ok(Some(PasswordChecked {
+        user_id: owner.id,
+        hash: owner.password_hash,
+    }))
+}
+
+/// Inside the caller's connection: finds the user (404) and checks ownership, or that the
+/// password checked beforehand still belongs to this enabled user (changed meanwhile: 401).
+fn authorize(
+    c: &mut DbConnection,
+    caller: &Caller,
+    name: &str,
+    checked: Option<&PasswordChecked>,
+) -> Result<UserRow, ApiError> {
     let owner = user::find_by_name(c, name)?;
     match caller {
         Caller::User(u) => u.require_self_or_admin(owner.id)?,
-        Caller::Basic(basic) => {
-            let same = basic.username.eq_ignore_ascii_case(&owner.username);
-            let ok = password::verify(
-                owner.password_hash.as_deref().filter(|_| same),
-                &basic.password,
-            );
-            if !ok || owner.disabled {
+        Caller::Basic(_) => {
+            let still = checked.is_some_and(|p| {
+                p.user_id == owner.id && p.hash == owner.password_hash && p.hash.is_some()
+            });
+            if !still || owner.disabled {
                 return Err(ApiError::InvalidCredentials);
             }
         }
@@ -91,10 +131,11 @@ pub async fn list_tokens(
 ) -> Result<HttpResponse, ApiError> {
     precheck(&caller, false)?;
     let name = path.into_inner().user;
+    let checked = check_password(&state, &caller, &name).await?;
     let rows = state
         .readers
         .run(&state.pool, move |c| {
-            let owner = authorize(c, &caller, &name)?;
+            let owner = authorize(c, &caller, &name, checked.as_ref())?;
             token::list_active(c, owner.id).map_err(ApiError::from)
         })
         .await?;
@@ -117,10 +158,15 @@ pub async fn create_token(
     precheck(&caller, true)?;
     let name = path.into_inner().user;
     let now = state.clock.now();
+    let checked = check_password(&state, &caller, &name).await?;
     let minted = db::run(&state.pool, move |c| {
         db::write_tx(c, |c| {
-            let owner = authorize(c, &caller, &name)?;
-            let spec = parse_token_spec(payload.into_inner(), now)?;
+            let owner = authorize(c, &caller, &name, checked.as_ref())?;
+            let mut spec = parse_token_spec(payload.into_inner(), now)?;
+            // A token minted with a token never outlives it.
+            if let Caller::User(u) = &caller {
+                spec.expires_at = outlived_by(spec.expires_at, u.token_expires_at);
+            }
             mint(c, owner.id, &spec, now)
         })
     })
@@ -130,6 +176,18 @@ pub async fn create_token(
         version,
         Some(minted.plain.expose()),
     )))
+}
+
+/// The expiry of a token minted by a caller whose own token expires at `minter`: the earlier
+/// of the two (no expiry asked for means the minter's).
+pub fn outlived_by(
+    asked: Option<NaiveDateTime>,
+    minter: Option<NaiveDateTime>,
+) -> Option<NaiveDateTime> {
+    match (asked, minter) {
+        (Some(a), Some(m)) => Some(a.min(m)),
+        (a, m) => a.or(m),
+    }
 }
 
 /// Mints a token, mapping the cap to `quota_exceeded`.
@@ -241,9 +299,10 @@ pub async fn revoke_token(
     let TokenPath { user: name, tid } = path.into_inner();
     let tid = parse_id(&tid)?;
     let now = state.clock.now();
+    let checked = check_password(&state, &caller, &name).await?;
     let row = db::run(&state.pool, move |c| {
         db::write_tx(c, |c| {
-            let owner = authorize(c, &caller, &name)?;
+            let owner = authorize(c, &caller, &name, checked.as_ref())?;
             token::revoke(c, tid, Some(owner.id), now).map_err(ApiError::from)
         })
     })

@@ -78,6 +78,15 @@ impl TokenCache {
         (fresh && valid && touched).then(|| entry.resolved.clone())
     }
 
+    /// Whether `hash` belongs to a token this gateway resolved within [`TTL`]: such a token
+    /// gets a burst budget of its own, anything else shares its address's.
+    pub fn knows(&self, hash: &[u8; 32]) -> bool {
+        let generation = self.generation();
+        self.lock()
+            .get(hash)
+            .is_some_and(|e| e.generation == generation && e.at.elapsed() < TTL)
+    }
+
     /// Keeps what the database said, read under `generation`.
     pub fn put(&self, hash: [u8; 32], resolved: Resolved, generation: u64) {
         if generation != self.generation() {
@@ -135,6 +144,7 @@ mod tests {
                 admin: false,
                 write: true,
                 token_id: 7,
+                token_expires_at: None,
             },
             requests_per_day: None,
             expires_at,
@@ -152,6 +162,8 @@ mod tests {
         cache.put([1; 32], resolved(Some(now), None), g);
         assert_eq!(cache.get(&[1; 32], now).map(|r| r.user.token_id), Some(7));
         assert!(cache.get(&[2; 32], now).is_none());
+        assert!(cache.knows(&[1; 32]));
+        assert!(!cache.knows(&[2; 32]));
         // Expired at use, or its last-used bump is due: ask the database.
         assert!(
             cache

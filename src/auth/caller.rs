@@ -15,6 +15,8 @@ pub struct AuthUser {
     pub admin: bool,
     pub write: bool,
     pub token_id: i64,
+    /// When the presented token expires: a token it mints never outlives it.
+    pub token_expires_at: Option<chrono::NaiveDateTime>,
 }
 
 impl AuthUser {

@@ -61,6 +61,7 @@ pub fn authenticate(
         name: user.username,
         write: tok.scope == SCOPE_WRITE,
         token_id: tok.id,
+        token_expires_at: tok.expires_at,
     };
     Ok(Resolved {
         user: auth,

@@ -58,6 +58,27 @@ impl ProxyNet {
     }
 }
 
+/// One `X-Forwarded-For` entry: an address, `[v6]`, `[v6]:port` or `v4:port`.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    let hop = hop.trim();
+    if let Ok(ip) = hop.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    if let Some(rest) = hop.strip_prefix('[') {
+        let (inner, tail) = rest.split_once(']')?;
+        let port_ok = tail.is_empty()
+            || tail
+                .strip_prefix(':')
+                .is_some_and(|p| p.parse::<u16>().is_ok());
+        return port_ok
+            .then(|| inner.parse::<std::net::Ipv6Addr>().ok())?
+            .map(IpAddr::V6);
+    }
+    let (addr, port) = hop.rsplit_once(':')?;
+    port.parse::<u16>().ok()?;
+    addr.parse::<std::net::Ipv4Addr>().ok().map(IpAddr::V4)
+}
+
 /// The address to charge, as text: IPv4 as is, IPv6 as its /64 network.
 pub fn client_address(
     peer: Option<IpAddr>,
@@ -71,14 +92,13 @@ pub fn client_address(
     if trusted.iter().any(|t| t.contains(ip))
         && let Some(list) = forwarded_for
     {
-        for hop in list.rsplit(',').map(str::trim) {
-            match hop.parse::<IpAddr>() {
-                Ok(hop_ip) if trusted.iter().any(|t| t.contains(hop_ip)) => ip = hop_ip,
-                Ok(hop_ip) => {
-                    ip = hop_ip;
-                    break;
-                }
-                Err(_) => break,
+        // Right to left: the first valid entry no trusted proxy holds is the client. Entries
+        // that are not addresses are skipped, so junk can neither hide the client nor make
+        // the proxy's own address pay.
+        for hop_ip in list.rsplit(',').filter_map(parse_hop) {
+            ip = hop_ip;
+            if !trusted.iter().any(|t| t.contains(hop_ip)) {
+                break;
             }
         }
     }
@@ -116,6 +136,38 @@ mod tests {
             "203.0.113.1"
         );
         assert_eq!(client_address(peer("10.1.2.3"), None, &proxy), "10.1.2.3");
+        // Junk right of the client is skipped instead of charging the proxy.
+        for junk in [
+            "garbage",
+            "[",
+            "[::1",
+            "1.2.3.4:99999",
+            "unknown",
+            "300.1.1.1",
+            "",
+        ] {
+            assert_eq!(
+                client_address(
+                    peer("10.1.2.3"),
+                    Some(&format!("203.0.113.1, {junk}")),
+                    &proxy
+                ),
+                "203.0.113.1",
+                "{junk:?}"
+            );
+        }
+        assert_eq!(
+            client_address(peer("10.1.2.3"), Some("[2001:db8::1]:443"), &proxy),
+            "2001:db8::/64"
+        );
+        assert_eq!(
+            client_address(peer("10.1.2.3"), Some("[2001:db8::1], 10.0.0.9"), &proxy),
+            "2001:db8::/64"
+        );
+        assert_eq!(
+            client_address(peer("10.1.2.3"), Some("198.51.100.9:4711"), &proxy),
+            "198.51.100.9"
+        );
         assert_eq!(
             client_address(peer("2001:db8:1:2:3:4:5:6"), None, &[]),
             "2001:db8:1:2::/64"

@@ -87,6 +87,9 @@ struct Lease {
     left: i64,
     /// A renewal of this lease is under way (`renew`): no other request starts one.
     renewing: bool,
+    /// The lowest `X-Ratelimit-Remaining` shown for this subject and day: answers never
+    /// show more, even when a renewal or a racing lease would compute a higher figure.
+    shown: i64,
 }
 
 /// In-memory request accounting: unlimited users' requests not yet added to the database, and
@@ -118,7 +121,9 @@ impl Pending {
             return None;
         }
         lease.left -= 1;
-        Some(limit - (lease.counted - lease.left))
+        let remaining = (limit - (lease.counted - lease.left)).min(lease.shown);
+        lease.shown = remaining;
+        Some(remaining)
     }
 
     /// Whether the subject's lease is running low and nobody renews it yet; if so, the caller
@@ -159,21 +164,25 @@ impl Pending {
 
     /// Records a new lease. Requests of one subject racing past an empty lease each write
     /// one: they are merged, so none of their requests is lost (the later count in the
-    /// database includes both).
-    fn keep_lease(&self, subject: &str, day: NaiveDate, lease: Lease) {
-        if let Ok(mut map) = self.leases.lock() {
-            let slot = map
-                .entry((subject.to_string(), day))
-                .or_insert(Lease { left: 0, ..lease });
-            // A renewal under way stays marked until it ends (`renewed`).
-            let renewing = slot.renewing;
-            if slot.limit == lease.limit {
-                slot.left += lease.left;
-                slot.counted = slot.counted.max(lease.counted);
-            } else {
-                *slot = Lease { renewing, ..lease };
-            }
+    /// database includes both). Returns what to show as remaining for a request served by
+    /// this lease's statement: `remaining`, or less if less was shown before.
+    fn keep_lease(&self, subject: &str, day: NaiveDate, lease: Lease, remaining: i64) -> i64 {
+        let Ok(mut map) = self.leases.lock() else {
+            return remaining;
+        };
+        let slot = map
+            .entry((subject.to_string(), day))
+            .or_insert(Lease { left: 0, ..lease });
+        // A renewal under way stays marked until it ends (`renewed`).
+        let renewing = slot.renewing;
+        if slot.limit == lease.limit {
+            slot.left += lease.left;
+            slot.counted = slot.counted.max(lease.counted);
+        } else {
+            *slot = Lease { renewing, ..lease };
         }
+        slot.shown = slot.shown.min(remaining);
+        slot.shown
     }
 
     /// Gives the unused part of today's leases back (clean shutdown).
@@ -278,7 +287,9 @@ pub fn renew(
                     counted,
                     left: block,
                     renewing: false,
+                    shown: i64::MAX,
                 },
+                i64::MAX,
             );
         }
         Ok(())
@@ -322,7 +333,7 @@ pub fn charge(
     }
     Ok(match counted {
         Some(counted) => {
-            pending.keep_lease(
+            let shown = pending.keep_lease(
                 subject,
                 day,
                 Lease {
@@ -330,9 +341,11 @@ pub fn charge(
                     counted,
                     left: taken - 1,
                     renewing: false,
+                    shown: i64::MAX,
                 },
+                n - (counted - (taken - 1)),
             );
-            Admission::Admitted(Some(state(n - (counted - (taken - 1)))))
+            Admission::Admitted(Some(state(shown)))
         }
         None => Admission::Refused(state(0)),
     })
@@ -351,11 +364,12 @@ mod tests {
             counted,
             left,
             renewing: false,
+            shown: i64::MAX,
         };
         // Two requests found the lease empty and each counted 10 (the count went 100 → 120);
         // each served itself from its lease.
-        p.keep_lease("u:1", day, lease(110, 9));
-        p.keep_lease("u:1", day, lease(120, 9));
+        p.keep_lease("u:1", day, lease(110, 9), i64::MAX);
+        p.keep_lease("u:1", day, lease(120, 9), i64::MAX);
         for i in 0..18 {
             assert_eq!(
                 p.serve_from_lease("u:1", day, 1000),
@@ -364,7 +378,7 @@ mod tests {
         }
         assert_eq!(p.serve_from_lease("u:1", day, 1000), None);
         // A lease taken under another limit (an admin changed it) is dropped.
-        p.keep_lease("u:1", day, lease(130, 5));
+        p.keep_lease("u:1", day, lease(130, 5), i64::MAX);
         assert_eq!(p.serve_from_lease("u:1", day, 500), None);
         assert_eq!(p.serve_from_lease("u:1", day, 1000), None);
     }
@@ -382,8 +396,9 @@ mod tests {
             counted,
             left,
             renewing: false,
+            shown: i64::MAX,
         };
-        p.keep_lease("u:1", day, lease(1 + size, size - 1));
+        p.keep_lease("u:1", day, lease(1 + size, size - 1), i64::MAX);
         // Nothing to renew while more than half is left.
         assert!(!p.renewal_due("u:1", day));
         let mut served = 2;
@@ -397,7 +412,7 @@ mod tests {
         p.renewed("u:1", day);
         assert!(p.renewal_due("u:1", day));
         // A renewal's lease is added to what is left: the count goes on without a gap.
-        p.keep_lease("u:1", day, lease(1 + 2 * size, size));
+        p.keep_lease("u:1", day, lease(1 + 2 * size, size), i64::MAX);
         for _ in 0..size {
             served += 1;
             assert_eq!(p.serve_from_lease("u:1", day, limit), Some(limit - served));
@@ -411,9 +426,33 @@ mod tests {
                 counted: 60,
                 left: 0,
                 renewing: false,
+                shown: i64::MAX,
             },
+            i64::MAX,
         );
         assert!(!p.renewal_due("u:2", day));
+    }
+
+    #[test]
+    fn the_remaining_count_shown_never_rises() {
+        let p = Pending::default();
+        let day = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+        let lease = Lease {
+            limit: 1000,
+            counted: 100,
+            left: 10,
+            renewing: false,
+            shown: i64::MAX,
+        };
+        // A statement counted up to 100 but a racing request already showed 880 left: the
+        // lease's own figure (1000 - 91 = 909) is never shown after that.
+        assert_eq!(p.keep_lease("u:1", day, lease, 880), 880);
+        assert_eq!(p.serve_from_lease("u:1", day, 1000), Some(880));
+        let mut last = 880;
+        while let Some(r) = p.serve_from_lease("u:1", day, 1000) {
+            assert!(r <= last);
+            last = r;
+        }
     }
 
     #[test]

@@ -12,7 +12,6 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, web};
-use sha2::{Digest, Sha256};
 
 use crate::auth::cache::may_change_credentials;
 use crate::auth::caller::{BasicCredentials, Caller};
@@ -69,10 +68,18 @@ pub async fn admit(
         &state.settings.trusted_proxies,
     );
 
-    // Burst: keyed by a short hash of the presented token (junk included), else the address.
-    let burst_key = match &found {
-        Presented::Token(t) => format!("t:{}", hex8(t)),
-        _ => format!("a:{address}"),
+    let now = state.clock.now();
+    // The token's hash, computed once: the key of the gateway's memory and of the database.
+    let token_hash = match &found {
+        Presented::Token(text) => PlainToken::parse(text).and_then(|p| token_key(&p)),
+        _ => None,
+    };
+    // Burst: a token this gateway knows has a budget of its own; anything else (anonymous,
+    // Basic, and tokens not yet resolved, junk included) spends its address's.
+    let known = token_hash.filter(|hash| state.tokens.knows(hash));
+    let burst_key = match known {
+        Some(hash) => format!("t:{}", hex8(&hash)),
+        None => format!("a:{address}"),
     };
     if let Err(wait) = state.burst.check(&burst_key) {
         state.metrics.rate_limited("burst");
@@ -80,12 +87,6 @@ pub async fn admit(
     }
 
     let basic_ok = accepts_basic(req.path());
-    let now = state.clock.now();
-    // The token's hash, computed once: the key of the gateway's memory and of the database.
-    let token_hash = match &found {
-        Presented::Token(text) => PlainToken::parse(text).and_then(|p| token_key(&p)),
-        _ => None,
-    };
     let in_memory = match &found {
         Presented::Token(_) => token_hash.and_then(|hash| from_memory(&state, &hash, now)),
         Presented::None => anonymous_from_memory(&state, &address, now),
@@ -101,6 +102,8 @@ pub async fn admit(
             .await
         }
     };
+    // Only a request by an identified caller that succeeded can have changed a credential
+    // (an anonymous `POST /api` cannot): only such a request forgets the tokens.
     let forgets = may_change_credentials(req.method(), req.path());
     match outcome {
         Err(e) => Ok(req.error_response(fail_closed(e))),
@@ -121,12 +124,21 @@ pub async fn admit(
             Ok(res)
         }
         Ok(Outcome::Admitted(caller, headers)) => {
+            // A token seen for the first time spent its address's burst; once it proved valid
+            // the request counts in its own bucket too, so that bucket holds from its first
+            // request on (junk never gets a bucket: the limiter's memory stays bounded).
+            if let (Caller::User(_), Some(hash), None) = (&caller, token_hash, known) {
+                let _ = state.burst.check(&format!("t:{}", hex8(&hash)));
+            }
+            let identified = !matches!(caller, Caller::Anonymous { .. });
             req.extensions_mut().insert(caller);
             let res = next.call(req).await;
-            if forgets {
+            let succeeded = res.as_ref().is_ok_and(|r| r.status().is_success());
+            if forgets && identified && succeeded {
                 // Before the answer leaves: a token revoked or a user changed through this
                 // gateway must not be admitted from memory afterwards.
                 state.tokens.forget_all();
+                state.metrics.token_memory_forgotten();
             }
             let mut res = res?.map_into_boxed_body();
             if let Some(h) = headers {
@@ -149,12 +161,8 @@ fn fail_closed(e: ApiError) -> ApiError {
     }
 }
 
-fn hex8(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+fn hex8(hash: &[u8; 32]) -> String {
+    hash.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
 fn refused(state: DailyState, now: chrono::NaiveDateTime) -> ApiError {

@@ -250,6 +250,7 @@ both_backends! {
         assert_eq!(res.body, "Received: from mx.example.org\n");
         assert_eq!(res.header("content-type"), Some("message/rfc822"));
         assert_eq!(res.header("content-disposition"), Some("attachment; filename=\"sample.eml\""));
+        assert_eq!(res.header("content-security-policy"), Some("sandbox; default-src 'none'"));
         // The same file again is not stored twice.
         let again = app.post_indicator(&alice, "alice", "ssh-scanners", &body).assert_status(200).json();
         assert_eq!(again["indicator"]["attachments"].as_array().unwrap().len(), 1);

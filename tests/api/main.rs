@@ -49,6 +49,7 @@ macro_rules! both_databases {
     )*};
 }
 
+mod hardening;
 mod helpers;
 
 mod access;

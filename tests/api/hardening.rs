@@ -1,0 +1,324 @@
+//! The standing adversarial test: what an outsider sends first to make one request expensive or
+//! to slip past a limit, each answered cheaply and the same way on both backends.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+
+use serde_json::json;
+
+use crate::helpers::*;
+
+fn basic(user: &str, password: &str) -> String {
+    use base64::Engine;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
+}
+
+/// Sends `head` and then up to `body_len` bytes of `fill`, and returns the status line of the
+/// answer. The server may answer (and close) before the whole body is sent: that is the point.
+fn raw_post(port: u16, head: &str, body_len: usize, fill: u8) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    s.write_all(head.as_bytes()).unwrap();
+    let chunk = vec![fill; 64 * 1024];
+    let mut sent = 0;
+    while sent < body_len {
+        let n = chunk.len().min(body_len - sent);
+        if s.write_all(&chunk[..n]).is_err() {
+            break;
+        }
+        sent += n;
+    }
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&answer)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+both_backends! {
+    fn nul_characters_get_the_same_answer_on_both_backends(app) {
+        let alice = app.user_with_token("alice");
+        app.create_feed(&alice, "alice", "scanners", false).assert_status(201);
+        // Path segments: nothing is named so.
+        for path in ["/api/users/al%00ice", "/api/users/alice/feeds/scan%00ners", "/api/users/alice/feeds/scanners/indicators/1%00",
+                     "/api/users/%00/feeds", "/api/users/alice/feeds/scanners%00.csv"] {
+            app.get(path).assert_error(404, "not_found");
+            app.get_as(&alice, path).assert_error(404, "not_found");
+        }
+        // Query values: a bad parameter.
+        for query in ["q=1.2.3.4&user=al%00ice", "q=1.2.3.4&feed=%00", "q=exa%00mple.com"] {
+            let body = app.get(&format!("/api/search?{query}")).assert_error(400, "invalid_parameter");
+            assert!(body["details"]["parameter"].is_string(), "{body}");
+        }
+        // Bodies: a 422 naming the field, and nothing written.
+        let path = "/api/users/alice/feeds/scanners/indicators";
+        let res = app.send_as("POST", &alice, path, &json!({"indicator": {"thing": "192.0.2.7", "content": "a\u{0}b"}}));
+        let body = res.assert_error(422, "validation_failed");
+        assert_eq!(body["details"]["errors"][0]["field"], "indicator.content", "{body}");
+        let bulk = json!({"indicators": [{"indicator": "192.0.2.8"}, {"indicator": "192.0.2.9", "description": "x\u{0}"}]});
+        let body = app.send_as("POST", &alice, "/api/users/alice/feeds/scanners/indicators_bulk", &bulk).assert_error(422, "validation_failed");
+        assert_eq!(body["details"]["errors"][0]["field"], "indicators[1].description", "{body}");
+        let created = app.post_indicator(&alice, "alice", "scanners", &json!({"indicator": {"thing": "192.0.2.10"}})).assert_status(201).json();
+        let id = created["indicator"]["id"].as_i64().unwrap();
+        app.send_as("PATCH", &alice, &format!("{path}/{id}"), &json!({"indicator": {"description": "\u{0}"}}))
+            .assert_error(422, "validation_failed");
+        let list = app.get_as(&alice, path).assert_status(200).json();
+        let values: Vec<&str> = list.as_array().unwrap().iter().map(|i| i["indicator"]["thing"].as_str().unwrap()).collect();
+        assert_eq!(values, ["192.0.2.10"]);
+        assert!(!list.to_string().contains("\\u0000"));
+        app.send_as("POST", &alice, "/api/users/alice/feeds", &json!({"feed": {"name": "x", "description": "\u{0}"}}))
+            .assert_error(422, "validation_failed");
+    }
+
+    fn basic_auth_guesses_are_bounded_and_never_block_writers(app) {
+        let (code, _, err) = Binary::run(&app.db.url, &["user", "add", "carol", "--password-stdin"], Some("correct horse battery\n"));
+        assert_eq!(code, 0, "{err}");
+        let alice = app.user_with_token("alice");
+        app.create_feed(&alice, "alice", "scanners", false).assert_status(201);
+        let wrong = basic("carol", "wrong horse battery");
+        let statuses: Vec<(u16, Option<String>)> = std::thread::scope(|s| {
+            let guesses: Vec<_> = (0..24)
+                .map(|_| s.spawn(|| {
+                    let res = app.request("POST", "/api/users/carol/tokens", &[("Authorization", &wrong)], Some(b"{}"));
+                    (res.status, res.header("retry-after").map(str::to_string))
+                }))
+                .collect();
+            // Writers go on while the guesses are checked.
+            for i in 0..5 {
+                let body = json!({"indicator": {"thing": format!("198.51.100.{i}")}});
+                app.post_indicator(&alice, "alice", "scanners", &body).assert_status(201);
+            }
+            guesses.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for (status, retry) in &statuses {
+            assert!(*status == 401 || *status == 503, "{status}");
+            if *status == 503 {
+                assert_eq!(retry.as_deref(), Some("1"));
+            }
+        }
+        assert!(statuses.iter().any(|(s, _)| *s == 401));
+        // The right password still works, and nothing was minted by a wrong one.
+        let good = basic("carol", "correct horse battery");
+        app.request("POST", "/api/users/carol/tokens", &[("Authorization", &good)], Some(br#"{"name": "laptop"}"#)).assert_status(201);
+        let tokens = app.request("GET", "/api/users/carol/tokens", &[("Authorization", &good)], None).assert_status(200).json();
+        assert_eq!(tokens.as_array().unwrap().len(), 2, "the first token and the laptop's");
+    }
+
+    fn a_token_never_mints_one_that_outlives_it(app) {
+        let alice = app.user_with_token("alice");
+        let day = app.send_as("POST", &alice, "/api/users/alice/tokens", &json!({"name": "day", "expires_in_days": 1}))
+            .assert_status(201).json();
+        let day_token = day["token"].as_str().unwrap();
+        let day_expires = day["expires_at"].as_str().unwrap().to_string();
+        for body in [json!({}), json!({"expires_in_days": 90})] {
+            let minted = app.send_as("POST", day_token, "/api/users/alice/tokens", &body).assert_status(201).json();
+            assert_eq!(minted["expires_at"].as_str(), Some(day_expires.as_str()), "{body}");
+        }
+        // A shorter life than the minter's is kept.
+        let admin_minted = app.send_as("POST", &app.admin_token, "/api/users/alice/tokens", &json!({})).assert_status(201).json();
+        assert!(admin_minted["expires_at"].is_null());
+    }
+
+    fn csv_exports_neutralise_spreadsheet_formulas(app) {
+        let alice = app.user_with_token("alice");
+        app.create_feed(&alice, "alice", "scanners", false).assert_status(201);
+        let body = json!({"indicator": {"thing": "192.0.2.44", "description": "=HYPERLINK(\"http://evil.example\",\"x\")", "tags": ["+1"]}});
+        app.post_indicator(&alice, "alice", "scanners", &body).assert_status(201);
+        let csv = app.get_as(&alice, "/api/users/alice/feeds/scanners.csv").assert_status(200).body.clone();
+        assert!(csv.contains(r#""'=HYPERLINK(""http://evil.example"",""x"")""#), "{csv}");
+        assert!(csv.contains(",'+1,"), "{csv}");
+        assert!(!csv.contains(",=HYPERLINK"), "{csv}");
+    }
+
+    fn writes_by_post_are_refused_before_their_body_is_read(app) {
+        // A body that is not a read is refused before it is read: 401 for anonymous callers.
+        let big = vec![b'x'; 2 * 1024 * 1024];
+        let mut body = b"{\"feed\": ".to_vec();
+        body.extend_from_slice(&big);
+        app.request("POST", "/api/users/admin/feeds", &[], Some(&body)).assert_error(401, "authentication_required");
+        // Reads by POST still are reads.
+        app.request("POST", "/api/users/admin/feeds", &[], Some(b"  null \n")).assert_status(200);
+        app.request("POST", "/api/users/admin/feeds", &[], Some(b"nul")).assert_error(401, "authentication_required");
+    }
+
+    fn only_credential_changes_forget_the_resolved_tokens(app) {
+        let forgets = || -> u64 {
+            let metrics = app.get("/metrics").body.clone();
+            metrics.lines().find_map(|l| l.strip_prefix("feedgate_token_memory_forgets_total ")).unwrap().trim().parse().unwrap()
+        };
+        let before = forgets();
+        app.request("POST", "/api", &[], None).assert_status(200);
+        app.request("POST", "/api", &[], Some(b"{}"));
+        app.request("DELETE", "/api/users/admin/tokens/99", &[], None).assert_error(401, "authentication_required");
+        app.send_as("DELETE", &app.admin_token, "/api/users/admin/tokens/99", &json!(null)).assert_error(404, "not_found");
+        assert_eq!(forgets(), before, "anonymous or failed requests change no credential");
+        app.send_as("POST", &app.admin_token, "/api/users/admin/tokens", &json!({})).assert_status(201);
+        assert_eq!(forgets(), before + 1);
+    }
+}
+
+#[test]
+fn junk_tokens_spend_their_address_burst() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.burst_size = 10;
+        s.burst_per_second = 1;
+    });
+    // Each junk token used to get a burst budget of its own.
+    let mut limited = 0;
+    for i in 0..40 {
+        let junk = format!("fg_{i:0>43}");
+        let res = app.get_as(&junk, "/api");
+        if res.status == 429 {
+            assert_eq!(res.json()["code"], "burst_limited");
+            limited += 1;
+        } else {
+            res.assert_error(401, "invalid_token");
+        }
+    }
+    assert!(
+        limited >= 25,
+        "40 junk tokens at once meet the address's burst of 10: {limited}"
+    );
+    // A token the gateway knows keeps a budget of its own.
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.burst_size = 10;
+        s.burst_per_second = 1;
+    });
+    let alice = app.user_with_token("alice");
+    app.get_as(&alice, "/api").assert_status(200);
+    for i in 0..12 {
+        app.get_as(&format!("fg_{i:0>43}"), "/api");
+    }
+    app.get_as(&alice, "/api").assert_status(200);
+}
+
+#[test]
+fn forwarded_for_junk_charges_the_client_not_the_proxy() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+        s.anon_requests_per_day = feedgate::domain::limit::Limit(Some(50));
+    });
+    let remaining = |xff: &str| -> i64 {
+        let res = app.request("GET", "/api", &[("X-Forwarded-For", xff)], None);
+        res.assert_status(200);
+        res.header("x-ratelimit-remaining")
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let first = remaining("203.0.113.1");
+    assert_eq!(remaining("203.0.113.1, garbage"), first - 1);
+    assert_eq!(remaining("203.0.113.1, [2001:db8::"), first - 2);
+    // The proxy's own budget was not touched, and another client has a fresh one.
+    assert_eq!(remaining("127.0.0.1"), 49);
+    assert_eq!(remaining("203.0.113.2, nonsense"), 49);
+}
+
+#[test]
+fn one_request_never_grows_the_server_by_more_than_64_mb() {
+    let db = TestDb::new(Backend::Sqlite);
+    let (code, _, err) = Binary::run(
+        &db.url,
+        &["user", "add", "carol", "--password-stdin"],
+        Some("correct horse battery\n"),
+    );
+    assert_eq!(code, 0, "{err}");
+    let server = Server::start_with(
+        &db.url,
+        &[
+            ("FEEDGATE_BURST_SIZE", "1000"),
+            ("FEEDGATE_BURST_PER_SECOND", "1000"),
+        ],
+    );
+    let url = format!("http://127.0.0.1:{}", server.port);
+    http_get(&format!("{url}/api/users/carol"), &[]).assert_status(200);
+    let before = server.rss_kib();
+    // 16 anonymous 10 MiB writes at once: refused before their bodies are read.
+    let head = "POST /api/users/carol/feeds HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10485760\r\nConnection: close\r\n\r\n{\"feed\":";
+    let statuses: Vec<String> = std::thread::scope(|s| {
+        let posts: Vec<_> = (0..16)
+            .map(|_| s.spawn(|| raw_post(server.port, head, 10 * 1024 * 1024 - 8, b' ')))
+            .collect();
+        posts.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for status in &statuses {
+        assert!(status.contains(" 401 "), "{status}");
+    }
+    // 32 wrong passwords at once: checked a few at a time, on a few threads.
+    let wrong = basic("carol", "wrong horse battery");
+    std::thread::scope(|s| {
+        let guesses: Vec<_> = (0..32)
+            .map(|_| {
+                s.spawn(|| {
+                    http(
+                        "POST",
+                        &format!("{url}/api/users/carol/tokens"),
+                        &[("Authorization", &wrong)],
+                        Some(b"{}"),
+                    )
+                    .status
+                })
+            })
+            .collect();
+        for g in guesses {
+            let status = g.join().unwrap();
+            assert!(status == 401 || status == 503, "{status}");
+        }
+    });
+    let after = server.rss_kib();
+    assert!(
+        after < before + 64 * 1024,
+        "RSS grew from {before} to {after} KiB"
+    );
+}
+
+both_backends! {
+    fn pages_and_exports_of_large_rows_are_cut_by_bytes_not_rows(app) {
+        let app = TestApp::spawn_with(backend_of(&app), |s| s.max_page_bytes = 300_000);
+        let alice = app.user_with_token("alice");
+        app.create_feed(&alice, "alice", "big", false).assert_status(201);
+        let content = "x".repeat(60_000);
+        let items: Vec<_> = (0..80).map(|i| json!({"indicator": format!("192.0.2.{i}"), "content": content})).collect();
+        app.send_as("POST", &alice, "/api/users/alice/feeds/big/indicators_bulk", &json!({"indicators": items})).assert_status(200);
+        for route in ["/api/users/alice/feeds/big/indicators", "/api/users/alice/feeds/big"] {
+            let mut seen = std::collections::BTreeSet::new();
+            let mut pages = 0;
+            let mut next = Some(format!("{route}?limit=5000"));
+            while let Some(path) = next.take() {
+                let res = app.get_as(&alice, &path);
+                let body = res.assert_status(200).json();
+                let list = if route.ends_with("/indicators") { body.clone() } else { body["feed"]["indicators"].clone() };
+                let list = list.as_array().unwrap().clone();
+                assert!(!list.is_empty() && list.len() <= 4, "{route}: a page of {} rows", list.len());
+                for i in &list {
+                    assert!(seen.insert(i["indicator"]["thing"].as_str().unwrap().to_string()), "{route}: a row twice");
+                }
+                pages += 1;
+                next = res.header("link").map(|l| {
+                    assert!(l.contains("limit=5000"), "{l}");
+                    l.split(['<', '>']).nth(1).unwrap().replace(&app.base, "")
+                });
+            }
+            assert_eq!(seen.len(), 80, "{route}");
+            assert!(pages >= 20, "{route}: {pages} pages");
+        }
+        // Exports cut their chunks by size too, and still hold every row once.
+        let json = app.get_as(&alice, "/api/users/alice/feeds/big.json").assert_status(200).json();
+        let values: std::collections::BTreeSet<_> = json.as_array().unwrap().iter().map(|i| i["indicator"]["thing"].as_str().unwrap().to_string()).collect();
+        assert_eq!((json.as_array().unwrap().len(), values.len()), (80, 80));
+        let csv = app.get_as(&alice, "/api/users/alice/feeds/big.csv").assert_status(200).body.clone();
+        assert_eq!(csv.lines().count(), 81);
+    }
+}
