@@ -72,11 +72,14 @@ pub async fn search_indicators(
     let rule = Match::of(&q);
     let base = urls::base(&req, &state);
     let (body_base, body_params) = (base.clone(), params.clone());
+    let max_bytes = state.settings.max_page_bytes;
     let (body, next) = state
         .readers
         .run(&state.pool, move |c| {
-            let (hits, more) = search::search(c, &rule, &filters, limit)?;
-            let mut views: Vec<IndicatorView> = hits
+            let page = search::search(c, &rule, &filters, limit, max_bytes)?;
+            let more = page.more;
+            let mut views: Vec<IndicatorView> = page
+                .hits
                 .into_iter()
                 .map(|(row, feed, owner)| IndicatorView::of_hit(row, feed, owner))
                 .collect();
@@ -89,6 +92,11 @@ pub async fn search_indicators(
                 (limit, more),
                 &body_params,
             );
+            // A page that ended at the scan budget resumes after what it looked at.
+            let next = match page.resume {
+                Some((t, id)) => Some(Cursor::encode(&Cursor::time_id_key(t, id), &body_params)),
+                None => next,
+            };
             Ok::<_, ApiError>((representation::encode(&list)?, next))
         })
         .await?;

@@ -273,17 +273,43 @@ pub fn escape_tag(tag: &str) -> String {
     escape_like(tag)
 }
 
+/// Index entries of a range a search with row filters (`tags`, `itype`) looks at for one
+/// page. Such filters are checked on the rows, not answered by the range's index: without a
+/// bound, a filter that matches nothing walks the whole range (a /8 of 200,000 entries) for
+/// every page. With it a page ends after this many entries, possibly short or empty, and its
+/// `next` cursor resumes after the last entry looked at.
+pub const RANGE_SCAN_BUDGET: i64 = 2000;
+
+/// Rows of a range's page are read this many at a time, so a page of large rows stops at its
+/// byte budget instead of reading every row first.
+const RANGE_ROW_PIECE: usize = 250;
+
+/// One page of a search.
+#[derive(Debug)]
+pub struct SearchPage {
+    pub hits: Vec<Hit>,
+    /// More hits may follow: the next page starts after the last hit, or at `resume`.
+    pub more: bool,
+    /// Where the next page starts when the page ended at the scan budget rather than at a
+    /// hit (the key of the last entry looked at).
+    pub resume: Option<PageKey>,
+}
+
 /// Runs a search: at most `limit` hits, newest first, and whether more match (the next page).
 ///
 /// A range (a CIDR block, a domain with its subdomains) matches thousands of indicators: its
 /// page is chosen first as ids alone, which the time-ordered covering indexes answer without
-/// reading indicator rows, and only the page's rows are read in a second statement.
+/// reading indicator rows, and only the page's rows are read in a second statement, in
+/// pieces, ending the page before the row that would take its text past `max_bytes` (the
+/// first row is always shown). With row filters a range's page also ends at
+/// [`RANGE_SCAN_BUDGET`] entries.
 pub fn search(
     c: &mut DbConnection,
     m: &Match,
     f: &Filters,
     limit: i64,
-) -> QueryResult<(Vec<Hit>, bool)> {
+    max_bytes: usize,
+) -> QueryResult<SearchPage> {
     use crate::db::schema::{feeds, indicators};
     use crate::db::sql::{Keyed, bucket, in_list, limited, take_rows};
     let narrowed = m.probing_stored(c)?;
@@ -295,33 +321,61 @@ pub fn search(
     // connection every execution rendered the whole statement's text up to three times (to
     // decide caching, to collect binds, to look the statement up), 15 % of a search's CPU.
     if m.is_range() {
-        let mut ids: Vec<i64> = crate::on_backend!(c, |conn| {
-            let ids_query = crate::range_ids_query!(m, f);
-            let ids = limited(ids_query, limit).load_iter::<i64, DefaultLoadingMode>(conn)?;
-            take_rows(ids, limit)
-        })?;
-        // The extra id alone says there is more: its row is not read.
-        let more = ids.len() > shown;
-        ids.truncate(shown);
-        let Some(&last) = ids.last() else {
-            return Ok((Vec::new(), more));
+        let (mut ids, resume) = if f.tags.is_empty() && f.itypes.is_empty() {
+            let ids: Vec<i64> = crate::on_backend!(c, |conn| {
+                let ids_query = crate::range_ids_query!(m, f);
+                let ids = limited(ids_query, limit).load_iter::<i64, DefaultLoadingMode>(conn)?;
+                take_rows(ids, limit)
+            })?;
+            (ids, None)
+        } else {
+            filtered_range_ids(c, m, f, limit)?
         };
-        // A few list lengths only, so the statement stays prepared (repeats match nothing new).
-        ids.resize(
-            usize::try_from(bucket(ids.len() as i64)).unwrap_or(ids.len()),
-            last,
-        );
-        let hits = crate::on_backend!(c, |conn| indicators::table
-            .inner_join(feeds::table.inner_join(users::table))
-            .filter(in_list(indicators::id, ids))
-            .order((indicators::effective_at.desc(), indicators::id.desc()))
-            .select((
-                IndicatorRow::as_select(),
-                FeedLabel::as_select(),
-                users::username,
-            ))
-            .load(conn))?;
-        return Ok((hits, more));
+        // The extra id alone says there is more: its row is not read.
+        let mut more = ids.len() > shown || resume.is_some();
+        ids.truncate(shown);
+        let mut hits: Vec<Hit> = Vec::with_capacity(ids.len());
+        let mut bytes = 0usize;
+        'pieces: for piece in ids.chunks(RANGE_ROW_PIECE) {
+            let mut piece = piece.to_vec();
+            let Some(&last) = piece.last() else { break };
+            // A few list lengths only, so the statement stays prepared (repeats match nothing new).
+            piece.resize(
+                usize::try_from(bucket(piece.len() as i64)).unwrap_or(piece.len()),
+                last,
+            );
+            let rows: Vec<Hit> = crate::on_backend!(c, |conn| indicators::table
+                .inner_join(feeds::table.inner_join(users::table))
+                .filter(in_list(indicators::id, piece))
+                .order((indicators::effective_at.desc(), indicators::id.desc()))
+                .select((
+                    IndicatorRow::as_select(),
+                    FeedLabel::as_select(),
+                    users::username,
+                ))
+                .load(conn))?;
+            for hit in rows {
+                let size = hit.0.text_bytes();
+                if !hits.is_empty() && bytes + size > max_bytes {
+                    // Cut by size: the next page starts after the last hit shown.
+                    more = true;
+                    return Ok(SearchPage {
+                        hits,
+                        more,
+                        resume: None,
+                    });
+                }
+                bytes += size;
+                hits.push(hit);
+                if hits.len() >= shown {
+                    break 'pieces;
+                }
+            }
+        }
+        // A page that ended at the scan budget resumes after the last entry looked at, unless
+        // it filled up first (then after its last hit, as usual).
+        let resume = resume.filter(|_| hits.len() < shown);
+        return Ok(SearchPage { hits, more, resume });
     }
     let shape = shape(m, f, limit);
     let mut hits: Vec<Hit> = crate::on_backend!(c, |conn| {
@@ -366,7 +420,61 @@ pub fn search(
     })?;
     let more = hits.len() > shown;
     hits.truncate(shown);
-    Ok((hits, more))
+    Ok(SearchPage {
+        hits,
+        more,
+        resume: None,
+    })
+}
+
+/// A range's page ids under row filters: the next [`RANGE_SCAN_BUDGET`] entries of the range
+/// (visibility, user, feed, time and cursor applied, as the index answers them), then those
+/// of them the row filters keep, at most `limit`. When the budget was spent the key of its
+/// last entry comes back too: the next page starts there.
+fn filtered_range_ids(
+    c: &mut DbConnection,
+    m: &Match,
+    f: &Filters,
+    limit: i64,
+) -> QueryResult<(Vec<i64>, Option<PageKey>)> {
+    use crate::db::schema::indicators;
+    use crate::db::sql::{bucket, in_list, limited, take_rows};
+    let window_filters = Filters {
+        tags: Vec::new(),
+        itypes: Vec::new(),
+        ..f.clone()
+    };
+    let mut window: Vec<i64> = crate::on_backend!(c, |conn| {
+        let q = crate::range_ids_query!(m, &window_filters);
+        let ids = limited(q, RANGE_SCAN_BUDGET).load_iter::<i64, DefaultLoadingMode>(conn)?;
+        take_rows(ids, RANGE_SCAN_BUDGET)
+    })?;
+    let Some(&last) = window.last() else {
+        return Ok((Vec::new(), None));
+    };
+    let spent = window.len() as i64 >= RANGE_SCAN_BUDGET;
+    let resume = if spent {
+        let key: (i64, crate::db::time::DbTime) = crate::on_backend!(c, |conn| indicators::table
+            .filter(indicators::id.eq(last))
+            .select((indicators::id, indicators::effective_at))
+            .first::<(i64, crate::db::time::DbTime)>(conn))?;
+        Some((key.1.into(), key.0))
+    } else {
+        None
+    };
+    window.resize(
+        usize::try_from(bucket(window.len() as i64)).unwrap_or(window.len()),
+        last,
+    );
+    let ids: Vec<i64> = crate::on_backend!(c, |conn| {
+        let q = indicators::table
+            .into_boxed()
+            .filter(in_list(indicators::id, window));
+        let q = crate::indicator_filters!(q, m, f).select(indicators::id);
+        let ids = limited(q, limit).load_iter::<i64, DefaultLoadingMode>(conn)?;
+        take_rows(ids, limit)
+    })?;
+    Ok((ids, resume))
 }
 
 /// The type-level key of a search statement of a common shape: an address probing 1, 2, 4 or

@@ -292,14 +292,15 @@ both_backends! {
         let content = "x".repeat(60_000);
         let items: Vec<_> = (0..80).map(|i| json!({"indicator": format!("192.0.2.{i}"), "content": content})).collect();
         app.send_as("POST", &alice, "/api/users/alice/feeds/big/indicators_bulk", &json!({"indicators": items})).assert_status(200);
-        for route in ["/api/users/alice/feeds/big/indicators", "/api/users/alice/feeds/big"] {
+        for route in ["/api/users/alice/feeds/big/indicators", "/api/users/alice/feeds/big", "/api/search?q=192.0.2.0/24"] {
             let mut seen = std::collections::BTreeSet::new();
             let mut pages = 0;
-            let mut next = Some(format!("{route}?limit=5000"));
+            let sep = if route.contains('?') { '&' } else { '?' };
+            let mut next = Some(format!("{route}{sep}limit=5000"));
             while let Some(path) = next.take() {
                 let res = app.get_as(&alice, &path);
                 let body = res.assert_status(200).json();
-                let list = if route.ends_with("/indicators") { body.clone() } else { body["feed"]["indicators"].clone() };
+                let list = if route.ends_with("/big") { body["feed"]["indicators"].clone() } else { body.clone() };
                 let list = list.as_array().unwrap().clone();
                 assert!(!list.is_empty() && list.len() <= 4, "{route}: a page of {} rows", list.len());
                 for i in &list {
@@ -320,5 +321,50 @@ both_backends! {
         assert_eq!((json.as_array().unwrap().len(), values.len()), (80, 80));
         let csv = app.get_as(&alice, "/api/users/alice/feeds/big.csv").assert_status(200).body.clone();
         assert_eq!(csv.lines().count(), 81);
+    }
+}
+
+both_backends! {
+    fn a_filtered_range_search_looks_at_a_bounded_number_of_entries_per_page(app) {
+        let alice = app.user_with_token("alice");
+        app.create_feed(&alice, "alice", "wide", false).assert_status(201);
+        for part in 0..5 {
+            let items: Vec<_> = (0..1000)
+                .map(|i| {
+                    let n = part * 1000 + i;
+                    let tag = if n % 700 == 0 { "hit" } else { "scan" };
+                    json!({"indicator": format!("10.{}.{}.{}", n / 65536, (n / 256) % 256, n % 256), "tags": tag})
+                })
+                .collect();
+            app.send_as("POST", &alice, "/api/users/alice/feeds/wide/indicators_bulk", &json!({"indicators": items})).assert_status(200);
+        }
+        let walk = |query: &str| -> (Vec<String>, usize) {
+            let mut found = Vec::new();
+            let mut pages = 0;
+            let mut next = Some(format!("/api/search?{query}"));
+            while let Some(path) = next.take() {
+                let res = app.get_as(&alice, &path);
+                for i in res.assert_status(200).json().as_array().unwrap() {
+                    found.push(i["indicator"]["thing"].as_str().unwrap().to_string());
+                }
+                pages += 1;
+                assert!(pages < 20, "the walk ends");
+                next = res.header("link").map(|l| l.split(['<', '>']).nth(1).unwrap().replace(&app.base, ""));
+            }
+            (found, pages)
+        };
+        // Nothing matches: every page looks at 2,000 entries at most, and the walk ends.
+        let (found, pages) = walk("q=10.0.0.0/8&tags=nomatch&limit=5000");
+        assert!(found.is_empty());
+        assert_eq!(pages, 3, "5,000 entries in pages of 2,000");
+        // Sparse matches are each found once, across short pages.
+        let (mut found, _) = walk("q=10.0.0.0/8&tags=hit&limit=5000");
+        let n = found.len();
+        found.sort();
+        found.dedup();
+        assert_eq!((n, found.len()), (8, 8), "{found:?}");
+        // An unfiltered range search is answered from the index as before: one page.
+        let (found, pages) = walk("q=10.0.0.0/8&limit=5000");
+        assert_eq!((found.len(), pages), (5000, 1));
     }
 }
