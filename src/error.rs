@@ -76,6 +76,15 @@ pub enum ApiError {
     NotAcceptable,
     #[error("request body too large")]
     PayloadTooLarge { limit: usize },
+    /// An import past `import_max_rows` or `import_max_zip_members` (413 `import_too_large`);
+    /// `summary` is what was written before the row limit was reached (none for members).
+    #[error("{message}")]
+    ImportTooLarge {
+        setting: &'static str,
+        limit: u64,
+        message: String,
+        summary: Option<Box<Value>>,
+    },
     #[error("unsupported Content-Type")]
     UnsupportedMediaType,
     #[error("validation failed")]
@@ -176,6 +185,7 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => "method_not_allowed",
             ApiError::NotAcceptable => "not_acceptable",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::ImportTooLarge { .. } => "import_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::Invalid(_) | ApiError::InvalidItems { .. } => "validation_failed",
             ApiError::QuotaExceeded { .. } => "quota_exceeded",
@@ -204,6 +214,15 @@ impl ApiError {
                 json!({ "supported": crate::api::representation::SUPPORTED })
             }
             ApiError::PayloadTooLarge { limit } => json!({ "limit": limit }),
+            ApiError::ImportTooLarge {
+                setting,
+                limit,
+                summary,
+                ..
+            } => match summary {
+                Some(summary) => json!({ "setting": setting, "limit": limit, "summary": summary }),
+                None => json!({ "setting": setting, "limit": limit }),
+            },
             ApiError::Invalid(errors) => json!({ "errors": errors }),
             ApiError::InvalidItems { errors, total } => {
                 json!({ "errors": errors, "error_count": total })
@@ -267,7 +286,9 @@ impl ResponseError for ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
-            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::PayloadTooLarge { .. } | ApiError::ImportTooLarge { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Invalid(_)
             | ApiError::InvalidItems { .. }

@@ -2,6 +2,9 @@
 //! `shadowserver.md` §1.3): the raw report body is streamed to a temporary file while hashed
 //! (never buffered whole; this route has no GET, so `read_by_post` leaves its body alone), then
 //! imported on a blocking thread by the shared engine and writer. The summary is never wrapped.
+//!
+//! Bounded work (issue 18, finding 4): an import reads at most `import_max_rows` rows and
+//! `import_max_zip_members` zip members (413 `import_too_large`).
 
 use std::time::Instant;
 
@@ -20,7 +23,7 @@ use crate::import::shadowserver::{
     detect_type, normalise_type, open_report,
 };
 use crate::import::spool::{self, Spool, SpoolError, Spooled};
-use crate::import::writer::{self, Target, WriteOptions};
+use crate::import::writer::{self, ReportEnd, Target, WriteOptions};
 use crate::startup::AppState;
 
 /// The media types a report body may be sent as (or none at all).
@@ -41,8 +44,8 @@ const DRAIN_AFTER_LIMIT: u64 = 16 << 20;
 
 /// POST /api/users/{user}/feeds/{feed}/imports/shadowserver: imports a Shadowserver report
 /// (CSV, JSON, NDJSON or zip); 200 with the summary, or 400 (`unknown_parameter`,
-/// `invalid_parameter`), 401, 403, 404, 413, 415, 422 (`empty_report`, `unreadable_report`,
-/// with `details.summary`), 503.
+/// `invalid_parameter`), 401, 403, 404, 413 (`payload_too_large`, `import_too_large`), 415,
+/// 422 (`empty_report`, `unreadable_report`, with `details.summary`), 503.
 pub async fn import_shadowserver(
     state: web::Data<AppState>,
     _version: ApiVersion,
@@ -100,21 +103,35 @@ pub async fn import_shadowserver(
     let mut opts = ImportOptions::new(now);
     opts.explicit_type = explicit;
     opts.max_unzipped_bytes = state.settings.import_max_unzipped_bytes;
+    opts.max_zip_members = Some(state.settings.import_max_zip_members);
+    let max_rows = state.settings.import_max_rows;
     let wopts = WriteOptions {
         batch_rows: state.settings.import_batch_rows as usize,
         now,
+        max_rows: Some(max_rows),
     };
     let target = Target {
         owner_id: owner.id,
         feed_id: feed.id,
         default_indicator_limit: state.settings.max_indicators,
     };
-    let mut summary = db::run(&state.pool, move |c| {
+    let (mut summary, end) = db::run(&state.pool, move |c| {
         import_body(c, &target, spooled, gzip, &filename, opts, &wopts, limit)
     })
     .await?;
     summary.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     count_rows(&state, &summary);
+    if end == ReportEnd::RowLimitReached {
+        return Err(ApiError::ImportTooLarge {
+            setting: "import_max_rows",
+            limit: max_rows,
+            message: format!(
+                "the report has more than {max_rows} rows: the rows before the limit were \
+                 imported (see details.summary), the rest was not read"
+            ),
+            summary: Some(Box::new(serde_json::to_value(&summary).unwrap_or_default())),
+        });
+    }
     if let Some(refusal) = nothing_imported(&summary) {
         return Err(refusal);
     }
@@ -123,7 +140,8 @@ pub async fn import_shadowserver(
         .json(&summary))
 }
 
-/// The blocking part: decode gzip, open the report, import every file.
+/// The blocking part: decode gzip, open the report, import every file (or the files up to
+/// the row limit).
 #[expect(
     clippy::too_many_arguments,
     reason = "the request's parts, moved in once"
@@ -137,7 +155,7 @@ fn import_body(
     mut opts: ImportOptions,
     wopts: &WriteOptions,
     limit: u64,
-) -> Result<Summary, ApiError> {
+) -> Result<(Summary, ReportEnd), ApiError> {
     let mut summary = Summary::new();
     let spooled = if gzip {
         match spool::gunzip(spooled, limit) {
@@ -145,7 +163,7 @@ fn import_body(
             Err(SpoolError::TooLarge { .. }) => return Err(payload_too_large(limit)),
             Err(SpoolError::BadGzip(message)) => {
                 summary.push_file(rejected(filename, &opts, message));
-                return Ok(summary);
+                return Ok((summary, ReportEnd::AllRead));
             }
             Err(e) => return Err(internal(e)),
         }
@@ -156,9 +174,19 @@ fn import_body(
     let mut report = match open_report(spooled.file, filename, &opts) {
         Ok(r) => r,
         Err(ImportError::UnzippedTooLarge { limit }) => return Err(payload_too_large(limit)),
+        Err(ImportError::TooManyMembers { members, limit }) => {
+            return Err(ApiError::ImportTooLarge {
+                setting: "import_max_zip_members",
+                limit,
+                message: format!(
+                    "the archive holds {members} reports, more than {limit}: nothing was imported"
+                ),
+                summary: None,
+            });
+        }
         Err(e @ ImportError::Io(_)) => return Err(internal(e)),
     };
-    writer::import_report(
+    let end = writer::import_report(
         c,
         target,
         &mut report,
@@ -172,7 +200,7 @@ fn import_body(
         // §4.6: a database error ends the import with 503; importing again completes it.
         other => ApiError::Unavailable(anyhow::anyhow!("import failed: {other:?}")),
     })?;
-    Ok(summary)
+    Ok((summary, end))
 }
 
 /// 422 when nothing in the body could be imported: every entry rejected.

@@ -488,6 +488,67 @@ mod limits {
     }
 }
 
+both_backends! {
+    // Issue 18, finding 4: rows per request are bounded; the rows before the limit are kept,
+    // the file stays `partial`, and the answer is a 413 with the summary of what was written.
+    fn an_import_past_the_row_limit_is_413_with_the_summary_of_the_rows_kept(app) {
+        let app = TestApp::spawn_with(backend_of(&app), |s| {
+            s.import_max_rows = 50;
+            s.import_batch_rows = 20;
+        });
+        let alice = app.user_with_token("alice");
+        app.create_feed(&alice, "alice", "f", false).assert_status(201);
+        let body = sample("intelmq-testdata/scan_dns.csv");
+        let res = app.post_report(&alice, "alice", "f", "?filename=scan_dns.csv", &body);
+        let err = res.assert_error(413, "import_too_large");
+        assert_eq!(err["details"]["setting"], "import_max_rows", "{err}");
+        assert_eq!(err["details"]["limit"], 50);
+        let summary = &err["details"]["summary"];
+        assert_consistent(summary);
+        assert_eq!(summary["rows_read"], 50, "{summary}");
+        assert_eq!(summary["files"][0]["status"], "partial", "{summary}");
+        let kept = summary["indicators_created"].as_u64().unwrap();
+        assert!(kept > 0 && kept <= 50, "{summary}");
+        assert_eq!(app.feed_indicators(&alice, "alice", "f").len() as u64, kept);
+        assert_eq!(app.indicator_usage("alice"), kept as i64);
+
+        // Not recorded as complete: the same file is read again (and cut again), never skipped.
+        let again = app.post_report(&alice, "alice", "f", "?filename=scan_dns.csv", &body);
+        let err = again.assert_error(413, "import_too_large");
+        assert_eq!(err["details"]["summary"]["files"][0]["status"], "partial");
+        assert_eq!(err["details"]["summary"]["indicators_created"], 0);
+        assert_eq!(app.feed_indicators(&alice, "alice", "f").len() as u64, kept);
+
+        // Exactly at the limit is fine.
+        let res = app.post_report(&alice, "alice", "f", "?filename=2024-01-01-scan_dns.csv", generated_csv(50).as_bytes());
+        let res = res.assert_status(200).json();
+        assert_eq!(res["rows_read"], 50, "{res}");
+        assert_eq!(res["files"][0]["status"], "imported");
+    }
+
+    fn a_zip_with_more_members_than_allowed_is_413_before_anything_is_written(app) {
+        let app = TestApp::spawn_with(backend_of(&app), |s| s.import_max_zip_members = 2);
+        let alice = app.user_with_token("alice");
+        app.create_feed(&alice, "alice", "f", false).assert_status(201);
+        let csv = sample("intelmq-testdata/scan_dns.csv");
+        let three = zip_of(&[("a/scan_dns.csv", &csv), ("b/scan_dns.csv", &csv), ("readme.txt", b"hi"), ("c/scan_dns.csv", &csv)]);
+        let res = app.post_report(&alice, "alice", "f", "?filename=r.zip", &three);
+        let err = res.assert_error(413, "import_too_large");
+        assert_eq!(err["details"]["setting"], "import_max_zip_members", "{err}");
+        assert_eq!(err["details"]["limit"], 2);
+        assert!(app.feed_indicators(&alice, "alice", "f").is_empty());
+        let mut conn = app.pool.get().unwrap();
+        let feed = feed_id(&mut conn, "alice", "f");
+        assert_eq!(feedgate::models::import::count_files(&mut conn, feed).unwrap(), 0);
+
+        // Two members (the text file does not count) are imported.
+        let two = zip_of(&[("a/scan_dns.csv", &csv), ("readme.txt", b"hi"), ("b/scan_dns.csv", &csv)]);
+        let res = app.post_report(&alice, "alice", "f", "?filename=r.zip", &two).assert_status(200).json();
+        assert_eq!(res["files"].as_array().unwrap().len(), 2, "{res}");
+        assert_eq!(res["indicators_created"], 83);
+    }
+}
+
 fn zip_of(members: &[(&str, &[u8])]) -> Vec<u8> {
     use std::io::Write;
     let mut out = std::io::Cursor::new(Vec::new());
