@@ -104,6 +104,17 @@ pub struct Settings {
           value_parser = clap::value_parser!(u64).range(1..))]
     pub import_max_zip_members: u64,
 
+    /// HTTP imports running at once on this server, each on a database connection of its own
+    /// (more → 429 `too_many_imports`).
+    #[arg(long, env = "FEEDGATE_IMPORT_MAX_RUNNING", default_value_t = 2,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub import_max_running: u32,
+
+    /// HTTP imports one user may run at once (more → 429 `too_many_imports`).
+    #[arg(long, env = "FEEDGATE_IMPORT_MAX_RUNNING_PER_USER", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub import_max_running_per_user: u32,
+
     /// Rows per import batch and transaction (1-50000).
     #[arg(long, env = "FEEDGATE_IMPORT_BATCH_ROWS", default_value_t = 5000,
           value_parser = clap::value_parser!(u32).range(1..=50_000))]

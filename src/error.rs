@@ -115,6 +115,14 @@ pub enum ApiError {
     },
     #[error("too many requests in a short time")]
     BurstLimited { retry_after: Duration },
+    /// No room for another import (429 `too_many_imports`, `Retry-After`); `scope` is `user`
+    /// or `server`.
+    #[error("too many imports are running; retry later")]
+    TooManyImports {
+        scope: &'static str,
+        limit: u32,
+        retry_after: Duration,
+    },
     #[error("conflicting concurrent write; retrying is safe")]
     Conflict,
     #[error("this would leave the server without an enabled admin")]
@@ -196,6 +204,7 @@ impl ApiError {
             ApiError::LastAdmin => "last_admin",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::BurstLimited { .. } => "burst_limited",
+            ApiError::TooManyImports { .. } => "too_many_imports",
             ApiError::DatabaseBusy => "database_busy",
             ApiError::QueryTimeout => "query_timeout",
             ApiError::Unavailable(_) => "database_unavailable",
@@ -223,6 +232,9 @@ impl ApiError {
                 Some(summary) => json!({ "setting": setting, "limit": limit, "summary": summary }),
                 None => json!({ "setting": setting, "limit": limit }),
             },
+            ApiError::TooManyImports { scope, limit, .. } => {
+                json!({ "scope": scope, "limit": limit })
+            }
             ApiError::Invalid(errors) => json!({ "errors": errors }),
             ApiError::InvalidItems { errors, total } => {
                 json!({ "errors": errors, "error_count": total })
@@ -298,9 +310,9 @@ impl ResponseError for ApiError {
             | ApiError::CidrTooBroad(_)
             | ApiError::ReportRejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflict | ApiError::LastAdmin => StatusCode::CONFLICT,
-            ApiError::RateLimited { .. } | ApiError::BurstLimited { .. } => {
-                StatusCode::TOO_MANY_REQUESTS
-            }
+            ApiError::RateLimited { .. }
+            | ApiError::BurstLimited { .. }
+            | ApiError::TooManyImports { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::DatabaseBusy | ApiError::QueryTimeout | ApiError::Unavailable(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -330,7 +342,9 @@ impl ResponseError for ApiError {
             ApiError::DatabaseBusy | ApiError::QueryTimeout | ApiError::Unavailable(_) => {
                 res.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
             }
-            ApiError::RateLimited { retry_after, .. } | ApiError::BurstLimited { retry_after } => {
+            ApiError::RateLimited { retry_after, .. }
+            | ApiError::BurstLimited { retry_after }
+            | ApiError::TooManyImports { retry_after, .. } => {
                 res.insert_header((
                     header::RETRY_AFTER,
                     retry_after_secs(*retry_after).to_string(),

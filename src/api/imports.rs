@@ -3,10 +3,12 @@
 //! (never buffered whole; this route has no GET, so `read_by_post` leaves its body alone), then
 //! imported on a blocking thread by the shared engine and writer. The summary is never wrapped.
 //!
-//! Bounded work (issue 18, finding 4): an import reads at most `import_max_rows` rows and
-//! `import_max_zip_members` zip members (413 `import_too_large`).
+//! Bounded cost (issue 18, findings 3 and 4): an import takes a place in `AppState::imports`
+//! before its body is read (none left: 429 `too_many_imports`), writes on a database
+//! connection of its own rather than one the short requests need, and reads at most
+//! `import_max_rows` rows and `import_max_zip_members` zip members (413 `import_too_large`).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -18,6 +20,7 @@ use crate::api::representation::ApiVersion;
 use crate::auth::caller::WriteCaller;
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
+use crate::import::gate::GateFull;
 use crate::import::shadowserver::{
     FileError, FileErrorCode, FileStatus, FileSummary, ImportError, ImportOptions, Summary,
     detect_type, normalise_type, open_report,
@@ -42,10 +45,15 @@ const ACCEPTED_TYPES: &[&str] = &[
 /// client, still sending, gets the 413 rather than a reset connection.
 const DRAIN_AFTER_LIMIT: u64 = 16 << 20;
 
+/// How long a client refused for too many running imports is asked to wait: imports take
+/// seconds to minutes.
+const BUSY_RETRY_AFTER: Duration = Duration::from_secs(10);
+
 /// POST /api/users/{user}/feeds/{feed}/imports/shadowserver: imports a Shadowserver report
 /// (CSV, JSON, NDJSON or zip); 200 with the summary, or 400 (`unknown_parameter`,
 /// `invalid_parameter`), 401, 403, 404, 413 (`payload_too_large`, `import_too_large`), 415,
-/// 422 (`empty_report`, `unreadable_report`, with `details.summary`), 503.
+/// 422 (`empty_report`, `unreadable_report`, with `details.summary`), 429
+/// (`too_many_imports`), 503.
 pub async fn import_shadowserver(
     state: web::Data<AppState>,
     _version: ApiVersion,
@@ -74,6 +82,11 @@ pub async fn import_shadowserver(
     let path = path.into_inner();
     let caller = writer.0.clone();
     let (owner, feed) = db::run(&state.pool, move |c| writable_feed(c, &path, &caller)).await?;
+    // Held until the import ends, the body's upload included; a refused request reads nothing.
+    let _permit = state
+        .imports
+        .try_enter(writer.0.id)
+        .map_err(too_many_imports)?;
 
     let limit = state.settings.import_max_bytes;
     let mut spool = Spool::new(limit).map_err(internal)?;
@@ -115,7 +128,10 @@ pub async fn import_shadowserver(
         feed_id: feed.id,
         default_indicator_limit: state.settings.max_indicators,
     };
-    let (mut summary, end) = db::run(&state.pool, move |c| {
+    let metrics = state.metrics.clone();
+    let timeout = Duration::from_secs(state.settings.query_timeout_secs.max(1));
+    let (mut summary, end) = db::run_dedicated(&state.database, timeout, move |c| {
+        let _running = metrics.import_running();
         import_body(c, &target, spooled, gzip, &filename, opts, &wopts, limit)
     })
     .await?;
@@ -201,6 +217,15 @@ fn import_body(
         other => ApiError::Unavailable(anyhow::anyhow!("import failed: {other:?}")),
     })?;
     Ok((summary, end))
+}
+
+/// 429 when the user or the server runs as many imports as allowed.
+fn too_many_imports(full: GateFull) -> ApiError {
+    ApiError::TooManyImports {
+        scope: full.scope.as_str(),
+        limit: full.limit,
+        retry_after: BUSY_RETRY_AFTER,
+    }
 }
 
 /// 422 when nothing in the body could be imported: every entry rejected.

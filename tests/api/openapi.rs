@@ -59,6 +59,7 @@ fn every_error_code_of_the_server_is_listed() {
         "not_acceptable",
         "payload_too_large",
         "import_too_large",
+        "too_many_imports",
         "unsupported_media_type",
         "validation_failed",
         "quota_exceeded",
