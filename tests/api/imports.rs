@@ -677,6 +677,21 @@ both_backends! {
         let res = res.assert_status(200).json();
         assert_eq!(res["rows_read"], 50, "{res}");
         assert_eq!(res["files"][0]["status"], "imported");
+
+        // The files of a zip share the limit; the files after the cut are not read.
+        let csv = generated_csv(30);
+        let zip = zip_of(&[
+            ("2024-01-02-scan_dns.csv", csv.as_bytes()),
+            ("2024-01-03-scan_dns.csv", csv.as_bytes()),
+            ("2024-01-04-scan_dns.csv", csv.as_bytes()),
+        ]);
+        let err = app.post_report(&alice, "alice", "f", "?filename=r.zip", &zip).assert_error(413, "import_too_large");
+        let summary = &err["details"]["summary"];
+        assert_consistent(summary);
+        let files = summary["files"].as_array().unwrap();
+        assert_eq!(files.len(), 2, "{summary}");
+        assert_eq!((files[0]["status"].as_str(), files[0]["rows_read"].as_u64()), (Some("imported"), Some(30)));
+        assert_eq!((files[1]["status"].as_str(), files[1]["rows_read"].as_u64()), (Some("partial"), Some(20)));
     }
 
     fn a_zip_with_more_members_than_allowed_is_413_before_anything_is_written(app) {
