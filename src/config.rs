@@ -97,6 +97,29 @@ pub struct Settings {
     #[arg(long, env = "FEEDGATE_IMPORT_MAX_UNZIPPED_BYTES", default_value_t = 4 << 30)]
     pub import_max_unzipped_bytes: u64,
 
+    /// Most data rows one HTTP import may read, all files together (more → 413
+    /// `import_too_large`; the rows before the limit stay written, the file stays `partial`).
+    #[arg(long, env = "FEEDGATE_IMPORT_MAX_ROWS", default_value_t = 1_000_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub import_max_rows: u64,
+
+    /// Most importable members of a zipped report sent over HTTP (more → 413
+    /// `import_too_large`, nothing written).
+    #[arg(long, env = "FEEDGATE_IMPORT_MAX_ZIP_MEMBERS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub import_max_zip_members: u64,
+
+    /// HTTP imports running at once on this server, each on a database connection of its own
+    /// (more → 429 `too_many_imports`).
+    #[arg(long, env = "FEEDGATE_IMPORT_MAX_RUNNING", default_value_t = 2,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub import_max_running: u32,
+
+    /// HTTP imports one user may run at once (more → 429 `too_many_imports`).
+    #[arg(long, env = "FEEDGATE_IMPORT_MAX_RUNNING_PER_USER", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub import_max_running_per_user: u32,
+
     /// Rows per import batch and transaction (1-50000).
     #[arg(long, env = "FEEDGATE_IMPORT_BATCH_ROWS", default_value_t = 5000,
           value_parser = clap::value_parser!(u32).range(1..=50_000))]

@@ -76,6 +76,15 @@ pub enum ApiError {
     NotAcceptable,
     #[error("request body too large")]
     PayloadTooLarge { limit: usize },
+    /// An import past `import_max_rows` or `import_max_zip_members` (413 `import_too_large`);
+    /// `summary` is what was written before the row limit was reached (none for members).
+    #[error("{message}")]
+    ImportTooLarge {
+        setting: &'static str,
+        limit: u64,
+        message: String,
+        summary: Option<Box<Value>>,
+    },
     #[error("unsupported Content-Type")]
     UnsupportedMediaType,
     #[error("validation failed")]
@@ -106,6 +115,14 @@ pub enum ApiError {
     },
     #[error("too many requests in a short time")]
     BurstLimited { retry_after: Duration },
+    /// No room for another import (429 `too_many_imports`, `Retry-After`); `scope` is `user`
+    /// or `server`.
+    #[error("too many imports are running; retry later")]
+    TooManyImports {
+        scope: &'static str,
+        limit: u32,
+        retry_after: Duration,
+    },
     #[error("conflicting concurrent write; retrying is safe")]
     Conflict,
     #[error("this would leave the server without an enabled admin")]
@@ -179,6 +196,7 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => "method_not_allowed",
             ApiError::NotAcceptable => "not_acceptable",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::ImportTooLarge { .. } => "import_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::Invalid(_) | ApiError::InvalidItems { .. } => "validation_failed",
             ApiError::QuotaExceeded { .. } => "quota_exceeded",
@@ -189,6 +207,7 @@ impl ApiError {
             ApiError::LastAdmin => "last_admin",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::BurstLimited { .. } => "burst_limited",
+            ApiError::TooManyImports { .. } => "too_many_imports",
             ApiError::DatabaseBusy => "database_busy",
             ApiError::ServerBusy(_) => "server_busy",
             ApiError::QueryTimeout => "query_timeout",
@@ -208,6 +227,18 @@ impl ApiError {
                 json!({ "supported": crate::api::representation::SUPPORTED })
             }
             ApiError::PayloadTooLarge { limit } => json!({ "limit": limit }),
+            ApiError::ImportTooLarge {
+                setting,
+                limit,
+                summary,
+                ..
+            } => match summary {
+                Some(summary) => json!({ "setting": setting, "limit": limit, "summary": summary }),
+                None => json!({ "setting": setting, "limit": limit }),
+            },
+            ApiError::TooManyImports { scope, limit, .. } => {
+                json!({ "scope": scope, "limit": limit })
+            }
             ApiError::Invalid(errors) => json!({ "errors": errors }),
             ApiError::InvalidItems { errors, total } => {
                 json!({ "errors": errors, "error_count": total })
@@ -271,7 +302,9 @@ impl ResponseError for ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
-            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::PayloadTooLarge { .. } | ApiError::ImportTooLarge { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Invalid(_)
             | ApiError::InvalidItems { .. }
@@ -281,9 +314,9 @@ impl ResponseError for ApiError {
             | ApiError::CidrTooBroad(_)
             | ApiError::ReportRejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflict | ApiError::LastAdmin => StatusCode::CONFLICT,
-            ApiError::RateLimited { .. } | ApiError::BurstLimited { .. } => {
-                StatusCode::TOO_MANY_REQUESTS
-            }
+            ApiError::RateLimited { .. }
+            | ApiError::BurstLimited { .. }
+            | ApiError::TooManyImports { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::DatabaseBusy
             | ApiError::ServerBusy(_)
             | ApiError::QueryTimeout
@@ -317,7 +350,9 @@ impl ResponseError for ApiError {
             ApiError::ServerBusy(_) => {
                 res.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
             }
-            ApiError::RateLimited { retry_after, .. } | ApiError::BurstLimited { retry_after } => {
+            ApiError::RateLimited { retry_after, .. }
+            | ApiError::BurstLimited { retry_after }
+            | ApiError::TooManyImports { retry_after, .. } => {
                 res.insert_header((
                     header::RETRY_AFTER,
                     retry_after_secs(*retry_after).to_string(),

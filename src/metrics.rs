@@ -55,6 +55,16 @@ fn latency_histogram() -> Histogram {
     ])
 }
 
+/// One running import in `feedgate_imports_running`, counted until dropped.
+#[derive(Debug)]
+pub struct RunningImport(Gauge);
+
+impl Drop for RunningImport {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
 /// The process's metrics; one instance shared by every worker.
 #[derive(Debug)]
 pub struct Metrics {
@@ -67,6 +77,7 @@ pub struct Metrics {
     pool_max: Gauge,
     import_rows: Family<OutcomeLabels, Counter>,
     token_forgets: Counter,
+    imports_running: Gauge,
 }
 
 impl Metrics {
@@ -123,6 +134,12 @@ impl Metrics {
             "Rows of imported reports by outcome (created, updated, unchanged, or a skip reason)",
             import_rows.clone(),
         );
+        let imports_running = Gauge::default();
+        registry.register(
+            "feedgate_imports_running",
+            "HTTP imports reading and writing on a connection of their own",
+            imports_running.clone(),
+        );
         let build = Family::<BuildLabels, Gauge>::default();
         build
             .get_or_create(&BuildLabels {
@@ -141,7 +158,14 @@ impl Metrics {
             pool_max,
             import_rows,
             token_forgets,
+            imports_running,
         }
+    }
+
+    /// Counts an import as running (`feedgate_imports_running`) until the guard is dropped.
+    pub fn import_running(&self) -> RunningImport {
+        self.imports_running.inc();
+        RunningImport(self.imports_running.clone())
     }
 
     /// Counts imported rows by outcome (`created`, `updated`, `unchanged`, or a skip reason);

@@ -17,6 +17,7 @@ use crate::config::Settings;
 use crate::db::{self, Backend, DatabaseUrl, DbPool, PoolOptions, WriteQueue};
 use crate::domain::name::Username;
 use crate::error::ApiError;
+use crate::import::gate::ImportGate;
 use crate::limits::burst::Burst;
 use crate::limits::daily::Pending;
 use crate::metrics::Metrics;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub writes: Arc<WriteQueue>,
     /// The queue and threads of short reads (`db::reads`).
     pub readers: db::Readers,
+    /// The HTTP imports running (`import::gate`), one gate per process.
+    pub imports: Arc<ImportGate>,
 }
 
 /// A built, bound, not yet running server.
@@ -110,6 +113,10 @@ impl Application {
             writes: Arc::new(WriteQueue::new(database.backend())),
             readers: db::Readers::start(settings.read_threads(database.backend()))
                 .map_err(StartError::Threads)?,
+            imports: Arc::new(ImportGate::new(
+                settings.import_max_running_per_user,
+                settings.import_max_running,
+            )),
             settings: settings.clone(),
         });
         let background = state.clone();

@@ -2,8 +2,13 @@
 //! `shadowserver.md` §1.3): the raw report body is streamed to a temporary file while hashed
 //! (never buffered whole; this route has no GET, so `read_by_post` leaves its body alone), then
 //! imported on a blocking thread by the shared engine and writer. The summary is never wrapped.
+//!
+//! Bounded cost (issue 18, findings 3 and 4): an import takes a place in `AppState::imports`
+//! before its body is read (none left: 429 `too_many_imports`), writes on a database
+//! connection of its own rather than one the short requests need, and reads at most
+//! `import_max_rows` rows and `import_max_zip_members` zip members (413 `import_too_large`).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -15,12 +20,13 @@ use crate::api::representation::ApiVersion;
 use crate::auth::caller::WriteCaller;
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
+use crate::import::gate::GateFull;
 use crate::import::shadowserver::{
     FileError, FileErrorCode, FileStatus, FileSummary, ImportError, ImportOptions, Summary,
     detect_type, normalise_type, open_report,
 };
 use crate::import::spool::{self, Spool, SpoolError, Spooled};
-use crate::import::writer::{self, Target, WriteOptions};
+use crate::import::writer::{self, ReportEnd, Target, WriteOptions};
 use crate::startup::AppState;
 
 /// The media types a report body may be sent as (or none at all).
@@ -39,10 +45,15 @@ const ACCEPTED_TYPES: &[&str] = &[
 /// client, still sending, gets the 413 rather than a reset connection.
 const DRAIN_AFTER_LIMIT: u64 = 16 << 20;
 
+/// How long a client refused for too many running imports is asked to wait: imports take
+/// seconds to minutes.
+const BUSY_RETRY_AFTER: Duration = Duration::from_secs(10);
+
 /// POST /api/users/{user}/feeds/{feed}/imports/shadowserver: imports a Shadowserver report
 /// (CSV, JSON, NDJSON or zip); 200 with the summary, or 400 (`unknown_parameter`,
-/// `invalid_parameter`), 401, 403, 404, 413, 415, 422 (`empty_report`, `unreadable_report`,
-/// with `details.summary`), 503.
+/// `invalid_parameter`), 401, 403, 404, 413 (`payload_too_large`, `import_too_large`), 415,
+/// 422 (`empty_report`, `unreadable_report`, with `details.summary`), 429
+/// (`too_many_imports`), 503.
 pub async fn import_shadowserver(
     state: web::Data<AppState>,
     _version: ApiVersion,
@@ -71,6 +82,11 @@ pub async fn import_shadowserver(
     let path = path.into_inner();
     let caller = writer.0.clone();
     let (owner, feed) = db::run(&state.pool, move |c| writable_feed(c, &path, &caller)).await?;
+    // Held until the import ends, the body's upload included; a refused request reads nothing.
+    let _permit = state
+        .imports
+        .try_enter(writer.0.id)
+        .map_err(too_many_imports)?;
 
     let limit = state.settings.import_max_bytes;
     let mut spool = Spool::new(limit).map_err(internal)?;
@@ -100,21 +116,38 @@ pub async fn import_shadowserver(
     let mut opts = ImportOptions::new(now);
     opts.explicit_type = explicit;
     opts.max_unzipped_bytes = state.settings.import_max_unzipped_bytes;
+    opts.max_zip_members = Some(state.settings.import_max_zip_members);
+    let max_rows = state.settings.import_max_rows;
     let wopts = WriteOptions {
         batch_rows: state.settings.import_batch_rows as usize,
         now,
+        max_rows: Some(max_rows),
     };
     let target = Target {
         owner_id: owner.id,
         feed_id: feed.id,
         default_indicator_limit: state.settings.max_indicators,
     };
-    let mut summary = db::run(&state.pool, move |c| {
+    let metrics = state.metrics.clone();
+    let timeout = Duration::from_secs(state.settings.query_timeout_secs.max(1));
+    let (mut summary, end) = db::run_dedicated(&state.database, timeout, move |c| {
+        let _running = metrics.import_running();
         import_body(c, &target, spooled, gzip, &filename, opts, &wopts, limit)
     })
     .await?;
     summary.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     count_rows(&state, &summary);
+    if end == ReportEnd::RowLimitReached {
+        return Err(ApiError::ImportTooLarge {
+            setting: "import_max_rows",
+            limit: max_rows,
+            message: format!(
+                "the report has more than {max_rows} rows: the rows before the limit were \
+                 imported (see details.summary), the rest was not read"
+            ),
+            summary: Some(Box::new(serde_json::to_value(&summary).unwrap_or_default())),
+        });
+    }
     if let Some(refusal) = nothing_imported(&summary) {
         return Err(refusal);
     }
@@ -123,7 +156,8 @@ pub async fn import_shadowserver(
         .json(&summary))
 }
 
-/// The blocking part: decode gzip, open the report, import every file.
+/// The blocking part: decode gzip, open the report, import every file (or the files up to
+/// the row limit).
 #[expect(
     clippy::too_many_arguments,
     reason = "the request's parts, moved in once"
@@ -137,7 +171,7 @@ fn import_body(
     mut opts: ImportOptions,
     wopts: &WriteOptions,
     limit: u64,
-) -> Result<Summary, ApiError> {
+) -> Result<(Summary, ReportEnd), ApiError> {
     let mut summary = Summary::new();
     let spooled = if gzip {
         match spool::gunzip(spooled, limit) {
@@ -145,7 +179,7 @@ fn import_body(
             Err(SpoolError::TooLarge { .. }) => return Err(payload_too_large(limit)),
             Err(SpoolError::BadGzip(message)) => {
                 summary.push_file(rejected(filename, &opts, message));
-                return Ok(summary);
+                return Ok((summary, ReportEnd::AllRead));
             }
             Err(e) => return Err(internal(e)),
         }
@@ -156,9 +190,19 @@ fn import_body(
     let mut report = match open_report(spooled.file, filename, &opts) {
         Ok(r) => r,
         Err(ImportError::UnzippedTooLarge { limit }) => return Err(payload_too_large(limit)),
+        Err(ImportError::TooManyMembers { members, limit }) => {
+            return Err(ApiError::ImportTooLarge {
+                setting: "import_max_zip_members",
+                limit,
+                message: format!(
+                    "the archive holds {members} reports, more than {limit}: nothing was imported"
+                ),
+                summary: None,
+            });
+        }
         Err(e @ ImportError::Io(_)) => return Err(internal(e)),
     };
-    writer::import_report(
+    let end = writer::import_report(
         c,
         target,
         &mut report,
@@ -172,7 +216,16 @@ fn import_body(
         // §4.6: a database error ends the import with 503; importing again completes it.
         other => ApiError::Unavailable(anyhow::anyhow!("import failed: {other:?}")),
     })?;
-    Ok(summary)
+    Ok((summary, end))
+}
+
+/// 429 when the user or the server runs as many imports as allowed.
+fn too_many_imports(full: GateFull) -> ApiError {
+    ApiError::TooManyImports {
+        scope: full.scope.as_str(),
+        limit: full.limit,
+        retry_after: BUSY_RETRY_AFTER,
+    }
 }
 
 /// 422 when nothing in the body could be imported: every entry rejected.

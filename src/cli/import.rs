@@ -75,6 +75,7 @@ fn import_shadowserver(args: ShadowserverImport, url: &DatabaseUrl) -> anyhow::R
     let wopts = WriteOptions {
         batch_rows: settings.import_batch_rows as usize,
         now,
+        max_rows: None,
     };
     let bar = ProgressBar::new();
     let mut summary = Summary::new();
@@ -154,6 +155,11 @@ pub(crate) fn import_one(
             ));
             return Ok(());
         }
+        // The CLI sets no member limit; a caller that does gets the archive rejected.
+        Err(e @ ImportError::TooManyMembers { .. }) => {
+            summary.push_file(rejected(name, opts, e.to_string()));
+            return Ok(());
+        }
         Err(ImportError::Io(e)) => {
             summary.push_file(rejected(name, opts, format!("cannot read {name}: {e}")));
             return Ok(());
@@ -175,7 +181,9 @@ pub(crate) fn import_one(
         &mut on_progress,
     );
     bar.done();
-    result.map_err(|e| anyhow::anyhow!("database error while importing {name}: {e}"))
+    result
+        .map(|_| ())
+        .map_err(|e| anyhow::anyhow!("database error while importing {name}: {e}"))
 }
 
 /// A rejected entry for an input that could not be read at all.

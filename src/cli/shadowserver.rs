@@ -192,6 +192,7 @@ fn pull(args: PullArgs, url: &DatabaseUrl) -> anyhow::Result<()> {
     let wopts = WriteOptions {
         batch_rows: settings.import_batch_rows as usize,
         now,
+        max_rows: None,
     };
     let bar = ProgressBar::new();
     let mut failures = 0;

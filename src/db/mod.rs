@@ -4,6 +4,7 @@
 //! (`on_backend!`), and nothing here knows about HTTP.
 
 pub mod checkpoint;
+mod dedicated;
 mod group;
 mod long_read;
 pub mod migrate;
@@ -13,6 +14,7 @@ mod setup;
 pub mod sql;
 pub mod time;
 
+pub use dedicated::run_dedicated;
 pub use group::{WriteQueue, write_grouped};
 pub use long_read::{LongRead, run_long};
 pub use reads::Readers;

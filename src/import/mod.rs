@@ -4,6 +4,7 @@
 //! stdin, HTTP bodies and downloads into hashed temporary files. The CLI, the HTTP endpoint
 //! and the pull command drive them.
 
+pub mod gate;
 pub mod shadowserver;
 pub mod spool;
 pub mod writer;

@@ -12,6 +12,12 @@
 //! changes nothing, importing the file again completes it.
 //!
 //! Reading runs on a second thread, joined by a channel holding at most two batches.
+//!
+//! With [`WriteOptions::max_rows`] (the HTTP import's `import_max_rows`) the files of one
+//! report read that many rows together and no more. The file in which the limit is reached
+//! keeps the batches written up to it (at most `max_rows` rows, like any import cut short)
+//! and is recorded `partial` in the ledger, so importing it again reads it again; the files
+//! after it are not opened, and [`import_report`] answers [`ReportEnd::RowLimitReached`].
 
 use std::collections::HashMap;
 use std::io::{Read, Seek};
@@ -67,6 +73,25 @@ pub struct WriteOptions {
     pub batch_rows: usize,
     /// When the import started: `created_at` / `updated_at` of what it writes.
     pub now: NaiveDateTime,
+    /// The most rows the report's files may read together (`import_max_rows`; `None`: no
+    /// limit, as in the CLI and the pull).
+    pub max_rows: Option<u64>,
+}
+
+/// How the reading of a report ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportEnd {
+    /// Every file was read to its end (or rejected, or skipped).
+    AllRead,
+    /// A file had rows past [`WriteOptions::max_rows`]: it was cut there (`partial`) and the
+    /// files after it were not read.
+    RowLimitReached,
+}
+
+/// The rows the rest of a report may still read.
+struct RowBudget {
+    left: Option<u64>,
+    cut: bool,
 }
 
 /// Progress of the file being imported, after each committed batch.
@@ -92,7 +117,7 @@ pub fn import_report<R: Read + Seek + Send>(
     report_id: Option<&str>,
     summary: &mut Summary,
     progress: &mut dyn FnMut(Progress),
-) -> QueryResult<()> {
+) -> QueryResult<ReportEnd> {
     if let DbConnection::Sqlite(conn) = c {
         // A batch of wide rows outgrows SQLite's default 2 MB page cache, which then spills
         // dirty pages to the WAL mid-transaction; this connection may use more.
@@ -100,14 +125,22 @@ pub fn import_report<R: Read + Seek + Send>(
         conn.batch_execute(IMPORT_CACHE_PRAGMA)?;
     }
     let checkpoints = db::checkpoint::BackgroundCheckpoint::start(c);
-    let mut result = Ok(());
+    let mut result = Ok(ReportEnd::AllRead);
+    let mut budget = RowBudget {
+        left: opts.max_rows,
+        cut: false,
+    };
     for i in 0..report.files().len() {
-        match import_file(c, target, report, i, opts, report_id, progress) {
+        match import_file(c, target, report, i, opts, report_id, &mut budget, progress) {
             Ok(entry) => summary.push_file(entry),
             Err(e) => {
                 result = Err(e);
                 break;
             }
+        }
+        if budget.cut {
+            result = Ok(ReportEnd::RowLimitReached);
+            break;
         }
     }
     if let Some(checkpoints) = checkpoints {
@@ -132,7 +165,12 @@ pub fn skipped_entry(mut entry: FileSummary, row: &import::ImportFileRow) -> Fil
     entry
 }
 
-/// Imports file `index` of the report (§4.4 steps 1–3, then the batches).
+/// Imports file `index` of the report (§4.4 steps 1–3, then the batches), reading at most the
+/// rows left in `budget`.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the report's shared state, passed down from import_report"
+)]
 fn import_file<R: Read + Seek + Send>(
     c: &mut DbConnection,
     target: &Target,
@@ -140,6 +178,7 @@ fn import_file<R: Read + Seek + Send>(
     index: usize,
     opts: &WriteOptions,
     report_id: Option<&str>,
+    budget: &mut RowBudget,
     progress: &mut dyn FnMut(Progress),
 ) -> QueryResult<FileSummary> {
     let facts = report.files()[index].clone();
@@ -154,13 +193,16 @@ fn import_file<R: Read + Seek + Send>(
         return Ok(skipped_entry(entry, &done));
     }
     let pending = report.pending_sha256(index);
-    let rows = match report.rows(index) {
+    let mut rows = match report.rows(index) {
         Ok(rows) => rows,
         Err(e) => {
             entry.reject(e);
             return Ok(entry);
         }
     };
+    if let Some(left) = budget.left {
+        rows.limit_rows(left);
+    }
     entry.report_type = rows.report_type().label.clone();
     entry.rule = rows.report_type().rule;
     let label = rows.report_type().label.clone();
@@ -274,8 +316,13 @@ fn import_file<R: Read + Seek + Send>(
         }
     };
     entry.finish_reading(&rows);
+    let cut = rows.was_cut();
     drop(rows);
-    let state = if entry.rows_skipped.quota_exceeded > 0 {
+    budget.left = budget.left.map(|left| left.saturating_sub(entry.rows_read));
+    budget.cut = cut;
+    // A file cut at the row limit is `partial` like one cut by the quota: the ledger does not
+    // hold it as complete, so importing it again (split, or with the CLI) completes it.
+    let state = if entry.rows_skipped.quota_exceeded > 0 || cut {
         entry.status = FileStatus::Partial;
         import::FileState::Partial
     } else {

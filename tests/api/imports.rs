@@ -488,6 +488,235 @@ mod limits {
     }
 }
 
+/// The value of an unlabelled series in `GET /metrics`.
+fn metric(app: &TestApp, token: &str, name: &str) -> i64 {
+    let text = app
+        .get_as(token, "/metrics")
+        .assert_status(200)
+        .body
+        .clone();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
+}
+
+/// Holds what every import into these feeds waits for before its first batch: the SQLite
+/// write turn of this process, or the feeds' PostgreSQL advisory locks (`writer::lock_feed`).
+/// Dropping it lets them go on.
+struct ImportsHeld {
+    conn: db::PooledConn,
+    feeds: Vec<i64>,
+    turn: Option<std::sync::MutexGuard<'static, ()>>,
+}
+
+impl ImportsHeld {
+    fn hold(app: &TestApp, feeds: &[(&str, &str)]) -> ImportsHeld {
+        use diesel::prelude::*;
+        let mut conn = app.pool.get().unwrap();
+        let ids: Vec<i64> = feeds
+            .iter()
+            .map(|(u, f)| feed_id(&mut conn, u, f))
+            .collect();
+        if let DbConnection::Postgresql(pg) = &mut *conn {
+            for id in &ids {
+                diesel::sql_query(format!("SELECT pg_advisory_lock({id})"))
+                    .execute(pg)
+                    .unwrap();
+            }
+        }
+        let turn = db::write_turn(&conn);
+        ImportsHeld {
+            conn,
+            feeds: ids,
+            turn,
+        }
+    }
+}
+
+impl Drop for ImportsHeld {
+    fn drop(&mut self) {
+        use diesel::prelude::*;
+        drop(self.turn.take());
+        if let DbConnection::Postgresql(pg) = &mut *self.conn {
+            for id in &self.feeds {
+                diesel::sql_query(format!("SELECT pg_advisory_unlock({id})"))
+                    .execute(pg)
+                    .unwrap();
+            }
+        }
+    }
+}
+
+/// Starts an import on another thread; join it for the answer.
+fn import_in_background(
+    app: &TestApp,
+    token: &str,
+    user: &str,
+    body: &[u8],
+) -> std::thread::JoinHandle<TestResponse> {
+    let url = format!(
+        "{}{}",
+        app.base,
+        import_path(user, "f", "?filename=scan_dns.csv")
+    );
+    let auth = format!("Token token={token}");
+    let body = body.to_vec();
+    std::thread::spawn(move || {
+        http(
+            "POST",
+            &url,
+            &[("Authorization", &auth), ("Content-Type", "text/csv")],
+            Some(&body),
+        )
+    })
+}
+
+both_backends! {
+    // Issue 18, finding 3: twelve concurrent imports by one token emptied the pool and other
+    // users' reads answered 503.
+    fn imports_take_turns_and_never_the_connections_that_reads_need(app) {
+        let app = TestApp::spawn_with(backend_of(&app), |s| {
+            // One pooled connection: an import holding it would starve every read below.
+            s.db_pool_size = 1;
+            s.import_max_running = 2;
+            s.import_max_running_per_user = 1;
+            // The held imports wait on a lock the test holds, not on a statement timeout.
+            s.query_timeout_secs = 600;
+            // Day counters are leased far ahead: no request below writes while imports wait.
+            s.requests_per_day = "1000000".parse().unwrap();
+        });
+        let admin = app.admin_token.clone();
+        let users = ["alice", "bob", "carol", "dave"];
+        let tokens: Vec<String> = users.iter().map(|u| app.user_with_token(u)).collect();
+        for (user, token) in users.iter().zip(&tokens) {
+            app.create_feed(token, user, "f", false).assert_status(201);
+        }
+        let (alice, bob, carol, dave) = (&tokens[0], &tokens[1], &tokens[2], &tokens[3]);
+        // A subject's first two requests write its day counter (the second takes a lease); the
+        // requests below must find no write to do while the test holds the imports' lock.
+        for (user, token) in users.iter().zip(&tokens).chain([(&"admin", &admin)]) {
+            for _ in 0..2 {
+                app.get_as(token, &format!("/api/users/{user}")).assert_status(200);
+            }
+        }
+        assert_eq!(metric(&app, &admin, "feedgate_imports_running"), 0);
+        let body = sample("intelmq-testdata/scan_dns.csv");
+
+        let held = ImportsHeld::hold(&app, &[("alice", "f"), ("bob", "f")]);
+        let first = import_in_background(&app, alice, "alice", &body);
+        let second = import_in_background(&app, bob, "bob", &body);
+        let mut polls = 0;
+        while metric(&app, &admin, "feedgate_imports_running") < 2 {
+            polls += 1;
+            assert!(polls < 600, "the imports never started, each on a connection of its own");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+
+        // Both imports are writing, each on a connection of its own: reads go on.
+        for _ in 0..3 {
+            app.get_as(dave, "/api/users/dave/feeds/f").assert_status(200);
+            app.get_as(dave, "/api/users/alice/feeds/f/indicators").assert_status(200);
+        }
+        // A second import by the same user, and a third on the server, wait their turn.
+        let res = app.post_report(alice, "alice", "f", "?filename=other.csv", &body);
+        let refusal = res.assert_error(429, "too_many_imports");
+        assert_eq!(refusal["details"]["scope"], "user", "{refusal}");
+        assert_eq!(refusal["details"]["limit"], 1);
+        assert!(res.header("retry-after").unwrap().parse::<u64>().unwrap() >= 1);
+        let res = app.post_report(carol, "carol", "f", "?filename=scan_dns.csv", &body);
+        let refusal = res.assert_error(429, "too_many_imports");
+        assert_eq!(refusal["details"]["scope"], "server", "{refusal}");
+        assert_eq!(refusal["details"]["limit"], 2);
+        assert!(res.header("retry-after").is_some());
+        assert!(app.feed_indicators(carol, "carol", "f").is_empty());
+
+        drop(held);
+        for done in [first, second] {
+            let res = done.join().unwrap();
+            assert_eq!(res.json()["indicators_created"], 83, "{}", res.body);
+        }
+        assert_eq!(metric(&app, &admin, "feedgate_imports_running"), 0);
+        // The places came back.
+        let res = app.post_report(carol, "carol", "f", "?filename=scan_dns.csv", &body).assert_status(200).json();
+        assert_eq!(res["indicators_created"], 83);
+        app.post_report(alice, "alice", "f", "?filename=scan_dns.csv", &body).assert_status(200);
+    }
+
+    // Issue 18, finding 4: rows per request are bounded; the rows before the limit are kept,
+    // the file stays `partial`, and the answer is a 413 with the summary of what was written.
+    fn an_import_past_the_row_limit_is_413_with_the_summary_of_the_rows_kept(app) {
+        let app = TestApp::spawn_with(backend_of(&app), |s| {
+            s.import_max_rows = 50;
+            s.import_batch_rows = 20;
+        });
+        let alice = app.user_with_token("alice");
+        app.create_feed(&alice, "alice", "f", false).assert_status(201);
+        let body = sample("intelmq-testdata/scan_dns.csv");
+        let res = app.post_report(&alice, "alice", "f", "?filename=scan_dns.csv", &body);
+        let err = res.assert_error(413, "import_too_large");
+        assert_eq!(err["details"]["setting"], "import_max_rows", "{err}");
+        assert_eq!(err["details"]["limit"], 50);
+        let summary = &err["details"]["summary"];
+        assert_consistent(summary);
+        assert_eq!(summary["rows_read"], 50, "{summary}");
+        assert_eq!(summary["files"][0]["status"], "partial", "{summary}");
+        let kept = summary["indicators_created"].as_u64().unwrap();
+        assert!(kept > 0 && kept <= 50, "{summary}");
+        assert_eq!(app.feed_indicators(&alice, "alice", "f").len() as u64, kept);
+        assert_eq!(app.indicator_usage("alice"), kept as i64);
+
+        // Not recorded as complete: the same file is read again (and cut again), never skipped.
+        let again = app.post_report(&alice, "alice", "f", "?filename=scan_dns.csv", &body);
+        let err = again.assert_error(413, "import_too_large");
+        assert_eq!(err["details"]["summary"]["files"][0]["status"], "partial");
+        assert_eq!(err["details"]["summary"]["indicators_created"], 0);
+        assert_eq!(app.feed_indicators(&alice, "alice", "f").len() as u64, kept);
+
+        // Exactly at the limit is fine.
+        let res = app.post_report(&alice, "alice", "f", "?filename=2024-01-01-scan_dns.csv", generated_csv(50).as_bytes());
+        let res = res.assert_status(200).json();
+        assert_eq!(res["rows_read"], 50, "{res}");
+        assert_eq!(res["files"][0]["status"], "imported");
+
+        // The files of a zip share the limit; the files after the cut are not read.
+        let csv = generated_csv(30);
+        let zip = zip_of(&[
+            ("2024-01-02-scan_dns.csv", csv.as_bytes()),
+            ("2024-01-03-scan_dns.csv", csv.as_bytes()),
+            ("2024-01-04-scan_dns.csv", csv.as_bytes()),
+        ]);
+        let err = app.post_report(&alice, "alice", "f", "?filename=r.zip", &zip).assert_error(413, "import_too_large");
+        let summary = &err["details"]["summary"];
+        assert_consistent(summary);
+        let files = summary["files"].as_array().unwrap();
+        assert_eq!(files.len(), 2, "{summary}");
+        assert_eq!((files[0]["status"].as_str(), files[0]["rows_read"].as_u64()), (Some("imported"), Some(30)));
+        assert_eq!((files[1]["status"].as_str(), files[1]["rows_read"].as_u64()), (Some("partial"), Some(20)));
+    }
+
+    fn a_zip_with_more_members_than_allowed_is_413_before_anything_is_written(app) {
+        let app = TestApp::spawn_with(backend_of(&app), |s| s.import_max_zip_members = 2);
+        let alice = app.user_with_token("alice");
+        app.create_feed(&alice, "alice", "f", false).assert_status(201);
+        let csv = sample("intelmq-testdata/scan_dns.csv");
+        let three = zip_of(&[("a/scan_dns.csv", &csv), ("b/scan_dns.csv", &csv), ("readme.txt", b"hi"), ("c/scan_dns.csv", &csv)]);
+        let res = app.post_report(&alice, "alice", "f", "?filename=r.zip", &three);
+        let err = res.assert_error(413, "import_too_large");
+        assert_eq!(err["details"]["setting"], "import_max_zip_members", "{err}");
+        assert_eq!(err["details"]["limit"], 2);
+        assert!(app.feed_indicators(&alice, "alice", "f").is_empty());
+        let mut conn = app.pool.get().unwrap();
+        let feed = feed_id(&mut conn, "alice", "f");
+        assert_eq!(feedgate::models::import::count_files(&mut conn, feed).unwrap(), 0);
+
+        // Two members (the text file does not count) are imported.
+        let two = zip_of(&[("a/scan_dns.csv", &csv), ("readme.txt", b"hi"), ("b/scan_dns.csv", &csv)]);
+        let res = app.post_report(&alice, "alice", "f", "?filename=r.zip", &two).assert_status(200).json();
+        assert_eq!(res["files"].as_array().unwrap().len(), 2, "{res}");
+        assert_eq!(res["indicators_created"], 83);
+    }
+}
+
 fn zip_of(members: &[(&str, &[u8])]) -> Vec<u8> {
     use std::io::Write;
     let mut out = std::io::Cursor::new(Vec::new());

@@ -58,6 +58,8 @@ fn every_error_code_of_the_server_is_listed() {
         "method_not_allowed",
         "not_acceptable",
         "payload_too_large",
+        "import_too_large",
+        "too_many_imports",
         "unsupported_media_type",
         "validation_failed",
         "quota_exceeded",

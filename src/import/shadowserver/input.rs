@@ -50,6 +50,10 @@ pub struct ImportOptions {
     pub pending_sha256: Option<PendingHash>,
     /// `import_max_unzipped_bytes`: the most inflated content an archive may hold.
     pub max_unzipped_bytes: u64,
+    /// `import_max_zip_members` (HTTP only): the most importable members an archive may
+    /// hold, counted from its central directory before any member is inflated; `None` is
+    /// no limit.
+    pub max_zip_members: Option<u64>,
 }
 
 impl ImportOptions {
@@ -63,6 +67,7 @@ impl ImportOptions {
             sha256: None,
             pending_sha256: None,
             max_unzipped_bytes: DEFAULT_MAX_UNZIPPED_BYTES,
+            max_zip_members: None,
         }
     }
 }
@@ -151,6 +156,15 @@ pub enum ImportError {
     /// nothing may be written.
     #[error("the archive inflates to more than {limit} bytes")]
     UnzippedTooLarge {
+        /// The limit that was passed.
+        limit: u64,
+    },
+    /// A zip archive holds more importable members than `import_max_zip_members` (HTTP 413
+    /// `import_too_large`); found before any member is read, so nothing may be written.
+    #[error("the archive holds {members} importable members, more than {limit}")]
+    TooManyMembers {
+        /// The importable members counted.
+        members: u64,
         /// The limit that was passed.
         limit: u64,
     },
@@ -369,6 +383,12 @@ fn open_zip<R: Read + Seek + Send>(
             });
         }
     };
+    if let Some(limit) = opts.max_zip_members {
+        let members = count_importable(&mut archive);
+        if members > limit {
+            return Err(ImportError::TooManyMembers { members, limit });
+        }
+    }
     let mut budget = opts.max_unzipped_bytes;
     let mut files = Vec::new();
     for i in 0..archive.len() {
@@ -434,6 +454,20 @@ fn open_zip<R: Read + Seek + Send>(
         files,
         opts: opts.clone(),
     })
+}
+
+/// The members [`open_zip`] would list as files, from the central directory alone.
+fn count_importable<R: Read + Seek>(archive: &mut ZipArchive<R>) -> u64 {
+    let mut n = 0;
+    for i in 0..archive.len() {
+        if let Ok(e) = archive.by_index_data(i)
+            && !e.is_dir()
+            && importable_member(&e.name().unwrap_or_default())
+        {
+            n += 1;
+        }
+    }
+    n
 }
 
 /// §2.2: whether a member path names a file to import (directories are filtered before).

@@ -262,6 +262,10 @@ pub struct FileRows<'a> {
     incomplete: bool,
     done: bool,
     bytes_read: Arc<AtomicU64>,
+    /// The most rows to yield ([`FileRows::limit_rows`]).
+    row_limit: u64,
+    /// Whether a row past `row_limit` was found.
+    cut: bool,
 }
 
 impl<'a> FileRows<'a> {
@@ -298,6 +302,8 @@ impl<'a> FileRows<'a> {
             incomplete: false,
             done: false,
             bytes_read,
+            row_limit: u64::MAX,
+            cut: false,
         })
     }
 
@@ -339,6 +345,18 @@ impl<'a> FileRows<'a> {
         self.incomplete
     }
 
+    /// Yields at most `max` rows (all files of one HTTP request share `import_max_rows`).
+    /// Once they are yielded, the iteration ends; [`FileRows::was_cut`] then says whether
+    /// the file had more. The row that tells is read but neither counted nor yielded.
+    pub fn limit_rows(&mut self, max: u64) {
+        self.row_limit = max;
+    }
+
+    /// Whether the file has rows past the limit of [`FileRows::limit_rows`], left unread.
+    pub fn was_cut(&self) -> bool {
+        self.cut
+    }
+
     /// Appends up to `max` rows to `out` and returns how many were appended: 0 only when the
     /// file is exhausted. A convenience for writers that work in batches.
     pub fn next_batch(&mut self, max: usize, out: &mut Vec<Result<MappedRow, RowSkip>>) -> usize {
@@ -353,6 +371,17 @@ impl Iterator for FileRows<'_> {
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.done {
+            return None;
+        }
+        if self.rows_read >= self.row_limit {
+            self.done = true;
+            self.record.clear();
+            // Warnings of a row that is not imported would only confuse the summary.
+            let mut ignored = Warnings::default();
+            self.cut = self
+                .source
+                .next_row(&mut self.record, &mut ignored)
+                .is_some();
             return None;
         }
         self.record.clear();

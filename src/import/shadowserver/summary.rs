@@ -149,7 +149,8 @@ pub enum FileStatus {
     Imported,
     /// The ledger already holds this file as complete; nothing was read.
     SkippedAlreadyImported,
-    /// Rows were skipped for quota (or a database error ended the import).
+    /// Rows were skipped for quota, the HTTP row limit cut the file (`import_max_rows`), or a
+    /// database error ended the import; importing the file again completes it.
     Partial,
     /// An unrecoverable syntax error or oversize record cut the file short; earlier rows kept.
     Incomplete,

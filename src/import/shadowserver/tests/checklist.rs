@@ -738,6 +738,21 @@ fn checklist_20_zip_archives() {
     small.max_unzipped_bytes = (csv.len() * 2) as u64;
     assert!(run_with(&archive, "x.zip", &small).is_ok());
 
+    // Past the member limit (HTTP) the whole archive is refused before any member is read;
+    // only importable members count.
+    let mut few = ImportOptions::new(now());
+    few.max_zip_members = Some(1);
+    let archive = zip_of(&[("a.csv", &csv), ("readme.txt", b"hi"), ("b.csv", &csv)]);
+    assert!(matches!(
+        run_with(&archive, "x.zip", &few),
+        Err(ImportError::TooManyMembers {
+            members: 2,
+            limit: 1
+        })
+    ));
+    few.max_zip_members = Some(2);
+    assert_eq!(run_with(&archive, "x.zip", &few).unwrap().len(), 2);
+
     // No importable member: one rejected entry for the archive.
     for archive in [zip_of(&[]), zip_of(&[("readme.txt", b"hi")])] {
         let o = run_bytes(&archive, "x.zip", None);
@@ -891,5 +906,23 @@ proptest! {
         exhaust(text.as_bytes(), "scan_ssl.csv");
         exhaust(text.as_bytes(), "event4_sinkhole.csv");
         exhaust(text.as_bytes(), "mystery.csv");
+    }
+}
+
+#[test]
+fn a_row_limit_yields_that_many_rows_and_says_whether_more_followed() {
+    let csv = "timestamp,ip\n2024-01-04 08:00:00,192.0.2.1\n\
+               2024-01-04 08:00:00,192.0.2.2\n2024-01-04 08:00:00,192.0.2.3\n";
+    for (limit, yielded, cut) in [(0, 0, true), (2, 2, true), (3, 3, false), (10, 3, false)] {
+        let opts = ImportOptions::new(now());
+        let mut report = open_report(Cursor::new(csv.as_bytes()), "blocklist.csv", &opts).unwrap();
+        let mut rows = report.rows(0).unwrap();
+        rows.limit_rows(limit);
+        let n = rows.by_ref().count() as u64;
+        assert_eq!(
+            (n, rows.rows_read(), rows.was_cut()),
+            (yielded, yielded, cut),
+            "limit {limit}"
+        );
     }
 }
