@@ -12,6 +12,7 @@ use actix_web::{App, HttpRequest, HttpServer, web};
 
 use crate::auth::accounts::{self, Minted};
 use crate::auth::cache::TokenCache;
+use crate::auth::password::Verifier;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{self, Backend, DatabaseUrl, DbPool, PoolOptions, WriteQueue};
@@ -45,6 +46,8 @@ pub struct AppState {
     pub writes: Arc<WriteQueue>,
     /// The queue and threads of short reads (`db::reads`).
     pub readers: db::Readers,
+    /// The threads that check passwords, as many as the CPUs (`auth::password`).
+    pub passwords: Verifier,
     /// The HTTP imports running (`import::gate`), one gate per process.
     pub imports: Arc<ImportGate>,
 }
@@ -117,6 +120,9 @@ impl Application {
                 settings.import_max_running_per_user,
                 settings.import_max_running,
             )),
+            passwords: Verifier::start(
+                std::thread::available_parallelism().map_or(1, |n| n.get().min(8)),
+            ),
             settings: settings.clone(),
         });
         let background = state.clone();

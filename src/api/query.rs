@@ -135,6 +135,20 @@ impl FromRequest for NoParams {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// Any query string decodes or is refused with a 400, never a panic; decoded values
+        /// never hold NUL; a value encoded byte by byte decodes to itself.
+        #[test]
+        fn any_query_decodes_or_is_refused(raw in ".{0,200}", value in "[^\\x00]{0,40}") {
+            if let Ok(q) = QueryPairs::parse(&raw) {
+                proptest::prop_assert!(q.pairs.iter().all(|(k, v)| !k.contains('\0') && !v.contains('\0')));
+            }
+            let encoded: String = value.bytes().map(|b| format!("%{b:02X}")).collect();
+            let q = QueryPairs::parse(&format!("q={encoded}")).unwrap();
+            proptest::prop_assert_eq!(q.pairs, vec![("q".to_string(), value)]);
+        }
+    }
+
     #[test]
     fn unknown_repeated_and_empty_values() {
         let q = QueryPairs::parse("limit=None&cursor=").unwrap();

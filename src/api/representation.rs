@@ -272,6 +272,17 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Any header text negotiates without panicking; a known media range listed first
+        /// with full weight always wins, whatever junk follows it.
+        #[test]
+        fn any_accept_header_negotiates_without_panic(junk in ".{0,200}") {
+            let _ = ApiVersion::negotiate(Some(&junk));
+            let v1 = format!("application/vnd.csirtg.v1, {junk}");
+            proptest::prop_assert_eq!(ApiVersion::negotiate(Some(&v1)), Some(ApiVersion::V1));
+        }
+    }
+
     #[test]
     fn times_and_wrapping_follow_the_version() {
         let t = chrono::NaiveDate::from_ymd_opt(2026, 11, 20)

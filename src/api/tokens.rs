@@ -12,7 +12,6 @@ use crate::api::query::NoParams;
 use crate::api::representation::ApiVersion;
 use crate::auth::accounts::{self, AccountError, MAX_TOKENS_PER_USER, Minted, TokenSpec};
 use crate::auth::caller::Caller;
-use crate::auth::password;
 use crate::db::{self, DbConnection};
 use crate::domain::time::parse_time;
 use crate::error::{ApiError, FieldError};
@@ -53,7 +52,9 @@ pub async fn check_password(
         .await?;
     let same = basic.username.eq_ignore_ascii_case(&owner.username);
     let stored = owner.password_hash.clone().filter(|_| same);
-    let ok = password::verify_bounded(stored, basic.password.clone())
+    let ok = state
+        .passwords
+        .verify(stored, basic.password.clone())
         .await
         .map_err(|_| ApiError::ServerBusy("password checks"))?;
     if !ok || owner.disabled {

@@ -1,7 +1,7 @@
 //! Passwords: argon2id with the crate's defaults, stored as PHC strings. Verification of an
 //! unknown user runs against a fixed dummy hash so it takes as long as a wrong password.
 //!
-//! The server verifies on a few threads of its own ([`verify_bounded`]), never on a database
+//! The server verifies on a few threads of its own ([`Verifier`]), never on a database
 //! thread and never inside a transaction: a verification holds 19 MiB and tens of milliseconds
 //! of CPU, so anyone who can send guesses could otherwise stall writers and grow every
 //! blocking thread's heap. The threads are as many as the CPUs and the queue in front of them
@@ -114,24 +114,54 @@ struct Job {
 /// Waiting verifications per verification thread, beyond the one it runs.
 const QUEUE_PER_THREAD: usize = 4;
 
-fn verifier() -> Option<&'static SyncSender<Job>> {
-    static QUEUE: OnceLock<Option<SyncSender<Job>>> = OnceLock::new();
-    QUEUE
-        .get_or_init(|| {
-            let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-            let (tx, rx) = sync_channel::<Job>(threads * QUEUE_PER_THREAD);
-            let rx = Arc::new(Mutex::new(rx));
-            let mut started = 0;
-            for i in 0..threads {
-                let rx = rx.clone();
-                let spawned = std::thread::Builder::new()
-                    .name(format!("feedgate-argon2-{i}"))
-                    .spawn(move || verify_loop(&rx));
-                started += usize::from(spawned.is_ok());
-            }
-            (started > 0).then_some(tx)
-        })
-        .as_ref()
+/// The verification threads and the short queue in front of them; one per server. The
+/// threads end when it is dropped.
+pub struct Verifier {
+    queue: Option<SyncSender<Job>>,
+}
+
+impl Verifier {
+    /// Starts `threads` verification threads (at least one) behind a queue of
+    /// [`QUEUE_PER_THREAD`] checks each.
+    pub fn start(threads: usize) -> Verifier {
+        let threads = threads.max(1);
+        let (tx, rx) = sync_channel::<Job>(threads * QUEUE_PER_THREAD);
+        let rx = Arc::new(Mutex::new(rx));
+        let mut started = 0;
+        for i in 0..threads {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("feedgate-argon2-{i}"))
+                .spawn(move || verify_loop(&rx));
+            started += usize::from(spawned.is_ok());
+        }
+        Verifier {
+            queue: (started > 0).then_some(tx),
+        }
+    }
+
+    /// [`verify`] on the verification threads: waits for the answer, or fails at once with
+    /// [`Busy`] when the queue is full (or no thread could be started).
+    pub async fn verify(&self, stored: Option<String>, candidate: String) -> Result<bool, Busy> {
+        let queue = self.queue.as_ref().ok_or(Busy)?;
+        let (answer, rx) = tokio::sync::oneshot::channel();
+        let job = Job {
+            stored,
+            candidate,
+            answer,
+        };
+        match queue.try_send(job) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => return Err(Busy),
+        }
+        rx.await.map_err(|_| Busy)
+    }
+}
+
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Verifier")
+    }
 }
 
 fn verify_loop(rx: &Mutex<Receiver<Job>>) {
@@ -150,23 +180,6 @@ fn verify_loop(rx: &Mutex<Receiver<Job>>) {
         // The request may have gone away meanwhile; nobody else wants the answer.
         let _ = job.answer.send(ok);
     }
-}
-
-/// [`verify`] on the verification threads: waits for the answer, or fails at once with
-/// [`Busy`] when the queue is full (or no thread could be started).
-pub async fn verify_bounded(stored: Option<String>, candidate: String) -> Result<bool, Busy> {
-    let queue = verifier().ok_or(Busy)?;
-    let (answer, rx) = tokio::sync::oneshot::channel();
-    let job = Job {
-        stored,
-        candidate,
-        answer,
-    };
-    match queue.try_send(job) {
-        Ok(()) => {}
-        Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => return Err(Busy),
-    }
-    rx.await.map_err(|_| Busy)
 }
 
 #[cfg(test)]
@@ -196,19 +209,22 @@ mod tests {
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
+        let verifier = Verifier::start(2);
         rt.block_on(async {
             assert_eq!(
-                verify_bounded(Some(phc.clone()), "correct horse battery".into()).await,
+                verifier
+                    .verify(Some(phc.clone()), "correct horse battery".into())
+                    .await,
                 Ok(true)
             );
             assert_eq!(
-                verify_bounded(Some(phc.clone()), "wrong".into()).await,
+                verifier.verify(Some(phc.clone()), "wrong".into()).await,
                 Ok(false)
             );
             // Far more guesses at once than threads plus queue: some are refused, none wait
             // without bound, and every admitted one is answered.
             let guesses: Vec<_> = (0..64)
-                .map(|_| verify_bounded(Some(phc.clone()), "wrong".into()))
+                .map(|_| verifier.verify(Some(phc.clone()), "wrong".into()))
                 .collect();
             let answers = futures_util::future::join_all(guesses).await;
             assert!(answers.contains(&Err(Busy)));

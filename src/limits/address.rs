@@ -118,6 +118,22 @@ pub fn client_address(
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// Whatever a forwarded-for header holds, an address comes out, and it is never the
+        /// trusted proxy's own when a valid client address stands at the right.
+        #[test]
+        fn any_forwarded_for_yields_an_address(junk in ".{0,120}", a in 1u8..=223, b: u8) {
+            let proxy: Vec<ProxyNet> = vec!["10.0.0.0/8".parse().unwrap()];
+            let peer = Some("10.1.2.3".parse::<IpAddr>().unwrap());
+            let _ = client_address(peer, Some(&junk), &proxy);
+            let client = format!("{a}.{b}.0.1");
+            let got = client_address(peer, Some(&format!("{junk},{client}")), &proxy);
+            if a != 10 {
+                proptest::prop_assert_eq!(got, client);
+            }
+        }
+    }
+
     #[test]
     fn peers_forwarded_headers_and_v6_grouping() {
         let proxy: Vec<ProxyNet> = vec!["10.0.0.0/8".parse().unwrap()];
