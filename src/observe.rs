@@ -122,3 +122,22 @@ pub async fn observe(
     );
     Ok(res)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::ResponseError;
+    use actix_web::test::TestRequest;
+
+    #[test]
+    fn server_errors_carry_the_request_id() {
+        let err = crate::error::ApiError::Internal(anyhow::anyhow!("secret"));
+        let req = TestRequest::default().to_http_request();
+        let res = ServiceResponse::new(req, err.error_response());
+        let res = with_request_id(res, "abc123");
+        let body = res.into_body().try_into_bytes().unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(value["details"]["request_id"], "abc123");
+        assert_eq!(value["code"], "internal_error");
+    }
+}
