@@ -5,6 +5,7 @@ pub mod attachment;
 pub mod feed;
 pub mod limit;
 pub mod name;
+pub mod page;
 pub mod portlist;
 pub mod protocol;
 pub mod tags;

@@ -386,7 +386,7 @@ struct Shape<const MATCH: u8, const VIEWER: u8>;
 
 /// The `(MATCH, VIEWER)` of a search's [`Shape`], when it has a common one.
 fn shape(m: &Match, f: &Filters, limit: i64) -> Option<(u8, u8)> {
-    use crate::api::paging::SEARCH_PAGES;
+    use crate::domain::page::SEARCH_PAGES;
     let plain = f.itypes.is_empty()
         && f.tags.is_empty()
         && f.user.is_none()
