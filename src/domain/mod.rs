@@ -8,6 +8,7 @@ pub mod name;
 pub mod page;
 pub mod portlist;
 pub mod protocol;
+pub mod proxy;
 pub mod tags;
 pub mod thing;
 pub mod time;
