@@ -3,6 +3,7 @@
 
 pub mod attachment;
 pub mod feed;
+pub mod hex;
 pub mod limit;
 pub mod name;
 pub mod page;
