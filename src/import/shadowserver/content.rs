@@ -16,7 +16,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::read::{Header, Record};
+use super::record::{Header, Record};
 
 /// The longest value kept, in bytes.
 const MAX_VALUE_BYTES: usize = 1024;

@@ -12,7 +12,7 @@ use crate::domain::thing::{Itype, Thing};
 
 use super::content::{self, Content};
 use super::detect::ReportType;
-use super::read::{Header, Record};
+use super::record::{Header, Record};
 use super::summary::Warnings;
 use super::table::{self, Rule};
 use super::values::{

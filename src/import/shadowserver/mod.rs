@@ -28,6 +28,7 @@ mod map;
 mod read;
 mod read_csv;
 mod read_json;
+mod record;
 pub mod sign;
 pub mod summary;
 mod table;
@@ -43,6 +44,7 @@ pub use input::{
     ImportOptions, PendingHash, Report, open_report,
 };
 pub use map::{MappedRow, PROVIDER, RowSkip, SkipReason};
-pub use read::{FileRows, MAX_RECORD_BYTES};
+pub use read::FileRows;
+pub use record::MAX_RECORD_BYTES;
 pub use summary::{FileStatus, FileSummary, Summary, Warnings};
 pub use table::{KnownType, Rule};

@@ -5,7 +5,7 @@
 use std::io::{self, Read};
 
 use super::input::FileError;
-use super::read::{Header, MAX_RECORD_BYTES, RawRow, Record};
+use super::record::{Header, MAX_RECORD_BYTES, RawRow, Record};
 use super::summary::Warnings;
 
 /// The UTF-8 byte order mark.
