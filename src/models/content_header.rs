@@ -1,6 +1,6 @@
 //! The `content_headers` table: the column names of imported reports, stored once, which the
 //! packed stored copies of imported rows refer to by position (see
-//! `import::shadowserver::Content`). Rows are only ever added, so an id names the same list
+//! `models::stored_copy`). Rows are only ever added, so an id names the same list
 //! for the database's lifetime.
 
 use std::collections::HashMap;

@@ -11,5 +11,6 @@ pub mod indicator;
 pub mod ip_prefix;
 pub mod meta;
 pub mod search;
+pub mod stored_copy;
 pub mod token;
 pub mod user;

@@ -37,7 +37,8 @@ mod values;
 #[cfg(test)]
 mod tests;
 
-pub use content::{Content, expand as expand_content};
+pub use crate::models::stored_copy::expand as expand_content;
+pub use content::Content;
 pub use detect::{ReportType, detect_type, normalise_type};
 pub use input::{
     DEFAULT_MAX_UNZIPPED_BYTES, FileError, FileErrorCode, FileFacts, Format, ImportError,
