@@ -12,6 +12,14 @@ use serde_json::{Value, json};
 
 use crate::db::RunError;
 
+/// The vendor media types named in a 406 answer (`api::representation` serves them).
+pub const SUPPORTED: [&str; 4] = [
+    "application/vnd.csirtg.v0",
+    "application/vnd.csirtg.v0+json",
+    "application/vnd.csirtg.v1",
+    "application/vnd.csirtg.v1+json",
+];
+
 /// One problem with one field of a request body.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct FieldError {
@@ -300,7 +308,7 @@ impl ApiError {
             ApiError::MissingParameter(name) => json!({ "parameter": name }),
             ApiError::MethodNotAllowed(allow) => json!({ "allow": allow }),
             ApiError::NotAcceptable => {
-                json!({ "supported": crate::api::representation::SUPPORTED })
+                json!({ "supported": SUPPORTED })
             }
             ApiError::PayloadTooLarge { limit } => json!({ "limit": limit }),
             ApiError::Invalid(errors) => json!({ "errors": errors }),
