@@ -355,7 +355,12 @@ pub struct Deleted {
 /// to match. Run it inside a write transaction; it frees no other user's quota.
 pub fn delete(c: &mut DbConnection, id: i64) -> QueryResult<Deleted> {
     uncount_comments_elsewhere(c, id)?;
-    let tokens = crate::models::token::count_active(c, id)?;
+    // Counted here rather than through `models::token`, which depends on this module.
+    let tokens: i64 = api_tokens::table
+        .filter(api_tokens::user_id.eq(id))
+        .filter(api_tokens::revoked_at.is_null())
+        .count()
+        .get_result(c)?;
     let own_feeds = feeds::table.filter(feeds::user_id.eq(id)).select(feeds::id);
     let indicators = diesel::delete(indicators::table.filter(indicators::feed_id.eq_any(own_feeds)))
         .execute(c)? as i64;
