@@ -33,6 +33,7 @@ pub mod sign;
 pub mod summary;
 mod table;
 mod values;
+mod warnings;
 
 #[cfg(test)]
 mod tests;
@@ -47,5 +48,6 @@ pub use input::{
 pub use map::{MappedRow, PROVIDER, RowSkip, SkipReason};
 pub use read::FileRows;
 pub use record::MAX_RECORD_BYTES;
-pub use summary::{FileStatus, FileSummary, Summary, Warnings};
+pub use summary::{FileStatus, FileSummary, Summary};
 pub use table::{KnownType, Rule};
+pub use warnings::Warnings;

@@ -12,7 +12,7 @@ use super::map::{MappedRow, Mapper, RowSkip, SkipReason};
 use super::read_csv::CsvSource;
 use super::read_json::JsonSource;
 use super::record::{Header, RawRow, Record};
-use super::summary::Warnings;
+use super::warnings::Warnings;
 
 /// A stream of a file's bytes, borrowed from the report it belongs to.
 pub(crate) type ByteStream<'a> = Box<dyn Read + Send + 'a>;
