@@ -75,7 +75,7 @@ pub struct Settings {
 
     /// Proxies whose `X-Forwarded-For` is trusted (comma-separated addresses or networks).
     #[arg(long, env = "FEEDGATE_TRUSTED_PROXIES", value_delimiter = ',')]
-    pub trusted_proxies: Vec<crate::limits::address::ProxyNet>,
+    pub trusted_proxies: Vec<crate::domain::proxy::ProxyNet>,
 
     /// Default number of private feeds per user.
     #[arg(long, env = "FEEDGATE_MAX_PRIVATE_FEEDS", default_value = "1")]

@@ -12,6 +12,14 @@ use serde_json::{Value, json};
 
 use crate::db::RunError;
 
+/// The vendor media types named in a 406 answer (`api::representation` serves them).
+pub const SUPPORTED: [&str; 4] = [
+    "application/vnd.csirtg.v0",
+    "application/vnd.csirtg.v0+json",
+    "application/vnd.csirtg.v1",
+    "application/vnd.csirtg.v1+json",
+];
+
 /// One problem with one field of a request body.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct FieldError {
@@ -217,6 +225,117 @@ impl ApiError {
         }
     }
 
+    /// Every `code` the server can answer with, each once, for the contract test that checks
+    /// `openapi/openapi.yaml` lists them all. Derived from the variants by [`Self::next_sample`],
+    /// so a new variant is listed as soon as it compiles.
+    pub fn all_codes() -> Vec<&'static str> {
+        let mut codes: Vec<&'static str> = Vec::new();
+        for sample in Self::samples() {
+            let of_sample: &[&'static str] = match sample {
+                // The one variant whose code is chosen at run time, by `api/imports.rs`.
+                ApiError::ReportRejected { .. } => &Self::REPORT_REJECTED_CODES,
+                ref other => &[other.code()],
+            };
+            for code in of_sample {
+                if !codes.contains(code) {
+                    codes.push(code);
+                }
+            }
+        }
+        codes
+    }
+
+    /// The codes a [`ApiError::ReportRejected`] carries (spec shadowserver §1.5).
+    pub const REPORT_REJECTED_CODES: [&'static str; 2] = ["empty_report", "unreadable_report"];
+
+    /// One value of every variant, in declaration order, walking [`Self::next_sample`].
+    fn samples() -> Vec<ApiError> {
+        let mut out = Vec::new();
+        let mut next = Some(ApiError::Malformed(String::new()));
+        while let Some(sample) = next {
+            next = sample.next_sample();
+            out.push(sample);
+        }
+        out
+    }
+
+    /// A value of the variant declared after this one's, `None` after the last. The `match`
+    /// has no wildcard: a new variant does not compile until it has its place in this chain,
+    /// and with it its code in [`Self::all_codes`].
+    fn next_sample(&self) -> Option<ApiError> {
+        let next = match self {
+            ApiError::Malformed(_) => ApiError::UnknownParameter(Vec::new()),
+            ApiError::UnknownParameter(_) => ApiError::InvalidParameter {
+                parameter: String::new(),
+                message: String::new(),
+            },
+            ApiError::InvalidParameter { .. } => ApiError::MissingParameter(String::new()),
+            ApiError::MissingParameter(_) => ApiError::InvalidCursor,
+            ApiError::InvalidCursor => ApiError::ConflictingCredentials,
+            ApiError::ConflictingCredentials => ApiError::AuthenticationRequired,
+            ApiError::AuthenticationRequired => ApiError::InvalidToken,
+            ApiError::InvalidToken => ApiError::TokenExpired,
+            ApiError::TokenExpired => ApiError::AccountDisabled,
+            ApiError::AccountDisabled => ApiError::InvalidCredentials,
+            ApiError::InvalidCredentials => ApiError::UnsupportedAuthScheme,
+            ApiError::UnsupportedAuthScheme => ApiError::InsufficientScope,
+            ApiError::InsufficientScope => ApiError::Forbidden(""),
+            ApiError::Forbidden(_) => ApiError::AdminRequired,
+            ApiError::AdminRequired => ApiError::NotFound,
+            ApiError::NotFound => ApiError::MethodNotAllowed(Vec::new()),
+            ApiError::MethodNotAllowed(_) => ApiError::NotAcceptable,
+            ApiError::NotAcceptable => ApiError::PayloadTooLarge { limit: 0 },
+            ApiError::PayloadTooLarge { .. } => ApiError::ImportTooLarge {
+                setting: "",
+                limit: 0,
+                message: String::new(),
+                summary: None,
+            },
+            ApiError::ImportTooLarge { .. } => ApiError::UnsupportedMediaType,
+            ApiError::UnsupportedMediaType => ApiError::Invalid(Vec::new()),
+            ApiError::Invalid(_) => ApiError::InvalidItems {
+                errors: Vec::new(),
+                total: 0,
+            },
+            ApiError::InvalidItems { .. } => ApiError::QuotaExceeded {
+                quota: "",
+                limit: 0,
+                used: 0,
+                requested: 0,
+            },
+            ApiError::QuotaExceeded { .. } => ApiError::InvalidQuery(String::new()),
+            ApiError::InvalidQuery(_) => ApiError::CidrTooBroad(String::new()),
+            ApiError::CidrTooBroad(_) => ApiError::NameTaken(""),
+            ApiError::NameTaken(_) => ApiError::RateLimited {
+                limit: 0,
+                reset: 0,
+                retry_after: Duration::ZERO,
+            },
+            ApiError::RateLimited { .. } => ApiError::BurstLimited {
+                retry_after: Duration::ZERO,
+            },
+            ApiError::BurstLimited { .. } => ApiError::TooManyImports {
+                scope: "",
+                limit: 0,
+                retry_after: Duration::ZERO,
+            },
+            ApiError::TooManyImports { .. } => ApiError::Conflict,
+            ApiError::Conflict => ApiError::LastAdmin,
+            ApiError::LastAdmin => ApiError::DatabaseBusy,
+            ApiError::DatabaseBusy => ApiError::ServerBusy(""),
+            ApiError::ServerBusy(_) => ApiError::QueryTimeout,
+            ApiError::QueryTimeout => ApiError::Unavailable(anyhow::anyhow!("sample")),
+            ApiError::Unavailable(_) => ApiError::Internal(anyhow::anyhow!("sample")),
+            ApiError::Internal(_) => ApiError::ReportRejected {
+                code: Self::REPORT_REJECTED_CODES[0],
+                message: String::new(),
+                summary: Box::new(Value::Null),
+            },
+            ApiError::ReportRejected { .. } => return None,
+        };
+        Some(next)
+    }
+
     fn details(&self) -> Value {
         match self {
             ApiError::UnknownParameter(names) => json!({ "parameters": names }),
@@ -224,7 +343,7 @@ impl ApiError {
             ApiError::MissingParameter(name) => json!({ "parameter": name }),
             ApiError::MethodNotAllowed(allow) => json!({ "allow": allow }),
             ApiError::NotAcceptable => {
-                json!({ "supported": crate::api::representation::SUPPORTED })
+                json!({ "supported": SUPPORTED })
             }
             ApiError::PayloadTooLarge { limit } => json!({ "limit": limit }),
             ApiError::ImportTooLarge {
@@ -498,6 +617,20 @@ mod tests {
             res.headers().get(header::WWW_AUTHENTICATE).unwrap(),
             r#"Token realm="feedgate""#
         );
+    }
+
+    #[test]
+    fn the_sample_chain_visits_each_variant_once() {
+        let samples = ApiError::samples();
+        let kinds: std::collections::HashSet<_> =
+            samples.iter().map(std::mem::discriminant).collect();
+        assert_eq!(kinds.len(), samples.len(), "a variant is visited twice");
+        let codes = ApiError::all_codes();
+        let unique: std::collections::HashSet<_> = codes.iter().collect();
+        assert_eq!(unique.len(), codes.len(), "{codes:?}");
+        for code in ApiError::REPORT_REJECTED_CODES {
+            assert!(codes.contains(&code), "{code}");
+        }
     }
 
     #[test]

@@ -15,30 +15,9 @@ use sha2::{Digest, Sha256};
 use crate::domain::time::parse_time;
 use crate::error::ApiError;
 
-/// The most an anonymous caller may ask for, on every route.
-pub const ANONYMOUS_MAX: i64 = 25;
-
-/// Default and maximum `limit` of a route.
-#[derive(Debug, Clone, Copy)]
-pub struct LimitRule {
-    pub default: i64,
-    pub max: i64,
-}
-
-/// Feed show and indicator list.
-pub const INDICATOR_PAGES: LimitRule = LimitRule {
-    default: 100,
-    max: 5000,
-};
-/// Search.
-pub const SEARCH_PAGES: LimitRule = LimitRule {
-    default: 25,
-    max: 5000,
-};
-/// Comments, feed list, admin user list.
-pub const SMALL_PAGES: LimitRule = LimitRule {
-    default: 100,
-    max: 1000,
+// The rules live with the other domain values; the handlers name them through here.
+pub use crate::domain::page::{
+    ANONYMOUS_MAX, INDICATOR_PAGES, LimitRule, SEARCH_PAGES, SMALL_PAGES,
 };
 
 fn invalid(parameter: &str, message: impl Into<String>) -> ApiError {

@@ -13,14 +13,6 @@ use serde_json::Value;
 
 use crate::error::ApiError;
 
-/// The vendor media types named in a 406 answer.
-pub const SUPPORTED: [&str; 4] = [
-    "application/vnd.csirtg.v0",
-    "application/vnd.csirtg.v0+json",
-    "application/vnd.csirtg.v1",
-    "application/vnd.csirtg.v1+json",
-];
-
 /// Which representation a response uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApiVersion {

@@ -287,6 +287,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_keyed_query_is_identified_by_its_key_alone() {
+        // Why each key must stand for one text: diesel's statement cache sees the key only.
+        struct A;
+        struct B;
+        let id = |id: Option<std::any::TypeId>| id.expect("a static query id");
+        assert_eq!(
+            id(<Keyed<u8, A> as QueryId>::query_id()),
+            id(<Keyed<String, A> as QueryId>::query_id())
+        );
+        assert_ne!(
+            id(<Keyed<u8, A> as QueryId>::query_id()),
+            id(<Keyed<u8, B> as QueryId>::query_id())
+        );
+    }
+
+    #[test]
+    fn a_keyed_query_renders_the_text_of_the_query_it_wraps() {
+        use diesel::query_builder::QueryBuilder;
+        let render = |q: &dyn QueryFragment<diesel::sqlite::Sqlite>| {
+            let mut out = diesel::sqlite::SqliteQueryBuilder::new();
+            q.to_sql(&mut out, &diesel::sqlite::Sqlite).unwrap();
+            out.finish()
+        };
+        let inner = || diesel::dsl::sql::<diesel::sql_types::Integer>("SELECT 1");
+        assert_eq!(
+            render(&Keyed::<_, ()>::new(limited(diesel::select(inner()), 3))),
+            render(&limited(diesel::select(inner()), 3))
+        );
+    }
+
+    #[test]
     fn multi_row_statements_come_in_a_few_fixed_sizes_covering_every_row() {
         const FULL: usize = 256;
         assert_eq!(chunk_sizes(0, FULL), Vec::<usize>::new());

@@ -9,6 +9,7 @@ use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
 use super::DomainError;
+use super::hex::hex;
 
 /// The default largest decoded attachment, in bytes (5 MiB, §10).
 pub const DEFAULT_MAX_BYTES: usize = 5 * 1024 * 1024;
@@ -123,16 +124,6 @@ pub fn sha1_hex(bytes: &[u8]) -> String {
 /// The lower-case hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
-    }
-    out
 }
 
 #[cfg(test)]

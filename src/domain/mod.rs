@@ -3,10 +3,13 @@
 
 pub mod attachment;
 pub mod feed;
+pub mod hex;
 pub mod limit;
 pub mod name;
+pub mod page;
 pub mod portlist;
 pub mod protocol;
+pub mod proxy;
 pub mod tags;
 pub mod thing;
 pub mod time;

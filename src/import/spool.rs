@@ -8,6 +8,8 @@ use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 
 use sha2::{Digest, Sha256};
 
+use crate::domain::hex::hex;
+
 /// A spooled input: the temporary file (positioned at its start), its SHA-256 and size.
 #[derive(Debug)]
 pub struct Spooled {
@@ -121,17 +123,6 @@ pub fn gunzip(compressed: Spooled, limit: u64) -> Result<Spooled, SpoolError> {
         }
         other => other,
     }
-}
-
-/// Lower-case hex.
-pub fn hex(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(char::from(HEX[usize::from(b >> 4)]));
-        s.push(char::from(HEX[usize::from(b & 0x0f)]));
-    }
-    s
 }
 
 #[cfg(test)]

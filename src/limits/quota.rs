@@ -4,11 +4,8 @@
 //! update locks the row and re-checks its condition; on SQLite `BEGIN IMMEDIATE` serialises
 //! writers. A refusal rolls the whole transaction back.
 
-use diesel::prelude::*;
-
 use crate::config::DefaultLimits;
 use crate::db::DbConnection;
-use crate::db::schema::users;
 use crate::domain::limit::Limit;
 use crate::error::ApiError;
 use crate::models::user::{self, UserRow};
@@ -24,20 +21,9 @@ pub fn take_indicators(
         return Ok(());
     }
     let limit = Limit::effective(owner.max_indicators, defaults.indicators);
-    let target = users::table.filter(users::id.eq(owner.id));
-    let changed = if n < 0 {
-        crate::on_backend!(c, |conn| diesel::update(target)
-            .set(users::indicator_count.eq(users::indicator_count + n))
-            .execute(conn))?
-    } else {
-        let most = limit.0.unwrap_or(i64::MAX);
-        crate::on_backend!(c, |conn| diesel::update(
-            target.filter((users::indicator_count + n).le(most))
-        )
-        .set(users::indicator_count.eq(users::indicator_count + n))
-        .execute(conn))?
-    };
-    if changed == 1 {
+    // Giving units back is never refused.
+    let most = (n > 0).then(|| limit.0.unwrap_or(i64::MAX));
+    if user::add_indicator_count(c, owner.id, n, most)? {
         return Ok(());
     }
     let used = user::find(c, owner.id)?.indicator_count;
@@ -73,22 +59,8 @@ pub fn take_feed(
     let limit = Limit::effective(column_limit, default)
         .0
         .unwrap_or(i64::MAX);
-    let target = users::table.filter(users::id.eq(owner.id));
-    let changed = match (private, n < 0) {
-        (true, true) => diesel::update(target)
-            .set(users::private_feed_count.eq(users::private_feed_count + n))
-            .execute(c)?,
-        (false, true) => diesel::update(target)
-            .set(users::public_feed_count.eq(users::public_feed_count + n))
-            .execute(c)?,
-        (true, false) => diesel::update(target.filter((users::private_feed_count + n).le(limit)))
-            .set(users::private_feed_count.eq(users::private_feed_count + n))
-            .execute(c)?,
-        (false, false) => diesel::update(target.filter((users::public_feed_count + n).le(limit)))
-            .set(users::public_feed_count.eq(users::public_feed_count + n))
-            .execute(c)?,
-    };
-    if changed == 1 {
+    let most = (n >= 0).then_some(limit);
+    if user::add_feed_count(c, owner.id, private, n, most)? {
         return Ok(());
     }
     let row = user::find(c, owner.id)?;

@@ -1,6 +1,6 @@
 //! The `content_headers` table: the column names of imported reports, stored once, which the
 //! packed stored copies of imported rows refer to by position (see
-//! `import::shadowserver::Content`). Rows are only ever added, so an id names the same list
+//! `models::stored_copy`). Rows are only ever added, so an id names the same list
 //! for the database's lifetime.
 
 use std::collections::HashMap;
@@ -22,7 +22,7 @@ struct NewContentHeader<'a> {
 pub fn id_for(c: &mut DbConnection, names: &[String]) -> QueryResult<i64> {
     let text = serde_json::to_string(names)
         .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-    let digest = crate::import::spool::hex(&Sha256::digest(text.as_bytes()));
+    let digest = crate::domain::hex::hex(&Sha256::digest(text.as_bytes()));
     let insert = diesel::insert_into(content_headers::table).values(NewContentHeader {
         digest: &digest,
         names: &text,

@@ -527,7 +527,7 @@ pub fn expand_contents<'r>(
     for r in packed {
         let header = r.content_header.take();
         let full = match (r.content.as_deref(), header.and_then(|h| names.get(&h))) {
-            (Some(text), Some(names)) => crate::import::shadowserver::expand_content(text, names),
+            (Some(text), Some(names)) => crate::models::stored_copy::expand(text, names),
             _ => None,
         };
         match full {

@@ -1,5 +1,6 @@
 //! One file per table: the row struct, the insert form and plain functions on `&mut DbConnection`
-//! returning `QueryResult`, so the API, the CLI and the importer share them.
+//! returning `QueryResult`, so the API, the CLI and the importer share them. `search` holds the
+//! search statements and `stored_copy` the text format of an imported row's copy.
 
 pub mod attachment;
 pub mod comment;
@@ -11,5 +12,6 @@ pub mod indicator;
 pub mod ip_prefix;
 pub mod meta;
 pub mod search;
+pub mod stored_copy;
 pub mod token;
 pub mod user;

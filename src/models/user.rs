@@ -341,6 +341,60 @@ pub fn extra_usage(
     Ok(out)
 }
 
+/// Adds `n` to the user's indicator count (a negative `n` gives units back). With `most`, only
+/// while the new total stays within it: one conditional statement, so concurrent writers
+/// cannot overshoot (`limits::quota` owns the rule). Whether the row changed; `false` with
+/// `most` means the quota refused.
+pub fn add_indicator_count(
+    c: &mut DbConnection,
+    id: i64,
+    n: i64,
+    most: Option<i64>,
+) -> QueryResult<bool> {
+    let target = users::table.filter(users::id.eq(id));
+    let changed = match most {
+        None => crate::on_backend!(c, |conn| diesel::update(target)
+            .set(users::indicator_count.eq(users::indicator_count + n))
+            .execute(conn))?,
+        Some(most) => crate::on_backend!(c, |conn| diesel::update(
+            target.filter((users::indicator_count + n).le(most))
+        )
+        .set(users::indicator_count.eq(users::indicator_count + n))
+        .execute(conn))?,
+    };
+    Ok(changed == 1)
+}
+
+/// Adds `n` to the user's private or public feed count, like [`add_indicator_count`].
+pub fn add_feed_count(
+    c: &mut DbConnection,
+    id: i64,
+    private: bool,
+    n: i64,
+    most: Option<i64>,
+) -> QueryResult<bool> {
+    let target = users::table.filter(users::id.eq(id));
+    let changed = match (private, most) {
+        (true, None) => diesel::update(target)
+            .set(users::private_feed_count.eq(users::private_feed_count + n))
+            .execute(c)?,
+        (false, None) => diesel::update(target)
+            .set(users::public_feed_count.eq(users::public_feed_count + n))
+            .execute(c)?,
+        (true, Some(most)) => {
+            diesel::update(target.filter((users::private_feed_count + n).le(most)))
+                .set(users::private_feed_count.eq(users::private_feed_count + n))
+                .execute(c)?
+        }
+        (false, Some(most)) => {
+            diesel::update(target.filter((users::public_feed_count + n).le(most)))
+                .set(users::public_feed_count.eq(users::public_feed_count + n))
+                .execute(c)?
+        }
+    };
+    Ok(changed == 1)
+}
+
 /// What deleting a user removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Deleted {
@@ -355,7 +409,12 @@ pub struct Deleted {
 /// to match. Run it inside a write transaction; it frees no other user's quota.
 pub fn delete(c: &mut DbConnection, id: i64) -> QueryResult<Deleted> {
     uncount_comments_elsewhere(c, id)?;
-    let tokens = crate::models::token::count_active(c, id)?;
+    // Counted here rather than through `models::token`, which depends on this module.
+    let tokens: i64 = api_tokens::table
+        .filter(api_tokens::user_id.eq(id))
+        .filter(api_tokens::revoked_at.is_null())
+        .count()
+        .get_result(c)?;
     let own_feeds = feeds::table.filter(feeds::user_id.eq(id)).select(feeds::id);
     let indicators = diesel::delete(indicators::table.filter(indicators::feed_id.eq_any(own_feeds)))
         .execute(c)? as i64;

@@ -7,19 +7,17 @@
 //! Stored, a row is usually *packed*: the same text with `"row"` as an array of the values by
 //! column position (`null` where absent), the names kept once per header in
 //! `content_headers`. The column names are about half of a wide row's bytes, and every byte
-//! is written twice (write-ahead log, then the database). [`expand`] gives back the text the
-//! API shows, byte for byte what [`build_full`] makes.
+//! is written twice (write-ahead log, then the database). `models::stored_copy::expand` gives
+//! back the text the API shows, byte for byte what [`build_full`] makes.
 
 use std::fmt::Write as _;
 
 use chrono::NaiveDate;
-use serde::Deserialize;
-use serde_json::value::RawValue;
 
-use super::read::{Header, Record};
+use crate::models::stored_copy::{json_str_len, push_json_str};
 
-/// The longest value kept, in bytes.
-const MAX_VALUE_BYTES: usize = 1024;
+use super::record::{Header, Record};
+
 /// The longest content text, in bytes.
 const MAX_CONTENT_BYTES: usize = 16 << 10;
 
@@ -141,59 +139,6 @@ fn push_tail(out: &mut String, rec: &Record, cut_before: bool) -> bool {
     cut
 }
 
-/// A packed text as the reader sees it; values stay as written (escaped JSON strings).
-#[derive(Deserialize)]
-struct Packed<'a> {
-    #[serde(borrow)]
-    source: &'a RawValue,
-    #[serde(borrow)]
-    report_type: &'a RawValue,
-    #[serde(borrow, default)]
-    report_date: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    row: Vec<Option<&'a RawValue>>,
-    #[serde(borrow, default, rename = "_extra")]
-    extra: Option<&'a RawValue>,
-    #[serde(default)]
-    truncated: bool,
-}
-
-/// The full text of a packed copy, given its header's names; `None` if the text is not a
-/// packed copy or names a position the header lacks.
-pub fn expand(packed: &str, names: &[String]) -> Option<String> {
-    let p: Packed<'_> = serde_json::from_str(packed).ok()?;
-    let mut out = String::with_capacity(packed.len() + 20 * p.row.len());
-    out.push_str(r#"{"source":"#);
-    out.push_str(p.source.get());
-    out.push_str(r#","report_type":"#);
-    out.push_str(p.report_type.get());
-    if let Some(d) = p.report_date {
-        out.push_str(r#","report_date":"#);
-        out.push_str(d.get());
-    }
-    let mut first = true;
-    for (i, value) in p.row.iter().enumerate() {
-        let Some(value) = value else { continue };
-        out.push_str(if first { r#","row":{"# } else { "," });
-        first = false;
-        push_json_str(&mut out, names.get(i)?);
-        out.push(':');
-        out.push_str(value.get());
-    }
-    if !first {
-        out.push('}');
-    }
-    if let Some(extra) = p.extra {
-        out.push_str(r#","_extra":"#);
-        out.push_str(extra.get());
-    }
-    if p.truncated {
-        out.push_str(r#","truncated":true"#);
-    }
-    out.push('}');
-    Some(out)
-}
-
 /// `{"source":"shadowserver","report_type":L[,"report_date":D]`.
 fn push_head(out: &mut String, label: &str, report_date: Option<NaiveDate>) {
     out.push_str(r#"{"source":"shadowserver","report_type":"#);
@@ -254,75 +199,10 @@ fn build_bounded(
     out
 }
 
-/// Appends `s` as a JSON string, cut at [`MAX_VALUE_BYTES`] on a character boundary; whether
-/// it was cut.
-fn push_json_str(out: &mut String, s: &str) -> bool {
-    let (s, cut) = if s.len() > MAX_VALUE_BYTES {
-        let mut end = MAX_VALUE_BYTES;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        (&s[..end], true)
-    } else {
-        (s, false)
-    };
-    out.push('"');
-    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
-        // Most values need no escaping at all.
-        out.push_str(s);
-        out.push('"');
-        return cut;
-    }
-    let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let escaped = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0..=0x1f => "",
-            _ => continue,
-        };
-        // Only ASCII bytes are escaped, so `i` is a character boundary.
-        out.push_str(&s[start..i]);
-        if escaped.is_empty() {
-            let _ = write!(out, "\\u{b:04x}");
-        } else {
-            out.push_str(escaped);
-        }
-        start = i + 1;
-    }
-    out.push_str(&s[start..]);
-    out.push('"');
-    cut
-}
-
-/// The length [`push_json_str`] gives `s`.
-fn json_str_len(s: &str) -> usize {
-    let s = if s.len() > MAX_VALUE_BYTES {
-        let mut end = MAX_VALUE_BYTES;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        &s[..end]
-    } else {
-        s
-    };
-    let escapes: usize = s
-        .bytes()
-        .map(|b| match b {
-            b'"' | b'\\' | b'\n' | b'\r' | b'\t' => 1,
-            0..=0x1f => 5,
-            _ => 0,
-        })
-        .sum();
-    s.len() + 2 + escapes
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::models::stored_copy::expand;
     use serde_json::{Value, json};
 
     fn rec(values: &[Option<&str>], extra: &[&str]) -> Record {

@@ -17,6 +17,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use zip::{CompressionMethod, ZipArchive};
 
+use crate::domain::hex::hex;
+
 use super::detect::{self, ReportType};
 use super::read::{ByteStream, FileRows};
 
@@ -651,14 +653,5 @@ fn scan(r: &mut impl Read, hash: bool, mut budget: Option<&mut u64>) -> Result<S
         sha256: hash.then(|| hex(&hasher.finalize())),
         size: Some(size),
         sniff: sniffer.finish(),
-    })
-}
-
-/// Lower-case hex.
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
     })
 }

@@ -12,12 +12,12 @@ use crate::domain::thing::{Itype, Thing};
 
 use super::content::{self, Content};
 use super::detect::ReportType;
-use super::read::{Header, Record};
-use super::summary::Warnings;
+use super::record::{Header, Record};
 use super::table::{self, Rule};
 use super::values::{
     TagList, parse_asn, parse_country, parse_port, parse_protocol, parse_timestamp,
 };
+use super::warnings::Warnings;
 
 /// The provider of every imported indicator.
 pub const PROVIDER: &str = "shadowserver";

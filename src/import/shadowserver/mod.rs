@@ -28,21 +28,26 @@ mod map;
 mod read;
 mod read_csv;
 mod read_json;
+mod record;
 pub mod sign;
 pub mod summary;
 mod table;
 mod values;
+mod warnings;
 
 #[cfg(test)]
 mod tests;
 
-pub use content::{Content, expand as expand_content};
+pub use crate::models::stored_copy::expand as expand_content;
+pub use content::Content;
 pub use detect::{ReportType, detect_type, normalise_type};
 pub use input::{
     DEFAULT_MAX_UNZIPPED_BYTES, FileError, FileErrorCode, FileFacts, Format, ImportError,
     ImportOptions, PendingHash, Report, open_report,
 };
 pub use map::{MappedRow, PROVIDER, RowSkip, SkipReason};
-pub use read::{FileRows, MAX_RECORD_BYTES};
-pub use summary::{FileStatus, FileSummary, Summary, Warnings};
+pub use read::FileRows;
+pub use record::MAX_RECORD_BYTES;
+pub use summary::{FileStatus, FileSummary, Summary};
 pub use table::{KnownType, Rule};
+pub use warnings::Warnings;

@@ -5,8 +5,8 @@
 use std::io::{self, Read};
 
 use super::input::FileError;
-use super::read::{Header, MAX_RECORD_BYTES, RawRow, Record};
-use super::summary::Warnings;
+use super::record::{Header, MAX_RECORD_BYTES, RawRow, Record};
+use super::warnings::Warnings;
 
 /// The UTF-8 byte order mark.
 const BOM: &[u8] = b"\xEF\xBB\xBF";

@@ -11,8 +11,8 @@ use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAcces
 use serde_json::Value;
 
 use super::input::FileError;
-use super::read::{Header, MAX_RECORD_BYTES, RawRow, Record, normalise_names};
-use super::summary::Warnings;
+use super::record::{Header, MAX_RECORD_BYTES, RawRow, Record, normalise_names};
+use super::warnings::Warnings;
 
 /// A parsed element: an object's members in order (duplicates kept), or something else.
 enum Element {
