@@ -120,6 +120,12 @@ pub struct Settings {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub import_max_running_per_user: u32,
 
+    /// Seconds an HTTP import's body may go without sending a byte before the import is
+    /// abandoned (408 `request_timeout`): a slow sender never holds an import's place long.
+    #[arg(long, env = "FEEDGATE_IMPORT_IDLE_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub import_idle_secs: u64,
+
     /// Rows per import batch and transaction (1-50000).
     #[arg(long, env = "FEEDGATE_IMPORT_BATCH_ROWS", default_value_t = 5000,
           value_parser = clap::value_parser!(u32).range(1..=50_000))]

@@ -84,6 +84,9 @@ pub enum ApiError {
     NotAcceptable,
     #[error("request body too large")]
     PayloadTooLarge { limit: usize },
+    /// The body stopped arriving for longer than the route allows (408).
+    #[error("the request body stopped arriving for {idle_secs} s")]
+    RequestTimeout { idle_secs: u64 },
     /// An import past `import_max_rows` or `import_max_zip_members` (413 `import_too_large`);
     /// `summary` is what was written before the row limit was reached (none for members).
     #[error("{message}")]
@@ -204,6 +207,7 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => "method_not_allowed",
             ApiError::NotAcceptable => "not_acceptable",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::RequestTimeout { .. } => "request_timeout",
             ApiError::ImportTooLarge { .. } => "import_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::Invalid(_) | ApiError::InvalidItems { .. } => "validation_failed",
@@ -285,7 +289,8 @@ impl ApiError {
             ApiError::NotFound => ApiError::MethodNotAllowed(Vec::new()),
             ApiError::MethodNotAllowed(_) => ApiError::NotAcceptable,
             ApiError::NotAcceptable => ApiError::PayloadTooLarge { limit: 0 },
-            ApiError::PayloadTooLarge { .. } => ApiError::ImportTooLarge {
+            ApiError::PayloadTooLarge { .. } => ApiError::RequestTimeout { idle_secs: 0 },
+            ApiError::RequestTimeout { .. } => ApiError::ImportTooLarge {
                 setting: "",
                 limit: 0,
                 message: String::new(),
@@ -346,6 +351,7 @@ impl ApiError {
                 json!({ "supported": SUPPORTED })
             }
             ApiError::PayloadTooLarge { limit } => json!({ "limit": limit }),
+            ApiError::RequestTimeout { idle_secs } => json!({ "idle_secs": idle_secs }),
             ApiError::ImportTooLarge {
                 setting,
                 limit,
@@ -421,6 +427,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
+            ApiError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::PayloadTooLarge { .. } | ApiError::ImportTooLarge { .. } => {
                 StatusCode::PAYLOAD_TOO_LARGE
             }

@@ -125,11 +125,23 @@ impl Application {
             ),
             settings: settings.clone(),
         });
+        let gate = web::Data::new(limits::middleware::Gate {
+            pool: state.pool.clone(),
+            clock: state.clock.clone(),
+            metrics: state.metrics.clone(),
+            burst: state.burst.clone(),
+            pending: state.pending.clone(),
+            tokens: state.tokens.clone(),
+            trusted_proxies: settings.trusted_proxies.clone(),
+            requests_per_day: settings.requests_per_day,
+            anon_requests_per_day: settings.anon_requests_per_day,
+        });
         let background = state.clone();
         let body_limit = settings.max_body_bytes;
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(gate.clone())
                 .app_data(json_config(body_limit))
                 .app_data(web::PayloadConfig::new(body_limit))
                 .app_data(web::QueryConfig::default().error_handler(query_error))

@@ -92,7 +92,13 @@ pub async fn import_shadowserver(
     let mut spool = Spool::new(limit).map_err(internal)?;
     let mut too_large = false;
     let mut dropped = 0u64;
-    while let Some(chunk) = payload.next().await {
+    let idle_secs = state.settings.import_idle_secs;
+    let idle = std::time::Duration::from_secs(idle_secs);
+    loop {
+        let Ok(next) = actix_web::rt::time::timeout(idle, payload.next()).await else {
+            return Err(ApiError::RequestTimeout { idle_secs });
+        };
+        let Some(chunk) = next else { break };
         let chunk = chunk.map_err(|e| ApiError::malformed(format!("cannot read the body: {e}")))?;
         if too_large {
             dropped += chunk.len() as u64;

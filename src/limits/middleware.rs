@@ -5,6 +5,7 @@
 //! spent budget is 429 (even for bad credentials); bad credentials are then 401. A counter
 //! that cannot be updated refuses the request (503): limits fail closed.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::body::{BoxBody, MessageBody};
@@ -13,18 +14,40 @@ use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, web};
 
+use crate::auth::cache::TokenCache;
 use crate::auth::cache::may_change_credentials;
 use crate::auth::caller::{BasicCredentials, Caller};
 use crate::auth::header::{Presented, presented};
 use crate::auth::middleware::{accepts_basic, authenticate, is_unmetered};
 use crate::auth::token::PlainToken;
+use crate::clock::Clock;
+use crate::db::DbPool;
 use crate::db::{self, DbConnection};
 use crate::domain::limit::Limit;
+use crate::domain::proxy::ProxyNet;
 use crate::error::ApiError;
 use crate::limits::address::client_address;
+use crate::limits::burst::Burst;
+use crate::limits::daily::Pending;
 use crate::limits::daily::{self, Admission, DailyState};
+use crate::metrics::Metrics;
 use crate::models::daily::{address_subject, user_subject};
-use crate::startup::AppState;
+
+/// What the admission middleware works with, registered as app data of its own by the
+/// application (which shares the same limiters, memory and pool with the handlers).
+pub struct Gate {
+    pub pool: DbPool,
+    pub clock: Clock,
+    pub metrics: Arc<Metrics>,
+    pub burst: Arc<Burst>,
+    pub pending: Arc<Pending>,
+    pub tokens: Arc<TokenCache>,
+    pub trusted_proxies: Vec<ProxyNet>,
+    /// The default daily limit of users without an override.
+    pub requests_per_day: Limit,
+    /// The daily budget of each anonymous address.
+    pub anon_requests_per_day: Limit,
+}
 
 /// What the blocking call decided.
 enum Outcome {
@@ -44,9 +67,9 @@ pub async fn admit(
             .await
             .map(ServiceResponse::map_into_boxed_body);
     }
-    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+    let Some(state) = req.app_data::<web::Data<Gate>>().cloned() else {
         return Ok(req.error_response(ApiError::Internal(anyhow::anyhow!(
-            "application state missing"
+            "admission gate missing"
         ))));
     };
     let text = |name| {
@@ -65,7 +88,7 @@ pub async fn admit(
     let address = client_address(
         req.peer_addr().map(|a| a.ip()),
         forwarded,
-        &state.settings.trusted_proxies,
+        &state.trusted_proxies,
     );
 
     let now = state.clock.now();
@@ -176,14 +199,14 @@ fn refused(state: DailyState, now: chrono::NaiveDateTime) -> ApiError {
 /// Resolves the credentials and charges the request, in one connection checkout.
 fn decide(
     c: &mut DbConnection,
-    state: &AppState,
+    state: &Gate,
     found: Presented,
     token_hash: Option<[u8; 32]>,
     address: &str,
     basic_ok: bool,
     now: chrono::NaiveDateTime,
 ) -> Result<Outcome, ApiError> {
-    let anon_limit = state.settings.anon_requests_per_day;
+    let anon_limit = state.anon_requests_per_day;
     let charge_address = |c: &mut DbConnection| {
         daily::charge(
             c,
@@ -236,8 +259,7 @@ fn decide(
                 ) => return reject(c, e),
                 Err(other) => return Err(other),
             };
-            let limit =
-                Limit::effective(resolved.requests_per_day, state.settings.requests_per_day);
+            let limit = Limit::effective(resolved.requests_per_day, state.requests_per_day);
             let subject = user_subject(resolved.user.id);
             let user = resolved.user.clone();
             state.tokens.put(hash, resolved, generation);
@@ -252,9 +274,9 @@ fn decide(
 /// Admits or refuses a token holder without the database: the token is in the gateway's
 /// memory (`auth::cache`) and the day's charge can be served in memory (unlimited, or from
 /// a lease). `None` sends the request to [`decide`].
-fn from_memory(state: &AppState, hash: &[u8; 32], now: chrono::NaiveDateTime) -> Option<Outcome> {
+fn from_memory(state: &Gate, hash: &[u8; 32], now: chrono::NaiveDateTime) -> Option<Outcome> {
     let resolved = state.tokens.get(hash, now)?;
-    let limit = Limit::effective(resolved.requests_per_day, state.settings.requests_per_day);
+    let limit = Limit::effective(resolved.requests_per_day, state.requests_per_day);
     let subject = user_subject(resolved.user.id);
     Some(match charge_in_memory(state, subject, limit, now)? {
         Admission::Refused(s) => Outcome::Rejected(refused(s, now), Some(s)),
@@ -265,11 +287,11 @@ fn from_memory(state: &AppState, hash: &[u8; 32], now: chrono::NaiveDateTime) ->
 /// Admits or refuses an anonymous request from its address's lease, as [`from_memory`] does
 /// for tokens: an anonymous search costs no trip to the database either.
 fn anonymous_from_memory(
-    state: &AppState,
+    state: &Gate,
     address: &str,
     now: chrono::NaiveDateTime,
 ) -> Option<Outcome> {
-    let limit = state.settings.anon_requests_per_day;
+    let limit = state.anon_requests_per_day;
     Some(
         match charge_in_memory(state, address_subject(address), limit, now)? {
             Admission::Refused(s) => Outcome::Rejected(refused(s, now), Some(s)),
@@ -286,7 +308,7 @@ fn anonymous_from_memory(
 /// Charges the request in memory and, when the subject's lease runs low, renews it in the
 /// background (`daily::renew`), so the requests after it are served from memory too.
 fn charge_in_memory(
-    state: &AppState,
+    state: &Gate,
     subject: String,
     limit: Limit,
     now: chrono::NaiveDateTime,

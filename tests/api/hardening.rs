@@ -368,3 +368,36 @@ both_backends! {
         assert_eq!((found.len(), pages), (5000, 1));
     }
 }
+
+both_backends! {
+    fn a_stalled_import_body_gives_its_place_back(app) {
+        let app = TestApp::spawn_with(backend_of(&app), |s| s.import_idle_secs = 1);
+        let alice = app.user_with_token("alice");
+        app.create_feed(&alice, "alice", "scans", false).assert_status(201);
+        let port: u16 = app.base.rsplit(':').next().unwrap().parse().unwrap();
+        let head = format!(
+            "POST /api/users/alice/feeds/scans/imports/shadowserver?filename=x.csv HTTP/1.1\r\nHost: x\r\n\
+             Authorization: Token token={alice}\r\nContent-Type: text/csv\r\nContent-Length: 100000\r\n\r\ntimestamp,ip\n"
+        );
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+        s.write_all(head.as_bytes()).unwrap();
+        // Then nothing: the import is abandoned after a second of silence.
+        let mut answer = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buf[..n]),
+            }
+        }
+        let text = String::from_utf8_lossy(&answer).to_string();
+        assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+        // Its place is free again: the same user may import at once.
+        let body = b"timestamp,ip\n2026-11-20 07:55:12,192.0.2.1\n";
+        let auth = format!("Token token={alice}");
+        let res = app.request("POST", "/api/users/alice/feeds/scans/imports/shadowserver?filename=scan_ssh.csv",
+            &[("Authorization", &auth), ("Content-Type", "text/csv")], Some(body));
+        assert!(res.status == 200 || res.status == 201, "{} {}", res.status, res.body);
+    }
+}
