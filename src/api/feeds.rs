@@ -14,6 +14,7 @@ use crate::api::render;
 use crate::api::representation::{self, ApiVersion};
 use crate::api::urls;
 use crate::api::users::UserPath;
+use crate::auth::access;
 use crate::auth::caller::{AuthUser, Caller, WriteCaller};
 use crate::config::DefaultLimits;
 use crate::db::{self, DbConnection};
@@ -32,23 +33,13 @@ pub struct FeedPath {
     pub feed: String,
 }
 
-/// `(id, admin)` of an authenticated caller, for visibility filters.
-pub fn viewer(caller: &Caller) -> Option<(i64, bool)> {
-    caller.user().map(|u| (u.id, u.admin))
-}
-
-/// Finds the feed of a path as `caller` may see it (404 otherwise).
+/// Finds the feed of a path as `caller` may see it (404 otherwise); see `auth::access`.
 pub fn visible_feed(
     c: &mut DbConnection,
     path: &FeedPath,
     caller: &Caller,
 ) -> Result<(UserRow, FeedRow), ApiError> {
-    Ok(feed::find_visible(
-        c,
-        &path.user,
-        &path.feed,
-        viewer(caller),
-    )?)
+    access::visible_feed(c, &path.user, &path.feed, caller)
 }
 
 /// Finds the feed of a path for a write: 404 when invisible, 403 when it is another user's.
@@ -57,10 +48,7 @@ pub fn writable_feed(
     path: &FeedPath,
     writer: &AuthUser,
 ) -> Result<(UserRow, FeedRow), ApiError> {
-    let (owner, feed) =
-        feed::find_visible(c, &path.user, &path.feed, Some((writer.id, writer.admin)))?;
-    writer.require_self_or_admin(owner.id)?;
-    Ok((owner, feed))
+    access::writable_feed(c, &path.user, &path.feed, writer)
 }
 
 /// GET /api/users/{user}/feeds: 200 with the user's feeds by name (owner and admins see private
@@ -88,7 +76,7 @@ pub async fn list_feeds(
         .readers
         .run(&state.pool, move |c| {
             let owner = user::find_by_name(c, &name)?;
-            let all = caller.user().is_some_and(|u| u.admin || u.id == owner.id);
+            let all = access::viewer(&caller).sees_private_of(owner.id);
             let rows = feed::list_for_owner(c, owner.id, all, after.as_deref(), limit + 1)?;
             Ok::<_, ApiError>((owner, rows))
         })

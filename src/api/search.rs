@@ -4,13 +4,13 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::api::feeds::viewer;
 use crate::api::indicators::{LoadedExtras, load_extras, render_shown};
 use crate::api::paging::{self, Cursor};
 use crate::api::query::QueryPairs;
 use crate::api::render::IndicatorView;
 use crate::api::representation::{self, ApiVersion};
 use crate::api::urls;
+use crate::auth::access::viewer;
 use crate::auth::caller::Caller;
 use crate::domain::tags::Tags;
 use crate::domain::thing::{Itype, Thing};

@@ -13,6 +13,7 @@ pub mod proxy;
 pub mod tags;
 pub mod thing;
 pub mod time;
+pub mod viewer;
 
 /// Why a raw value was refused; `code` is the per-field code of the spec (§5.1).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::{feeds, users};
+use crate::domain::viewer::Viewer;
 use crate::models::user::UserRow;
 
 /// One feed as stored.
@@ -87,12 +88,12 @@ pub fn find(c: &mut DbConnection, id: i64) -> QueryResult<FeedRow> {
 }
 
 /// Finds the owner and the feed named in a path, applying visibility: another user's private
-/// feed is `NotFound`, exactly like a missing one. `viewer` is `(user id, admin)`.
+/// feed is `NotFound`, exactly like a missing one.
 pub fn find_visible(
     c: &mut DbConnection,
     owner: &str,
     name: &str,
-    viewer: Option<(i64, bool)>,
+    viewer: Viewer,
 ) -> QueryResult<(UserRow, FeedRow)> {
     let (owner, name) = (owner.to_lowercase(), name.to_lowercase());
     // On the concrete connection: every request that names a feed runs this, and diesel's
@@ -104,11 +105,11 @@ pub fn find_visible(
             .filter(feeds::name.eq(&name))
             .into_boxed();
         match viewer {
-            Some((_, true)) => {}
-            Some((id, false)) => {
+            Viewer::Admin(_) => {}
+            Viewer::User(id) => {
                 query = query.filter(feeds::private.eq(false).or(feeds::user_id.eq(id)))
             }
-            None => query = query.filter(feeds::private.eq(false)),
+            Viewer::Anonymous => query = query.filter(feeds::private.eq(false)),
         }
         query
             .select((UserRow::as_select(), FeedRow::as_select()))

@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use crate::db::DbConnection;
 use crate::db::schema::users;
 use crate::domain::thing::{Thing, enclosing_networks};
+use crate::domain::viewer::Viewer;
 use crate::models::ip_prefix;
 
 use crate::models::feed::FeedLabel;
@@ -111,8 +112,8 @@ pub struct Filters {
     pub feed: Option<String>,
     pub since: Option<NaiveDateTime>,
     pub after: Option<PageKey>,
-    /// `(user id, admin)` of the caller; `None` for anonymous.
-    pub viewer: Option<(i64, bool)>,
+    /// Who is looking: private feeds are hidden except the viewer's own (admins see all).
+    pub viewer: Viewer,
 }
 
 /// One search result with its feed and owner.
@@ -138,9 +139,11 @@ macro_rules! search_query {
             .inner_join(feeds::table.inner_join(users::table))
             .into_boxed();
         match f.viewer {
-            Some((_, true)) => {}
-            Some((id, false)) => q = q.filter(feeds::private.eq(false).or(feeds::user_id.eq(id))),
-            None => q = q.filter(feeds::private.eq(false)),
+            $crate::domain::viewer::Viewer::Admin(_) => {}
+            $crate::domain::viewer::Viewer::User(id) => {
+                q = q.filter(feeds::private.eq(false).or(feeds::user_id.eq(id)))
+            }
+            $crate::domain::viewer::Viewer::Anonymous => q = q.filter(feeds::private.eq(false)),
         }
         if let Some(user) = &f.user {
             q = q.filter(users::username.eq(user.clone()));
@@ -168,8 +171,8 @@ macro_rules! range_ids_query {
         let mut q = indicators::table.into_boxed();
         // Hidden: private feeds, except the viewer's own (an admin sees every feed).
         match f.viewer {
-            Some((_, true)) => {}
-            Some((id, false)) => {
+            $crate::domain::viewer::Viewer::Admin(_) => {}
+            $crate::domain::viewer::Viewer::User(id) => {
                 q = q.filter(diesel::dsl::not(
                     indicators::feed_id.eq_any(
                         feeds::table
@@ -179,7 +182,7 @@ macro_rules! range_ids_query {
                     ),
                 ))
             }
-            None => {
+            $crate::domain::viewer::Viewer::Anonymous => {
                 q = q.filter(diesel::dsl::not(
                     indicators::feed_id.eq_any(
                         feeds::table
@@ -517,9 +520,9 @@ fn shape(m: &Match, f: &Filters, limit: i64) -> Option<(u8, u8)> {
         _ => return None,
     };
     let viewer = match f.viewer {
-        None => 0,
-        Some((_, false)) => 1,
-        Some((_, true)) => 2,
+        Viewer::Anonymous => 0,
+        Viewer::User(_) => 1,
+        Viewer::Admin(_) => 2,
     };
     Some((matching, viewer))
 }
@@ -678,11 +681,11 @@ mod tests {
             to: b"com.example/".to_vec(),
         });
         let viewers = [
-            None,
-            Some((1, false)),
-            Some((42, false)),
-            Some((1, true)),
-            Some((9, true)),
+            Viewer::Anonymous,
+            Viewer::User(1),
+            Viewer::User(42),
+            Viewer::Admin(1),
+            Viewer::Admin(9),
         ];
         let mut by_key: BTreeMap<(u8, u8), BTreeSet<(String, String)>> = BTreeMap::new();
         for m in &matches {

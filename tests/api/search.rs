@@ -182,7 +182,7 @@ both_backends! {
         for q in ["198.51.100.23", "2001:db8:4::17", "198.51.100.0/24", "2001:db8::/32", "example.net",
             "http://example.net/a", "billing@example.net", "d41d8cd98f00b204e9800998ecf8427e"] {
             let m = Match::of(&Thing::parse(q).unwrap());
-            for filters in [Filters::default(), Filters { viewer: Some((2, false)), tags: vec!["x".into()], itypes: vec!["url".into()], ..Default::default() }] {
+            for filters in [Filters::default(), Filters { viewer: feedgate::domain::viewer::Viewer::User(2), tags: vec!["x".into()], itypes: vec!["url".into()], ..Default::default() }] {
                 let plan = search::explain(&mut conn, &m, &filters, 26).unwrap();
                 let sqlite = app.db.url.starts_with("sqlite");
                 if sqlite {
