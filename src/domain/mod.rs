@@ -4,6 +4,7 @@
 pub mod attachment;
 pub mod feed;
 pub mod limit;
+pub mod merge;
 pub mod name;
 pub mod portlist;
 pub mod protocol;
