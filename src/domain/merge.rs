@@ -645,6 +645,30 @@ mod tests {
     }
 
     #[test]
+    fn import_tags_are_appended_once_within_the_budget() {
+        let mut s = stored(
+            "2026-11-10 00:00",
+            "2026-11-20 00:00",
+            1,
+            "shadowserver,scan_dns",
+        );
+        let inside = |tags| seen("2026-11-12 00:00", "2026-11-15 00:00", tags);
+        let known = tags(&["scan_dns", "shadowserver"]);
+        let merged = s.merge(&inside(&known), Rule::Import).unwrap();
+        assert_eq!(merged.outcome, Outcome::Unchanged);
+        let new = tags(&["vulnerable"]);
+        let merged = s.merge(&inside(&new), Rule::Import).unwrap();
+        assert_eq!(merged.outcome, Outcome::Updated);
+        assert_eq!(s.tags, "shadowserver,scan_dns,vulnerable");
+        let long = vec!["x".repeat(240)];
+        let merged = s.merge(&inside(&long), Rule::Import).unwrap();
+        assert_eq!(merged.outcome, Outcome::Unchanged);
+        let two = tags(&["a", "b"]);
+        let first = Sightings::first(&inside(&two), Rule::Import).unwrap();
+        assert_eq!(first.tags, "a,b");
+    }
+
+    #[test]
     fn import_the_tag_budget_counts_bytes() {
         // 150 characters in 300 bytes: the second does not fit although 255 characters would.
         let list = vec!["ä".repeat(100), "ö".repeat(50)];
