@@ -69,10 +69,9 @@ pub struct Sightings {
     pub tags: String,
 }
 
-/// What a submission did to an indicator.
+/// What a later submission did to an indicator (a first one creates it: [`Sightings::first`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    Created,
     Updated,
     Unchanged,
 }

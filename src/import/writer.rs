@@ -1,7 +1,7 @@
 //! The database side of an import (spec `shadowserver.md` §4): the file ledger, batches of
 //! mapped rows merged into a feed (§4.2, by [`crate::domain::merge`]), the indicator quota
-//! (§4.5) and the counters. Shared
-//! by the CLI, the HTTP endpoint and the Reports API pull; it knows nothing of HTTP.
+//! (§4.5) and the counters. Shared by the CLI, the HTTP endpoint and the Reports API pull; it
+//! knows nothing of HTTP.
 //!
 //! Each batch is one write transaction: on PostgreSQL it first takes
 //! `pg_advisory_xact_lock(feed id)` (imports into one feed are serialised, other feeds go on),
