@@ -12,16 +12,14 @@ use serde_json::Value;
 
 use crate::api::body::JsonBody;
 use crate::api::feeds::{FeedPath, writable_feed};
-use crate::api::indicator_body::{self, IndicatorInput, Patch};
-use crate::api::indicators::{
-    self, MAX_COMMENTS, WriteContext, max_opt, min_opt, value_of, write_with_retry,
-};
+use crate::api::indicator_body::{self, IndicatorInput};
+use crate::api::indicators::{self, WriteContext, value_of, write_with_retry};
 use crate::api::query::NoParams;
 use crate::api::representation::ApiVersion;
 use crate::api::urls;
 use crate::auth::caller::WriteCaller;
 use crate::db::DbConnection;
-use crate::domain::tags::Tags;
+use crate::domain::merge::{MAX_COMMENTS, Rule, Sightings, comment_fits, replace_given};
 use crate::domain::thing::Thing;
 use crate::error::{ApiError, FieldError};
 use crate::limits::quota;
@@ -167,35 +165,35 @@ impl Serialize for Location<'_> {
     }
 }
 
-/// Merges a later submission of a value into its row, new or stored (the upsert rules of spec
-/// §6.6.1); both row types have the same fields.
+/// Merges a later submission of a value into its row, new or stored, by `domain::merge`'s
+/// `Rule::Api` (both row types have the same fields); on an error the row is as it was.
 macro_rules! merge_into {
     ($row:expr, $input:expr, $now:expr) => {{
         let row = $row;
         let input: &IndicatorInput = $input;
-        let mut tags =
-            Tags::from_list(row.tags.split(',').filter(|t| !t.is_empty())).unwrap_or_default();
-        if let Patch::Set(t) = &input.tags {
-            tags.merge(t);
-        }
-        match tags.check_joined_len() {
-            Err(e) => Err::<(), crate::domain::DomainError>(e),
-            Ok(()) => {
-                row.tags = tags.joined();
-                row.count += 1;
-                row.firsttime = min_opt(row.firsttime, input.firsttime.clone().value());
-                row.lasttime = max_opt(row.lasttime, input.lasttime.clone().value());
-                row.effective_at = row.lasttime.unwrap_or(row.created_at);
-                overwrite(&mut row.portlist, &input.portlist);
-                overwrite(&mut row.portlist_src, &input.portlist_src);
-                overwrite(&mut row.protocol, &input.protocol);
-                overwrite(&mut row.description, &input.description);
-                overwrite(&mut row.content, &input.content);
-                overwrite(&mut row.provider, &input.provider);
-                row.updated_at = $now;
-                Ok(())
-            }
-        }
+        let mut merged = Sightings {
+            firsttime: row.firsttime,
+            lasttime: row.lasttime,
+            count: row.count,
+            // Lent to the merge and given back below, refused or not.
+            tags: std::mem::take(&mut row.tags),
+        };
+        let result = merged.merge(&input.sighting(), Rule::Api);
+        let effective_at = merged.effective_at(row.created_at);
+        row.firsttime = merged.firsttime;
+        row.lasttime = merged.lasttime;
+        row.count = merged.count;
+        row.tags = merged.tags;
+        result.map(|_| {
+            row.effective_at = effective_at;
+            replace_given(&mut row.portlist, input.portlist.given());
+            replace_given(&mut row.portlist_src, input.portlist_src.given());
+            replace_given(&mut row.protocol, input.protocol.given());
+            replace_given(&mut row.description, input.description.given());
+            replace_given(&mut row.content, input.content.given());
+            replace_given(&mut row.provider, input.provider.given());
+            row.updated_at = $now;
+        })
     }};
 }
 
@@ -290,7 +288,7 @@ fn apply_all(
     for (i, (_, input)) in items.iter().enumerate() {
         if let Some(text) = &input.comment {
             let slot = order[i].0;
-            if counts[slot] < MAX_COMMENTS {
+            if comment_fits(counts[slot]) {
                 counts[slot] += 1;
                 rows.push((ids[slot], author, text.clone()));
             }
@@ -329,13 +327,6 @@ fn tags_error(e: crate::domain::DomainError, index: usize) -> ApiError {
         ApiError::invalid(format!("indicators[{index}].tags"), e.code, e.message),
         index,
     )
-}
-
-/// A submitted value replaces the stored one; an absent one keeps it.
-fn overwrite<T: Clone>(stored: &mut Option<T>, submitted: &Patch<T>) {
-    if let Patch::Set(v) = submitted {
-        *stored = Some(v.clone());
-    }
 }
 
 fn at_index(e: ApiError, index: usize) -> ApiError {

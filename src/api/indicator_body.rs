@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use crate::domain::DomainError;
 use crate::domain::attachment;
 use crate::domain::feed::check_text;
+use crate::domain::merge::Sighting;
 use crate::domain::portlist::Portlist;
 use crate::domain::protocol::Protocol;
 use crate::domain::tags::Tags;
@@ -44,6 +45,14 @@ impl<T> Patch<T> {
         }
     }
 
+    /// The value when set (create and upsert semantics), borrowed.
+    pub fn given(&self) -> Option<&T> {
+        match self {
+            Patch::Set(v) => Some(v),
+            _ => None,
+        }
+    }
+
     fn is_absent(&self) -> bool {
         matches!(self, Patch::Absent)
     }
@@ -74,6 +83,17 @@ pub struct IndicatorInput {
     pub provider: Patch<String>,
     pub comment: Option<String>,
     pub attachment: Option<AttachmentInput>,
+}
+
+impl IndicatorInput {
+    /// What the submission brings to the upsert merge (`domain::merge`): its times and tags.
+    pub fn sighting(&self) -> Sighting<'_> {
+        Sighting {
+            firsttime: self.firsttime.given().copied(),
+            lasttime: self.lasttime.given().copied(),
+            tags: self.tags.given().map_or(&[], Tags::as_slice),
+        }
+    }
 }
 
 /// What a body may contain and how it is checked.

@@ -1,6 +1,7 @@
 //! Indicator routes (spec §6.6.1–6.6.5): list, create-or-upsert, show, update, delete, and the
 //! shared pieces other routes use (loading comments/attachments for a page in two queries,
-//! rendering a page with its cursor, and `apply`, the one upsert used by single and bulk).
+//! rendering a page with its cursor, `apply`, the upsert of one submission, and `new_row`, the
+//! row a first submission creates; their rules are `domain::merge`'s).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -22,7 +23,7 @@ use crate::api::urls;
 use crate::auth::caller::{AuthUser, Caller, WriteCaller};
 use crate::config::DefaultLimits;
 use crate::db::{self, DbConnection};
-use crate::domain::tags::Tags;
+use crate::domain::merge::{Rule, Sightings, attachment_added, comment_fits};
 use crate::domain::thing::Thing;
 use crate::error::{ApiError, FieldError};
 use crate::limits::quota;
@@ -33,10 +34,7 @@ use crate::models::indicator::{self, IndicatorChanges, IndicatorRow, NewIndicato
 use crate::models::user::UserRow;
 use crate::startup::AppState;
 
-/// At most this many comments per indicator.
-pub const MAX_COMMENTS: i64 = 1000;
-/// At most this many attachments per indicator.
-pub const MAX_ATTACHMENTS: usize = 20;
+pub use crate::domain::merge::{MAX_ATTACHMENTS, MAX_COMMENTS};
 /// List contexts show this many of the newest comments.
 pub const LIST_COMMENTS: usize = 10;
 
@@ -302,28 +300,30 @@ pub fn apply(
             }
             (row, true)
         }
-        Some(old) => {
-            let mut tags = Tags::from_list(old.tag_list()).unwrap_or_default();
-            if let Patch::Set(new_tags) = &input.tags {
-                tags.merge(new_tags);
-            }
-            tags.check_joined_len()
+        Some(mut old) => {
+            let mut merged = Sightings {
+                firsttime: old.firsttime,
+                lasttime: old.lasttime,
+                count: old.count,
+                tags: std::mem::take(&mut old.tags),
+            };
+            merged
+                .merge(&input.sighting(), Rule::Api)
                 .map_err(|e| ApiError::invalid(&tags_field, e.code, e.message))?;
-            let firsttime = min_opt(old.firsttime, input.firsttime.clone().value());
-            let lasttime = max_opt(old.lasttime, input.lasttime.clone().value());
+            // `Details::EachGiven`: only the fields the submission gives are written.
             let changes = IndicatorChanges {
-                portlist: input.portlist.clone().value().map(Some),
-                portlist_src: input.portlist_src.clone().value().map(Some),
-                protocol: input.protocol.clone().value().map(Some),
-                firsttime: Some(firsttime),
-                lasttime: Some(lasttime),
-                effective_at: Some(lasttime.unwrap_or(old.created_at)),
-                count: Some(old.count + 1),
-                description: input.description.clone().value().map(Some),
-                content: input.content.clone().value().map(Some),
+                portlist: input.portlist.given().cloned().map(Some),
+                portlist_src: input.portlist_src.given().cloned().map(Some),
+                protocol: input.protocol.given().copied().map(Some),
+                firsttime: Some(merged.firsttime),
+                lasttime: Some(merged.lasttime),
+                effective_at: Some(merged.effective_at(old.created_at)),
+                count: Some(merged.count),
+                description: input.description.given().cloned().map(Some),
+                content: input.content.given().cloned().map(Some),
                 content_header: None,
-                provider: input.provider.clone().value().map(Some),
-                tags: Some(tags.joined()),
+                provider: input.provider.given().cloned().map(Some),
+                tags: Some(merged.tags),
                 comments_count: None,
                 updated_at: Some(now),
             };
@@ -336,7 +336,7 @@ pub fn apply(
     };
     let mut row = row;
     if let Some(text) = &input.comment {
-        if row.comments_count >= MAX_COMMENTS {
+        if !comment_fits(row.comments_count) {
             if created {
                 return Err(ApiError::invalid(
                     "comment",
@@ -361,14 +361,9 @@ pub fn apply(
         let existing = attachment::for_indicators(c, &[row.id])?
             .remove(&row.id)
             .unwrap_or_default();
-        if !existing.iter().any(|a| a.sha256 == att.sha256) {
-            if existing.len() >= MAX_ATTACHMENTS {
-                return Err(ApiError::invalid(
-                    "attachment",
-                    "too_many_attachments",
-                    "at most 20 attachments per indicator",
-                ));
-            }
+        let added = attachment_added(existing.iter().map(|a| a.sha256.as_str()), &att.sha256)
+            .map_err(|e| ApiError::invalid("attachment", e.code, e.message))?;
+        if added {
             attachment::insert(
                 c,
                 &NewAttachment {
@@ -399,12 +394,10 @@ pub fn new_row(
     input: &IndicatorInput,
     now: NaiveDateTime,
 ) -> Result<NewIndicator, crate::domain::DomainError> {
-    let tags = input.tags.clone().value().unwrap_or_default();
-    tags.check_joined_len()?;
+    let first = Sightings::first(&input.sighting(), Rule::Api)?;
     let (ip_lo, ip_hi) = thing.ip_range().map_or((None, None), |(lo, hi)| {
         (Some(lo.to_vec()), Some(hi.to_vec()))
     });
-    let lasttime = input.lasttime.clone().value();
     Ok(NewIndicator {
         feed_id: feed_row.id,
         user_id: owner.id,
@@ -416,39 +409,23 @@ pub fn new_row(
         portlist: input.portlist.clone().value(),
         portlist_src: input.portlist_src.clone().value(),
         protocol: input.protocol.clone().value(),
-        firsttime: input.firsttime.clone().value(),
-        lasttime,
-        effective_at: lasttime.unwrap_or(now),
-        count: 1,
+        effective_at: first.effective_at(now),
+        firsttime: first.firsttime,
+        lasttime: first.lasttime,
+        count: first.count,
         description: input.description.clone().value(),
         content: input.content.clone().value(),
         provider: input.provider.clone().value(),
         asn: None,
         asn_desc: None,
         cc: None,
-        tags: tags.joined(),
+        tags: first.tags,
         import_key: None,
         comments_count: 0,
         created_at: now,
         updated_at: now,
         content_header: None,
     })
-}
-
-/// The earlier of two optional times (a missing side is ignored).
-pub fn min_opt(a: Option<NaiveDateTime>, b: Option<NaiveDateTime>) -> Option<NaiveDateTime> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
-}
-
-/// The later of two optional times (a missing side is ignored).
-pub fn max_opt(a: Option<NaiveDateTime>, b: Option<NaiveDateTime>) -> Option<NaiveDateTime> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.max(b)),
-        (a, b) => a.or(b),
-    }
 }
 
 /// Runs a write transaction, retrying once when a concurrent writer inserted the same value

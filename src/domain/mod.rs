@@ -5,6 +5,7 @@ pub mod attachment;
 pub mod feed;
 pub mod hex;
 pub mod limit;
+pub mod merge;
 pub mod name;
 pub mod page;
 pub mod portlist;

@@ -62,12 +62,7 @@ impl Tags {
         let chars = self.0.iter().map(|t| t.chars().count()).sum::<usize>()
             + self.0.len().saturating_sub(1);
         if chars > MAX_JOINED_CHARS {
-            return Err(DomainError::new(
-                "too_long",
-                format!(
-                    "the tags joined with commas are longer than {MAX_JOINED_CHARS} characters"
-                ),
-            ));
+            return Err(joined_too_long());
         }
         Ok(())
     }
@@ -103,6 +98,14 @@ impl fmt::Display for Tags {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.joined())
     }
+}
+
+/// The refusal of a joined list over 255 characters (`too_long`).
+pub fn joined_too_long() -> DomainError {
+    DomainError::new(
+        "too_long",
+        format!("the tags joined with commas are longer than {MAX_JOINED_CHARS} characters"),
+    )
 }
 
 /// One tag, already trimmed and lower-cased: 1–64 Unicode letters, digits and `-_.:+`.

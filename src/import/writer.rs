@@ -1,6 +1,7 @@
 //! The database side of an import (spec `shadowserver.md` §4): the file ledger, batches of
-//! mapped rows merged into a feed (§4.2), the indicator quota (§4.5) and the counters. Shared
-//! by the CLI, the HTTP endpoint and the Reports API pull; it knows nothing of HTTP.
+//! mapped rows merged into a feed (§4.2, by [`crate::domain::merge`]), the indicator quota
+//! (§4.5) and the counters. Shared by the CLI, the HTTP endpoint and the Reports API pull; it
+//! knows nothing of HTTP.
 //!
 //! Each batch is one write transaction: on PostgreSQL it first takes
 //! `pg_advisory_xact_lock(feed id)` (imports into one feed are serialised, other feeds go on),
@@ -34,7 +35,7 @@ use crate::db::schema::{indicators, users};
 use crate::db::time::Stamp;
 use crate::db::{self, DbConnection};
 use crate::domain::limit::Limit;
-use crate::domain::tags::MAX_JOINED_CHARS;
+use crate::domain::merge::{Details, Outcome, Rule, Sighting, Sightings};
 use crate::import::shadowserver::summary::SkipCounts;
 use crate::import::shadowserver::{
     FileError, FileRows, FileStatus, FileSummary, MappedRow, PROVIDER, Report, RowSkip, SkipReason,
@@ -487,10 +488,8 @@ struct Slot<'b> {
     existed: bool,
     /// Whether anything must be written.
     dirty: bool,
-    firsttime: Option<NaiveDateTime>,
-    lasttime: Option<NaiveDateTime>,
-    count: i64,
-    tags: String,
+    /// Times, count and tags, merged by [`Rule::Import`].
+    merged: Sightings,
     /// A row of the batch with this key (value, itype, portlist, protocol).
     first: &'b MappedRow,
     /// The row whose description, asn, cc and content apply: the one that last widened the
@@ -522,7 +521,7 @@ fn apply_batch(
             .collect();
         keys.sort_unstable();
         keys.dedup();
-        let stored = load_stored(c, target.feed_id, &keys)?;
+        let mut stored = load_stored(c, target.feed_id, &keys)?;
 
         let mut out = BatchOutcome::default();
         let mut slots: HashMap<&str, Slot<'_>> = HashMap::with_capacity(keys.len());
@@ -538,14 +537,17 @@ fn apply_batch(
                 }
                 continue;
             }
-            if let Some((f, l, count, tags)) = stored.get(key) {
+            // Taken out: the key's later rows find its slot.
+            if let Some((firsttime, lasttime, count, tags)) = stored.remove(key) {
                 let mut slot = Slot {
                     existed: true,
                     dirty: false,
-                    firsttime: *f,
-                    lasttime: *l,
-                    count: *count,
-                    tags: tags.clone(),
+                    merged: Sightings {
+                        firsttime,
+                        lasttime,
+                        count,
+                        tags,
+                    },
                     first: row,
                     latest: None,
                 };
@@ -564,17 +566,12 @@ fn apply_batch(
             }
             available -= 1;
             out.created += 1;
-            let mut tags = String::new();
-            append_tags(&mut tags, &row.tags);
             slots.insert(
                 key,
                 Slot {
                     existed: false,
                     dirty: true,
-                    firsttime: Some(row.firsttime),
-                    lasttime: Some(row.lasttime),
-                    count: 1,
-                    tags,
+                    merged: first_sighting(row),
                     first: row,
                     latest: Some(row),
                 },
@@ -599,46 +596,33 @@ fn apply_batch(
     })
 }
 
-/// §4.2: merges a row into a slot; `true` when a stored field changed.
+/// §4.2 through [`Rule::Import`]: merges a row into a slot; `true` when a stored field changed.
 fn merge<'b>(slot: &mut Slot<'b>, row: &'b MappedRow) -> bool {
-    let mut widened = false;
-    if slot.firsttime.is_none_or(|f| row.firsttime < f) {
-        slot.firsttime = Some(row.firsttime);
-        widened = true;
-    }
-    if slot.lasttime.is_none_or(|l| row.lasttime > l) {
-        slot.lasttime = Some(row.lasttime);
+    let merged = slot
+        .merged
+        .merge(&sighting(row), Rule::Import)
+        .expect("the import rule leaves out the tags that do not fit");
+    if merged.details == Details::All {
         slot.latest = Some(row);
-        widened = true;
     }
-    if widened {
-        slot.count += 1;
-    }
-    let tagged = append_tags(&mut slot.tags, &row.tags);
-    let changed = widened || tagged;
+    let changed = merged.outcome == Outcome::Updated;
     slot.dirty |= changed;
     changed
 }
 
-/// Appends the tags not yet in the comma-joined list while it stays within 255 characters;
-/// `true` when any was appended.
-fn append_tags(joined: &mut String, tags: &[String]) -> bool {
-    let mut appended = false;
-    for tag in tags {
-        if joined.split(',').any(|t| t == tag) {
-            continue;
-        }
-        let extra = tag.len() + usize::from(!joined.is_empty());
-        if joined.len() + extra > MAX_JOINED_CHARS {
-            continue;
-        }
-        if !joined.is_empty() {
-            joined.push(',');
-        }
-        joined.push_str(tag);
-        appended = true;
+/// §4.2 through [`Rule::Import`]: the indicator a row without a stored one creates.
+fn first_sighting(row: &MappedRow) -> Sightings {
+    Sightings::first(&sighting(row), Rule::Import)
+        .expect("the import rule leaves out the tags that do not fit")
+}
+
+/// What a row brings to the merge.
+fn sighting(row: &MappedRow) -> Sighting<'_> {
+    Sighting {
+        firsttime: Some(row.firsttime),
+        lasttime: Some(row.lasttime),
+        tags: &row.tags,
     }
-    appended
 }
 
 /// PostgreSQL: serialises imports into one feed for the rest of the transaction. SQLite's
@@ -896,8 +880,8 @@ where
             out.push_sql(")");
         }
         // The row's description, asn, cc and content replace the stored ones only when its
-        // last time is later (§4.2); the merged times, count and tags were computed under the
-        // lock.
+        // last time is later (§4.2, `Details::All` of the merge, tested here again against the
+        // stored row); the merged times, count and tags were computed under the lock.
         out.push_sql(
             " ON CONFLICT (feed_id, import_key) WHERE import_key IS NOT NULL DO UPDATE SET \
              firsttime = excluded.firsttime, lasttime = excluded.lasttime, \
@@ -973,9 +957,9 @@ impl<'b> UpsertRow<'b> {
             host_rev: row.thing.host_rev(),
             portlist: row.portlist.as_deref(),
             protocol: row.protocol,
-            firsttime: slot.firsttime.map(Stamp::new),
-            effective_at: Stamp::new(slot.lasttime.unwrap_or(now)),
-            count: slot.count,
+            firsttime: slot.merged.firsttime.map(Stamp::new),
+            effective_at: Stamp::new(slot.merged.effective_at(now)),
+            count: slot.merged.count,
             description: latest.map(|r| r.description.as_str()),
             content: latest.map(|r| r.content.text.as_str()),
             content_header: latest.and_then(|r| {
@@ -985,7 +969,7 @@ impl<'b> UpsertRow<'b> {
             }),
             asn: latest.and_then(|r| r.asn),
             cc: latest.and_then(|r| r.cc.as_deref()),
-            tags: &slot.tags,
+            tags: &slot.merged.tags,
             import_key: &row.import_key,
         }
     }
@@ -1043,25 +1027,4 @@ where
         now: Stamp::new(now),
     };
     crate::on_backend!(c, |conn| statement.execute(conn))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tags_are_appended_once_within_the_budget() {
-        let mut joined = String::from("shadowserver,scan_dns");
-        assert!(!append_tags(
-            &mut joined,
-            &["scan_dns".into(), "shadowserver".into()]
-        ));
-        assert!(append_tags(&mut joined, &["vulnerable".into()]));
-        assert_eq!(joined, "shadowserver,scan_dns,vulnerable");
-        let long = "x".repeat(240);
-        assert!(!append_tags(&mut joined, &[long]));
-        let mut empty = String::new();
-        assert!(append_tags(&mut empty, &["a".into(), "b".into()]));
-        assert_eq!(empty, "a,b");
-    }
 }
