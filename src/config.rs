@@ -142,10 +142,9 @@ pub struct DefaultLimits {
 }
 
 impl Settings {
-    /// The pool's size: as set, or four connections per CPU. On the 2-core benchmark machine
-    /// 8 connections served reads and creates as fast as 16 (quick runs, alternating) with a
-    /// server 15-40 MB smaller: each connection keeps its own page cache, and each blocking
-    /// thread that waits for one its own malloc arena.
+    /// The pool's size: as set, or four connections per CPU. More only cost memory: each
+    /// connection keeps its own page cache, and each blocking thread that waits for one its
+    /// own malloc arena (`bench/README.md` has the comparison).
     pub fn pool_size(&self) -> u32 {
         if self.db_pool_size > 0 {
             return self.db_pool_size;

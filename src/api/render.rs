@@ -87,7 +87,7 @@ pub fn indicator(
 }
 
 /// The indicator object, encoded straight to JSON: lists and exports render thousands of
-/// these, and building a `Value` tree per indicator was a third of a feed page's CPU.
+/// these, and a `Value` tree per indicator would be built only to be thrown away.
 pub struct IndicatorJson<'a> {
     pub view: &'a IndicatorView,
     pub version: ApiVersion,

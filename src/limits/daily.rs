@@ -70,10 +70,9 @@ pub enum Admission {
 }
 
 /// The most requests counted by one statement. Each renewal is a write transaction on the
-/// one SQLite writer (and a few pages more in the WAL that reads consult): with leases of 64
-/// a limited user's exact search cost 20 % more than an unlimited user's (15 µs a request,
-/// alternating on the 1M database); with 1,000 no difference was measurable, the writes being
-/// a few dozen a second at 20,000 requests a second.
+/// one SQLite writer (and a few pages more in the WAL that reads consult), so leases are
+/// large enough that a limited user's requests cost no more than an unlimited user's
+/// (measured in `bench/README.md`).
 pub const MAX_LEASE: i64 = 1000;
 
 /// Requests counted in the database but not served yet (a lease), for one subject and day.
@@ -129,8 +128,8 @@ impl Pending {
     /// Whether the subject's lease is running low and nobody renews it yet; if so, the caller
     /// is now the one that renews it (`renew`, in the background). Far from the limit a lease
     /// is renewed when half of it is left, so the requests that follow keep being served
-    /// from memory: renewing only once it was empty sent every request that arrived during
-    /// the renewal's write to the database as well (a tenth of a limited user's read).
+    /// from memory: renewing only once it was empty would send every request that arrives
+    /// during the renewal's write to the database as well.
     /// Within 100 of the limit leases are single requests and nothing is renewed ahead.
     pub fn renewal_due(&self, subject: &str, day: NaiveDate) -> bool {
         let Ok(mut map) = self.leases.lock() else {

@@ -24,8 +24,7 @@ pub struct IndicatorRow {
     pub feed_id: i64,
     pub user_id: i64,
     // Not the match keys (`ip_lo`, `ip_hi`, `host_rev`) nor `import_key`: only SQL uses them
-    // (searches, the importer's lookups); decoded into owned values for every row a page or a
-    // search read, they were never looked at (a tenth of a feed page's CPU).
+    // (searches, the importer's lookups), so decoding them for every row read is waste.
     pub content: Option<String>,
     pub comments_count: i64,
     pub attachments_count: i64,
@@ -36,7 +35,7 @@ pub struct IndicatorRow {
 
 /// The columns of an indicator that every reader shows, and all the CSV export reads: no
 /// address or host keys, no stored copy. Decoding rows is most of an export's time, and those
-/// are a third of a row's allocations (and most of an imported row's bytes).
+/// columns are many of a row's allocations (and most of an imported row's bytes).
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = indicators)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
@@ -120,7 +119,7 @@ pub struct NewIndicator {
 
 /// The bound form of a [`NewIndicator`]: text borrowed, timestamps written once as
 /// [`Stamp`]s (diesel formats a `NaiveDateTime` with chrono's `strftime` interpreter into a new
-/// `String` per bind: 5 % of a bulk request). `None` inserts NULL (not DEFAULT), which lets
+/// `String` per bind). `None` inserts NULL (not DEFAULT), which lets
 /// SQLite take many rows in one statement.
 #[derive(Insertable)]
 #[diesel(table_name = indicators)]
@@ -282,13 +281,12 @@ const _: () = assert!(INSERT_ROWS * 17 + 3 <= 32_766);
 /// each whose value the feed already holds; returns `(id, value)` of each row inserted, in no
 /// particular order. The caller learns which values exist from what is missing, so a bulk
 /// request needs no lookup of its values before the insert: the unique index is probed once per
-/// row, by the insert itself (the separate lookup was 7 % of the writer's time in a bulk of new
-/// values).
+/// row, by the insert itself, not again by a separate lookup.
 ///
 /// The statements come in a few fixed row counts (`db::sql::chunk_sizes`), so each connection
 /// prepares them once: diesel keeps no statement of its own multi-row inserts, whose text
-/// depends on the row count, and SQLite parsed and planned a new 1,000-row statement for every
-/// bulk request (a tenth of its CPU).
+/// depends on the row count, and SQLite would parse and plan a new 1,000-row statement for
+/// every bulk request.
 pub fn insert_absent(
     c: &mut DbConnection,
     shared: &Shared,

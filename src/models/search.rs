@@ -157,9 +157,8 @@ macro_rules! search_query {
 
 /// The ids of a range search's page, from the indicators alone: visibility and the user and
 /// feed filters are subqueries on `feeds` (run once per statement) instead of joins. A range
-/// meets hundreds or thousands of index entries, and the joined statement looked each one's
-/// feed and owner up by primary key before the time order chose 26 of them (a third of a
-/// /16 search's SQLite work, a quarter of a suffix search's id statement); the time-ordered
+/// meets hundreds or thousands of index entries, and a joined statement would look each one's
+/// feed and owner up by primary key before the time order chose the page; the time-ordered
 /// covering indexes hold `feed_id`, so this statement reads no table at all.
 #[macro_export]
 #[doc(hidden)]
@@ -336,8 +335,8 @@ pub fn search(
     // One more than is shown tells whether there is a next page.
     let limit = limit + 1;
     // The statements run on the concrete connection: through diesel's multi-backend
-    // connection every execution rendered the whole statement's text up to three times (to
-    // decide caching, to collect binds, to look the statement up), 15 % of a search's CPU.
+    // connection every execution renders the whole statement's text up to three times (to
+    // decide caching, to collect binds, to look the statement up).
     if m.is_range() {
         let (mut ids, resume) = if f.tags.is_empty() && f.itypes.is_empty() {
             let ids: Vec<i64> = crate::on_backend!(c, |conn| {
