@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::api::body::JsonBody;
 use crate::api::feeds::{FeedPath, writable_feed};
 use crate::api::indicator_body::{self, IndicatorInput};
-use crate::api::indicators::{self, WriteContext, value_of, write_with_retry};
+use crate::api::indicators::{self, value_of, write_with_retry};
 use crate::api::query::NoParams;
 use crate::api::representation::ApiVersion;
 use crate::api::urls;
@@ -51,20 +51,15 @@ pub async fn create_indicators_bulk(
     rules.attachments_allowed = false;
     let items = std::sync::Arc::new(parse_items(payload.into_inner(), &rules)?);
     let listed = items.clone();
-    let ctx = WriteContext {
-        now: rules.now,
-        defaults: state.settings.default_limits(),
-        quota_prepaid: true,
-        feed_counted: true,
-    };
+    let (now, defaults) = (rules.now, state.settings.default_limits());
     let base = urls::base(&req, &state);
     let results = write_with_retry(&state, move |c| {
         let (owner, feed_row) = writable_feed(c, &path, &writer.0)?;
-        let (out, new) = apply_all(c, (&owner, &feed_row), writer.0.id, &items, ctx.now)?;
+        let (out, new) = apply_all(c, (&owner, &feed_row), writer.0.id, &items, now)?;
         // After the insert, which tells how many values were new: over quota, the caller's
         // savepoint (SQLite) or transaction (PostgreSQL) is rolled back with everything above.
-        quota::take_indicators(c, &owner, new, &ctx.defaults)?;
-        feed::add_indicators(c, feed_row.id, new, ctx.now)?;
+        quota::take_indicators(c, &owner, new, &defaults)?;
+        feed::add_indicators(c, feed_row.id, new, now)?;
         Ok((owner.username, feed_row.name, out))
     })
     .await?;

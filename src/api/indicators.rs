@@ -246,10 +246,6 @@ pub struct Applied {
 pub struct WriteContext {
     pub now: NaiveDateTime,
     pub defaults: DefaultLimits,
-    /// Bulk takes the quota for all new values at once, before applying the items.
-    pub quota_prepaid: bool,
-    /// Bulk moves the feed's counter once at the end.
-    pub feed_counted: bool,
 }
 
 /// The value a submission names: its `thing`, else the SHA-1 of its attachment.
@@ -289,15 +285,11 @@ pub fn apply(
     let mut comment_dropped = false;
     let (row, created) = match existing {
         None => {
-            if !ctx.quota_prepaid {
-                quota::take_indicators(c, owner, 1, &ctx.defaults)?;
-            }
+            quota::take_indicators(c, owner, 1, &ctx.defaults)?;
             let new = new_row((owner, feed_row), thing, &input, now)
                 .map_err(|e| ApiError::invalid(&tags_field, e.code, e.message))?;
             let row = indicator::insert(c, &new)?;
-            if !ctx.feed_counted {
-                feed::add_indicators(c, feed_row.id, 1, now)?;
-            }
+            feed::add_indicators(c, feed_row.id, 1, now)?;
             (row, true)
         }
         Some(mut old) => {
@@ -328,9 +320,7 @@ pub fn apply(
                 updated_at: Some(now),
             };
             let row = indicator::update(c, old.id, &changes)?;
-            if !ctx.feed_counted {
-                feed::add_indicators(c, feed_row.id, 0, now)?;
-            }
+            feed::add_indicators(c, feed_row.id, 0, now)?;
             (row, false)
         }
     };
@@ -468,8 +458,6 @@ pub async fn create_indicator(
     let ctx = WriteContext {
         now: rules.now,
         defaults: state.settings.default_limits(),
-        quota_prepaid: false,
-        feed_counted: false,
     };
     let base = urls::base(&req, &state);
     let base_for_db = base.clone();
