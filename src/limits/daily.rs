@@ -277,7 +277,7 @@ pub fn renew(
             return Ok(());
         };
         let block = lease_size(limit, counted);
-        if let Some(counted) = daily::charge(c, subject, day, limit, block)? {
+        if let Some(counted) = daily::count_within_limit(c, subject, day, limit, block)? {
             pending.keep_lease(
                 subject,
                 day,
@@ -324,10 +324,10 @@ pub fn charge(
     let block = pending
         .last_counted(subject, day)
         .map_or(1, |counted| lease_size(n, counted));
-    let mut counted = daily::charge(c, subject, day, n, block)?;
+    let mut counted = daily::count_within_limit(c, subject, day, n, block)?;
     let mut taken = block;
     if counted.is_none() && block > 1 {
-        counted = daily::charge(c, subject, day, n, 1)?;
+        counted = daily::count_within_limit(c, subject, day, n, 1)?;
         taken = 1;
     }
     Ok(match counted {

@@ -278,7 +278,7 @@ fn from_memory(state: &Gate, hash: &[u8; 32], now: chrono::NaiveDateTime) -> Opt
     let resolved = state.tokens.get(hash, now)?;
     let limit = Limit::effective(resolved.requests_per_day, state.requests_per_day);
     let subject = user_subject(resolved.user.id);
-    Some(match charge_in_memory(state, subject, limit, now)? {
+    Some(match charge_and_renew(state, subject, limit, now)? {
         Admission::Refused(s) => Outcome::Rejected(refused(s, now), Some(s)),
         Admission::Admitted(s) => Outcome::Admitted(Caller::User(resolved.user), s),
     })
@@ -293,7 +293,7 @@ fn anonymous_from_memory(
 ) -> Option<Outcome> {
     let limit = state.anon_requests_per_day;
     Some(
-        match charge_in_memory(state, address_subject(address), limit, now)? {
+        match charge_and_renew(state, address_subject(address), limit, now)? {
             Admission::Refused(s) => Outcome::Rejected(refused(s, now), Some(s)),
             Admission::Admitted(s) => Outcome::Admitted(
                 Caller::Anonymous {
@@ -307,7 +307,7 @@ fn anonymous_from_memory(
 
 /// Charges the request in memory and, when the subject's lease runs low, renews it in the
 /// background (`daily::renew`), so the requests after it are served from memory too.
-fn charge_in_memory(
+fn charge_and_renew(
     state: &Gate,
     subject: String,
     limit: Limit,

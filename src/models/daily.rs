@@ -11,7 +11,7 @@ use crate::db::schema::daily_usage;
 /// Counts `n` requests for `subject` on `day` if `limit` leaves room for all of them; returns
 /// the new count, or `None` when it does not (nothing counted). `1 ≤ n ≤ limit`: a limit of 0
 /// is refused by the caller without a statement (the insert arm would admit).
-pub fn charge(
+pub fn count_within_limit(
     c: &mut DbConnection,
     subject: &str,
     day: NaiveDate,
