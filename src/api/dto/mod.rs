@@ -9,6 +9,7 @@
 //! The leniency of the old hand-written readers is kept here once: wrapped or bare objects
 //! (`{"feed": {…}}` or `{…}`), `null` meaning absent (and `""` where [`Field::text`] is used).
 
+pub mod feed;
 pub mod token;
 
 use std::borrow::Cow;
