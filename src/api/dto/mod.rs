@@ -11,6 +11,7 @@
 
 pub mod feed;
 pub mod token;
+pub mod user;
 
 use std::borrow::Cow;
 
