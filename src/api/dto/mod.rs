@@ -330,9 +330,8 @@ mod tests {
     use serde_json::json;
     use validator::Validate;
 
-    #[derive(Debug, Deserialize, Validate)]
+    #[derive(Debug, Default, Deserialize, Validate)]
     #[serde(default)]
-    #[derive(Default)]
     struct Sample {
         #[validate(
             required(code = "required", message = "needed"),
@@ -391,6 +390,39 @@ mod tests {
         );
         assert_eq!(problems(json!([1])), p(&[("", "invalid_type")]));
         assert_eq!(problems(json!("x")), p(&[("", "invalid_type")]));
+    }
+
+    #[test]
+    fn wrapped_and_bare_bodies() {
+        assert_eq!(
+            unwrap(json!({"token": {"name": "a"}}), "token").unwrap()["name"],
+            "a"
+        );
+        assert_eq!(unwrap(json!({"name": "a"}), "token").unwrap()["name"], "a");
+        // A member named like the wrapper that is no object is a member.
+        assert_eq!(
+            unwrap(json!({"token": "a"}), "token").unwrap()["token"],
+            "a"
+        );
+        assert!(matches!(
+            unwrap(json!([1]), "token"),
+            Err(ApiError::Invalid(_))
+        ));
+        #[derive(Deserialize)]
+        struct Three {
+            a: Field<String>,
+            b: Field<String>,
+            c: Field<String>,
+        }
+        let three: Three = serde_json::from_value(json!({"a": 1, "b": "", "c": "x"})).unwrap();
+        assert_eq!(three.b.text(), None);
+        assert_eq!(three.c.text(), Some("x"));
+        assert_eq!(three.a.text(), None);
+        assert_eq!(
+            typed(&three.a).map_err(|e| e.code),
+            Err("invalid_type".into())
+        );
+        assert!(typed(&three.b).is_ok() && typed(&three.c).is_ok());
     }
 
     #[test]
