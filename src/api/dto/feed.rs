@@ -99,7 +99,13 @@ impl Validate for LicenseRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
         match self {
             Self::Name(_) => Ok(()),
-            Self::Object(object) => object.validate(),
+            // One problem per licence, its name's first: a url is only checked with a name.
+            Self::Object(object) => object.validate().map_err(|mut errors| {
+                if errors.errors().contains_key("name") {
+                    errors.errors_mut().remove("url");
+                }
+                errors
+            }),
         }
     }
 }
@@ -316,6 +322,14 @@ mod tests {
         assert_eq!(
             bad(json!({"name": "MIT", "url": 5})),
             one("license.url", "invalid_type")
+        );
+        assert_eq!(
+            bad(json!({"name": 5, "url": 5})),
+            one("license.name", "invalid_type")
+        );
+        assert_eq!(
+            bad(json!({"name": null, "url": 5})),
+            one("license.name", "required")
         );
         assert_eq!(
             bad(json!({"name": "MIT", "url": "ftp://x"})),
