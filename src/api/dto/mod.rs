@@ -292,7 +292,8 @@ impl Problems {
         })
     }
 
-    /// The problems in member order.
+    /// The problems in member order; a field the request does not list (a mistake) comes last,
+    /// by name, so the answer never depends on `validator`'s hash order.
     pub fn into_errors(mut self) -> Vec<FieldError> {
         let position = |e: &FieldError| {
             let top = e.field.split(['.', '[']).next().unwrap_or_default();
@@ -305,7 +306,15 @@ impl Problems {
             .into_iter()
             .map(|e| (position(&e), e))
             .collect();
-        keyed.sort_by_key(|(p, _)| *p);
+        let unlisted = self.order.len();
+        keyed.sort_by(|(p, a), (q, b)| {
+            let by_name = if *p == unlisted {
+                a.field.cmp(&b.field)
+            } else {
+                std::cmp::Ordering::Equal
+            };
+            p.cmp(q).then(by_name)
+        });
         keyed.into_iter().map(|(_, e)| e).collect()
     }
 
@@ -470,7 +479,9 @@ mod tests {
         found.push(FieldError::new("a.c", "y", "m"));
         found.push(FieldError::new("a.c", "z", "m"));
         assert!(found.has("a") && found.has("a.c") && !found.has("a.d") && !found.has("ab"));
+        found.push(FieldError::new("z", "x", "m"));
+        found.push(FieldError::new("y", "x", "m"));
         let fields: Vec<String> = found.into_errors().into_iter().map(|e| e.field).collect();
-        assert_eq!(fields, ["a.c", "b"]);
+        assert_eq!(fields, ["a.c", "b", "y", "z"]);
     }
 }
