@@ -11,7 +11,8 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, web};
 use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::{Map, Value, json};
 
-use crate::api::body::{self, JsonBody};
+use crate::api::body::JsonBody;
+use crate::api::dto::user::{CreateUserRequest, NewUserInput, UpdateUserRequest, UserPatch};
 use crate::api::paging::{self, Cursor};
 use crate::api::query::{NoParams, QueryPairs};
 use crate::api::representation::ApiVersion;
@@ -20,16 +21,11 @@ use crate::api::urls;
 use crate::api::users::UserPath;
 use crate::auth::accounts::{self, MAX_TOKENS_PER_USER};
 use crate::auth::caller::{AuthUser, Caller};
-use crate::auth::password::Password;
 use crate::config::DefaultLimits;
 use crate::db::{self, DbConnection};
-use crate::domain::limit::{Limit, MAX_LIMIT};
-use crate::domain::name::Username;
-use crate::error::{ApiError, FieldError};
+use crate::error::ApiError;
 use crate::limits::daily::next_midnight;
-use crate::models::user::{
-    self, ExtraUsage, LimitChanges, LimitKind, ROLE_ADMIN, ROLE_USER, UserRow,
-};
+use crate::models::user::{self, ExtraUsage, LimitKind, ROLE_ADMIN, ROLE_USER, UserRow};
 use crate::startup::AppState;
 
 /// An authenticated admin; `WRITE` also demands the write scope. Non-admins get 403
@@ -214,14 +210,6 @@ pub async fn list_admin_users(
     ))
 }
 
-/// What a create body asks for.
-struct NewUserInput {
-    name: Username,
-    admin: bool,
-    password: Option<Password>,
-    limits: LimitChanges,
-}
-
 /// POST /api/admin/users: 201 with `Location`, the admin user object and its first read/write
 /// `token` (plaintext shown once); 401, 403, 422 (`validation_failed`, `name_taken`).
 pub async fn create_admin_user(
@@ -232,7 +220,7 @@ pub async fn create_admin_user(
     payload: JsonBody,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let input = parse_create(payload.into_inner())?;
+    let input = CreateUserRequest::parse(payload.into_inner())?;
     let now = state.clock.now();
     let (row, extra, minted) = db::run(&state.pool, move |c| {
         db::write_tx(c, |c| insert_user(c, &input, now))
@@ -290,16 +278,6 @@ pub async fn show_admin_user(
     Ok(version.ok(&render(&state, version, &row, extra, None)))
 }
 
-/// What a PATCH body asks for; `None` leaves a member alone.
-#[derive(Default)]
-struct UserPatch {
-    admin: Option<bool>,
-    disabled: Option<bool>,
-    /// `Some(None)` removes the password.
-    password: Option<Option<Password>>,
-    limits: LimitChanges,
-}
-
 /// PATCH (or PUT) /api/admin/users/{user}: 200 with the updated admin user object; 401, 403,
 /// 404, 409 `last_admin`, 422.
 pub async fn update_admin_user(
@@ -315,7 +293,7 @@ pub async fn update_admin_user(
     let (row, extra) = db::run(&state.pool, move |c| {
         // Parsed (and a new password hashed) before the write lock is taken; a problem is
         // reported only after the lookup, so an unknown user is 404 first.
-        let patch = parse_patch(payload.into_inner(), &name);
+        let patch = UpdateUserRequest::parse(payload.into_inner(), &name);
         let hash = match &patch {
             Ok(UserPatch {
                 password: Some(Some(pw)),
@@ -464,228 +442,9 @@ pub async fn show_admin_user_usage(
     Ok(version.ok(&usage_object(&row, extra, &defaults, version, now)))
 }
 
-fn parse_create(payload: Value) -> Result<NewUserInput, ApiError> {
-    let map = body::object(payload, "user")?;
-    let mut errors = Vec::new();
-    let name = match map.get("username") {
-        None | Some(Value::Null) => {
-            errors.push(FieldError::new(
-                "username",
-                "required",
-                "a user needs a name",
-            ));
-            None
-        }
-        Some(Value::String(s)) => Username::parse(s)
-            .map_err(|e| errors.push(FieldError::new("username", e.code, e.message)))
-            .ok(),
-        Some(_) => {
-            errors.push(FieldError::new(
-                "username",
-                "invalid_type",
-                "must be a string",
-            ));
-            None
-        }
-    };
-    let admin = parse_role(&map, &mut errors).unwrap_or(false);
-    let password = parse_password(&map, &mut errors).flatten();
-    let limits = parse_limits(&map, &mut errors);
-    body::check(errors)?;
-    let name =
-        name.ok_or_else(|| ApiError::invalid("username", "required", "a user needs a name"))?;
-    Ok(NewUserInput {
-        name,
-        admin,
-        password,
-        limits,
-    })
-}
-
-/// Reads a PATCH body; `current` is the name in the path (a `username` equal to it is allowed).
-fn parse_patch(payload: Value, current: &str) -> Result<UserPatch, ApiError> {
-    let map = body::object(payload, "user")?;
-    let mut errors = Vec::new();
-    match map.get("username") {
-        None | Some(Value::Null) => {}
-        Some(Value::String(s)) if s.trim().to_lowercase() == current.to_lowercase() => {}
-        Some(_) => errors.push(FieldError::new(
-            "username",
-            "immutable",
-            "users cannot be renamed",
-        )),
-    }
-    let disabled = match map.get("disabled") {
-        None | Some(Value::Null) => None,
-        Some(Value::Bool(b)) => Some(*b),
-        Some(_) => {
-            errors.push(FieldError::new(
-                "disabled",
-                "invalid_type",
-                "must be a boolean",
-            ));
-            None
-        }
-    };
-    let patch = UserPatch {
-        admin: parse_role(&map, &mut errors),
-        disabled,
-        password: parse_password(&map, &mut errors),
-        limits: parse_limits(&map, &mut errors),
-    };
-    body::check(errors)?;
-    Ok(patch)
-}
-
-/// `role`: `"user"` or `"admin"`; `Some(true)` for admin, `None` when not given.
-fn parse_role(map: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Option<bool> {
-    match map.get("role") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if s == ROLE_ADMIN => Some(true),
-        Some(Value::String(s)) if s == ROLE_USER => Some(false),
-        Some(Value::String(_)) => {
-            errors.push(FieldError::new(
-                "role",
-                "invalid_format",
-                r#"must be "user" or "admin""#,
-            ));
-            None
-        }
-        Some(_) => {
-            errors.push(FieldError::new("role", "invalid_type", "must be a string"));
-            None
-        }
-    }
-}
-
-/// `password`: 12–1,024 characters; `null` is `Some(None)` (remove it), absent is `None`.
-fn parse_password(
-    map: &Map<String, Value>,
-    errors: &mut Vec<FieldError>,
-) -> Option<Option<Password>> {
-    match map.get("password") {
-        None => None,
-        Some(Value::Null) => Some(None),
-        Some(Value::String(s)) => match Password::parse(s.clone()) {
-            Ok(pw) => Some(Some(pw)),
-            Err(message) => {
-                errors.push(FieldError::new("password", "out_of_range", message));
-                None
-            }
-        },
-        Some(_) => {
-            errors.push(FieldError::new(
-                "password",
-                "invalid_type",
-                "must be a string or null",
-            ));
-            None
-        }
-    }
-}
-
-/// `limits`: an object whose members are limit names, each an integer 0–1,000,000,000 (an
-/// override), `null` (unlimited) or `"default"` (drop the override).
-fn parse_limits(map: &Map<String, Value>, errors: &mut Vec<FieldError>) -> LimitChanges {
-    let mut changes = LimitChanges::default();
-    let members = match map.get("limits") {
-        None => return changes,
-        Some(Value::Object(members)) => members,
-        Some(_) => {
-            errors.push(FieldError::new(
-                "limits",
-                "invalid_type",
-                "must be an object",
-            ));
-            return changes;
-        }
-    };
-    for (key, value) in members {
-        let field = format!("limits.{key}");
-        let Some(kind) = LimitKind::ALL.into_iter().find(|k| k.name() == key) else {
-            errors.push(FieldError::new(
-                field,
-                "not_supported",
-                "limits are requests_per_day, private_feeds, public_feeds and indicators",
-            ));
-            continue;
-        };
-        match limit_value(value) {
-            Ok(change) => changes.set(kind, change),
-            Err((code, message)) => errors.push(FieldError::new(field, code, message)),
-        }
-    }
-    changes
-}
-
-/// One member of `limits`: `Some(limit)` sets an override, `None` drops it.
-fn limit_value(value: &Value) -> Result<Option<Limit>, (&'static str, String)> {
-    let range = || format!("must be 0-{MAX_LIMIT}, null (unlimited) or \"default\"");
-    match value {
-        Value::Null => Ok(Some(Limit::UNLIMITED)),
-        Value::String(s) if s == "default" => Ok(None),
-        Value::Number(n) => match n.as_i64() {
-            Some(v) if (0..=MAX_LIMIT).contains(&v) => Ok(Some(Limit(Some(v)))),
-            Some(_) => Err(("out_of_range", range())),
-            None if n.is_u64() => Err(("out_of_range", range())),
-            None => Err(("invalid_type", "must be an integer".into())),
-        },
-        _ => Err(("invalid_type", range())),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn limit_values_follow_the_spec() {
-        assert_eq!(limit_value(&json!(20000)), Ok(Some(Limit(Some(20000)))));
-        assert_eq!(limit_value(&json!(0)), Ok(Some(Limit(Some(0)))));
-        assert_eq!(limit_value(&json!(null)), Ok(Some(Limit::UNLIMITED)));
-        assert_eq!(limit_value(&json!("default")), Ok(None));
-        for (bad, code) in [
-            (json!(-1), "out_of_range"),
-            (json!(1_000_000_001), "out_of_range"),
-            (json!(u64::MAX), "out_of_range"),
-            (json!(1.5), "invalid_type"),
-            (json!("unlimited"), "invalid_type"),
-            (json!("5000"), "invalid_type"),
-            (json!(true), "invalid_type"),
-            (json!([1]), "invalid_type"),
-        ] {
-            assert_eq!(limit_value(&bad).map_err(|e| e.0), Err(code), "{bad}");
-        }
-    }
-
-    #[test]
-    fn limits_bodies_name_every_bad_member() {
-        let map = body::object(
-            json!({"limits": {"indicators": null, "public_feeds": "default", "requests_per_day": -5, "tokens": 3}}),
-            "user",
-        )
-        .unwrap();
-        let mut errors = Vec::new();
-        let changes = parse_limits(&map, &mut errors);
-        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["limits.requests_per_day", "limits.tokens"]);
-        assert_eq!(changes.0[2], Some(None));
-        assert_eq!(changes.0[3], Some(Some(Limit::UNLIMITED)));
-        assert_eq!(changes.0[0], None);
-    }
-
-    #[test]
-    fn patches_refuse_renames_but_accept_the_same_name() {
-        assert!(parse_patch(json!({"username": "Alice"}), "alice").is_ok());
-        let Err(ApiError::Invalid(errors)) = parse_patch(json!({"username": "bob"}), "alice")
-        else {
-            panic!("a rename must be refused");
-        };
-        assert_eq!(errors[0].code, "immutable");
-        let patch = parse_patch(json!({"password": null, "role": "admin"}), "alice").unwrap();
-        assert!(matches!(patch.password, Some(None)));
-        assert_eq!(patch.admin, Some(true));
-    }
 
     #[test]
     fn only_admins_pass_and_scope_comes_second() {

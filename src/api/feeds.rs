@@ -4,9 +4,10 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use crate::api::body::{self, JsonBody};
+use crate::api::body::JsonBody;
+use crate::api::dto::feed::{CreateFeedRequest, UpdateFeedRequest};
 use crate::api::indicators::load_views;
 use crate::api::paging::{self, Cursor};
 use crate::api::query::QueryPairs;
@@ -18,10 +19,9 @@ use crate::auth::access;
 use crate::auth::caller::{AuthUser, Caller, WriteCaller};
 use crate::config::DefaultLimits;
 use crate::db::{self, DbConnection};
-use crate::domain::feed::{FeedName, License, check_text};
-use crate::error::{ApiError, FieldError};
+use crate::error::ApiError;
 use crate::limits::quota;
-use crate::models::feed::{self, FeedChanges, FeedRow, NewFeed};
+use crate::models::feed::{self, FeedRow, NewFeed};
 use crate::models::indicator;
 use crate::models::user::{self, UserRow};
 use crate::startup::AppState;
@@ -124,7 +124,7 @@ pub async fn create_feed(
         db::write_tx(c, |c| {
             let owner = user::find_by_name(c, &name)?;
             writer.0.require_self_or_admin(owner.id)?;
-            let input = parse_feed_create(payload.into_inner())?;
+            let input = CreateFeedRequest::parse(payload.into_inner())?;
             quota::take_feed(c, &owner, input.private, 1, &defaults)?;
             let new = NewFeed {
                 user_id: owner.id,
@@ -153,133 +153,6 @@ pub async fn create_feed(
         res.headers_mut().insert(header::LOCATION, v);
     }
     Ok(res)
-}
-
-struct FeedInput {
-    name: FeedName,
-    description: Option<String>,
-    private: bool,
-    license: License,
-}
-
-fn field_error(field: &str, e: crate::domain::DomainError) -> FieldError {
-    FieldError::new(field, e.code, e.message)
-}
-
-fn parse_description(
-    map: &Map<String, Value>,
-    errors: &mut Vec<FieldError>,
-) -> Option<Option<String>> {
-    match map.get("description") {
-        None => None,
-        Some(Value::Null) => Some(None),
-        Some(Value::String(s)) if s.is_empty() => Some(None),
-        Some(Value::String(s)) => match check_text(s, 255, false) {
-            Ok(text) => Some(Some(text)),
-            Err(e) => {
-                errors.push(field_error("description", e));
-                None
-            }
-        },
-        Some(_) => {
-            errors.push(FieldError::new(
-                "description",
-                "invalid_type",
-                "must be a string or null",
-            ));
-            None
-        }
-    }
-}
-
-/// `license`: an object `{name, url}`, a string (the name), or null (the default).
-fn parse_license(map: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Option<License> {
-    let parsed = match map.get("license") {
-        None => return None,
-        Some(Value::Null) => Ok(License::default()),
-        Some(Value::String(name)) => {
-            License::parse(name, None).map_err(|e| field_error("license", e))
-        }
-        Some(Value::Object(o)) => match (o.get("name"), o.get("url")) {
-            (Some(Value::String(name)), None | Some(Value::Null)) => {
-                License::parse(name, None).map_err(|e| field_error("license.name", e))
-            }
-            (Some(Value::String(name)), Some(Value::String(url))) => {
-                License::parse(name, Some(url)).map_err(|e| field_error("license", e))
-            }
-            (Some(Value::String(_)), Some(_)) => Err(FieldError::new(
-                "license.url",
-                "invalid_type",
-                "must be a string or null",
-            )),
-            (None | Some(Value::Null), _) => Err(FieldError::new(
-                "license.name",
-                "required",
-                "a licence needs a name",
-            )),
-            (Some(_), _) => Err(FieldError::new(
-                "license.name",
-                "invalid_type",
-                "must be a string",
-            )),
-        },
-        Some(_) => Err(FieldError::new(
-            "license",
-            "invalid_type",
-            "must be an object, a string or null",
-        )),
-    };
-    match parsed {
-        Ok(l) => Some(l),
-        Err(e) => {
-            errors.push(e);
-            None
-        }
-    }
-}
-
-fn parse_private(map: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Option<bool> {
-    match map.get("private") {
-        None | Some(Value::Null) => None,
-        Some(Value::Bool(b)) => Some(*b),
-        Some(_) => {
-            errors.push(FieldError::new(
-                "private",
-                "invalid_type",
-                "must be a boolean",
-            ));
-            None
-        }
-    }
-}
-
-fn parse_feed_create(payload: Value) -> Result<FeedInput, ApiError> {
-    let map = body::object(payload, "feed")?;
-    let mut errors = Vec::new();
-    let name = match map.get("name") {
-        None | Some(Value::Null) => {
-            errors.push(FieldError::new("name", "required", "a feed needs a name"));
-            None
-        }
-        Some(Value::String(s)) => FeedName::parse(s)
-            .map_err(|e| errors.push(field_error("name", e)))
-            .ok(),
-        Some(_) => {
-            errors.push(FieldError::new("name", "invalid_type", "must be a string"));
-            None
-        }
-    };
-    let description = parse_description(&map, &mut errors).flatten();
-    let private = parse_private(&map, &mut errors).unwrap_or(false);
-    let license = parse_license(&map, &mut errors).unwrap_or_default();
-    body::check(errors)?;
-    let name = name.ok_or_else(|| ApiError::invalid("name", "required", "a feed needs a name"))?;
-    Ok(FeedInput {
-        name,
-        description,
-        private,
-        license,
-    })
 }
 
 /// GET /api/users/{user}/feeds/{feed}: 200 with the feed and a page of its indicators; the
@@ -363,7 +236,7 @@ pub async fn update_feed(
     let (owner, row) = db::run(&state.pool, move |c| {
         db::write_tx(c, |c| {
             let (owner, feed) = writable_feed(c, &path, &writer.0)?;
-            let changes = parse_feed_update(payload.into_inner(), &feed, now)?;
+            let changes = UpdateFeedRequest::parse(payload.into_inner(), &feed.name, now)?;
             if let Some(private) = changes.private
                 && private != feed.private
             {
@@ -386,35 +259,6 @@ fn switch_kind(
 ) -> Result<(), ApiError> {
     quota::take_feed(c, owner, to_private, 1, defaults)?;
     quota::take_feed(c, owner, !to_private, -1, defaults)
-}
-
-fn parse_feed_update(
-    payload: Value,
-    feed: &FeedRow,
-    now: chrono::NaiveDateTime,
-) -> Result<FeedChanges, ApiError> {
-    let map = body::object(payload, "feed")?;
-    let mut errors = Vec::new();
-    match map.get("name") {
-        None | Some(Value::Null) => {}
-        Some(Value::String(s)) if s.trim().to_lowercase() == feed.name => {}
-        Some(_) => errors.push(FieldError::new(
-            "name",
-            "immutable",
-            "feeds cannot be renamed",
-        )),
-    }
-    let description = parse_description(&map, &mut errors);
-    let private = parse_private(&map, &mut errors);
-    let license = parse_license(&map, &mut errors);
-    body::check(errors)?;
-    Ok(FeedChanges {
-        description,
-        private,
-        license_name: license.as_ref().map(|l| l.name.clone()),
-        license_url: license.map(|l| l.url),
-        updated_at: Some(now),
-    })
 }
 
 /// DELETE /api/users/{user}/feeds/{feed}: 200 with the feed as it was and

@@ -7,6 +7,7 @@ pub mod attachments;
 pub mod body;
 pub mod bulk;
 pub mod comments;
+pub mod dto;
 pub mod export;
 pub mod feeds;
 pub mod health;

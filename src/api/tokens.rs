@@ -8,13 +8,13 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::api::body;
+use crate::api::dto::token::CreateTokenRequest;
 use crate::api::query::NoParams;
 use crate::api::representation::ApiVersion;
 use crate::auth::accounts::{self, AccountError, MAX_TOKENS_PER_USER, Minted, TokenSpec};
 use crate::auth::caller::Caller;
 use crate::db::{self, DbConnection};
-use crate::domain::time::parse_time;
-use crate::error::{ApiError, FieldError};
+use crate::error::ApiError;
 use crate::models::token::{self, SCOPE_WRITE, TokenRow};
 use crate::models::user::{self, UserRow};
 use crate::startup::AppState;
@@ -163,7 +163,7 @@ pub async fn create_token(
     let minted = db::run(&state.pool, move |c| {
         db::write_tx(c, |c| {
             let owner = authorize(c, &caller, &name, checked.as_ref())?;
-            let mut spec = parse_token_spec(payload.into_inner(), now)?;
+            let mut spec = CreateTokenRequest::parse(payload.into_inner(), now)?;
             // A token minted with a token never outlives it.
             if let Caller::User(u) = &caller {
                 spec.expires_at = outlived_by(spec.expires_at, u.token_expires_at);
@@ -214,78 +214,6 @@ pub fn account_error(e: AccountError) -> ApiError {
         AccountError::Db(e) => ApiError::from(e),
         AccountError::Other(e) => ApiError::Internal(e),
     }
-}
-
-/// Reads `name`, `scopes` and `expires_at` / `expires_in_days` (spec §6.3); shared with the admin routes.
-pub fn parse_token_spec(payload: Value, now: NaiveDateTime) -> Result<TokenSpec, ApiError> {
-    let map = body::object(payload, "token")?;
-    let mut errors = Vec::new();
-    let mut spec = TokenSpec::default();
-    if let Some(name) = body::opt_str(&map, "name", &mut errors) {
-        if name.chars().count() > 100 {
-            errors.push(FieldError::new(
-                "name",
-                "too_long",
-                "at most 100 characters",
-            ));
-        } else if name.chars().any(char::is_control) {
-            errors.push(FieldError::new(
-                "name",
-                "invalid_format",
-                "no control characters",
-            ));
-        }
-        spec.name = name;
-    }
-    match map.get("scopes") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(items)) => {
-            let names: Option<Vec<&str>> = items.iter().map(Value::as_str).collect();
-            match names.as_deref() {
-                Some(["read"]) => spec.write = false,
-                Some(["write"] | ["read", "write"] | ["write", "read"]) => spec.write = true,
-                _ => errors.push(FieldError::new(
-                    "scopes",
-                    "invalid_format",
-                    r#"use ["read"] or ["read","write"]"#,
-                )),
-            }
-        }
-        Some(_) => errors.push(FieldError::new(
-            "scopes",
-            "invalid_type",
-            "must be an array of strings",
-        )),
-    }
-    let at = body::opt_str(&map, "expires_at", &mut errors);
-    let days = body::opt_int(&map, "expires_in_days", &mut errors);
-    match (at, days) {
-        (Some(_), Some(_)) => errors.push(FieldError::new(
-            "expires_in_days",
-            "conflicting_aliases",
-            "give expires_at or expires_in_days, not both",
-        )),
-        (Some(at), None) => match parse_time(&at) {
-            Ok(t) if t > now => spec.expires_at = Some(t),
-            Ok(_) => errors.push(FieldError::new(
-                "expires_at",
-                "out_of_range",
-                "must lie in the future",
-            )),
-            Err(e) => errors.push(FieldError::new("expires_at", e.code, e.message)),
-        },
-        (None, Some(d)) if (1..=3650).contains(&d) => {
-            spec.expires_at = Some(now + chrono::Duration::days(d))
-        }
-        (None, Some(_)) => errors.push(FieldError::new(
-            "expires_in_days",
-            "out_of_range",
-            "must be 1-3650",
-        )),
-        (None, None) => {}
-    }
-    body::check(errors)?;
-    Ok(spec)
 }
 
 /// DELETE /api/users/{user}/tokens/{tid}: 200 with the revoked token; 401, 403, 404.

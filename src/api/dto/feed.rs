@@ -1,0 +1,395 @@
+//! Feed bodies (spec §6.5): create and update. The name, licence and description rules are
+//! the domain's (`domain::feed`).
+
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+use validator::{Validate, ValidationErrors};
+
+use super::{Expected, Field, Problems, Request, domain_error, typed};
+use crate::domain::feed::{FeedName, License, check_text};
+use crate::error::{ApiError, FieldError};
+use crate::models::feed::FeedChanges;
+
+/// The longest description, in characters (§10).
+const MAX_DESCRIPTION_CHARS: usize = 255;
+
+/// The members of a feed body, in the order their problems are reported.
+const FIELDS: &[&str] = &["name", "description", "private", "license"];
+
+/// POST /api/users/{user}/feeds: a feed to create.
+#[derive(Debug, Default, Deserialize, Validate)]
+#[serde(default)]
+pub struct CreateFeedRequest {
+    #[validate(
+        required(code = "required", message = "a feed needs a name"),
+        custom(function = typed)
+    )]
+    pub name: Field<String>,
+    #[validate(custom(function = typed, message = "must be a string or null"))]
+    pub description: Field<String>,
+    #[validate(custom(function = typed))]
+    pub private: Field<bool>,
+    #[validate(custom(function = typed), nested)]
+    pub license: Field<LicenseRequest>,
+}
+
+impl Request for CreateFeedRequest {
+    const WRAPPER: &'static str = "feed";
+    const FIELDS: &'static [&'static str] = FIELDS;
+}
+
+/// PATCH (or PUT) /api/users/{user}/feeds/{feed}: the members to change. `name` may only
+/// repeat the feed's own.
+#[derive(Debug, Default, Deserialize, Validate)]
+#[serde(default)]
+pub struct UpdateFeedRequest {
+    pub name: Field<String>,
+    #[validate(custom(function = typed, message = "must be a string or null"))]
+    pub description: Field<String>,
+    #[validate(custom(function = typed))]
+    pub private: Field<bool>,
+    #[validate(custom(function = typed), nested)]
+    pub license: Field<LicenseRequest>,
+}
+
+impl Request for UpdateFeedRequest {
+    const WRAPPER: &'static str = "feed";
+    const FIELDS: &'static [&'static str] = FIELDS;
+}
+
+/// `license`: a name, or an object `{name, url}` (`null` is the default licence).
+#[derive(Debug, PartialEq)]
+pub enum LicenseRequest {
+    Name(String),
+    Object(LicenseObject),
+}
+
+/// The object form of `license`.
+#[derive(Debug, Default, PartialEq, Deserialize, Validate)]
+#[serde(default)]
+pub struct LicenseObject {
+    #[validate(
+        required(code = "required", message = "a licence needs a name"),
+        custom(function = typed)
+    )]
+    pub name: Field<String>,
+    #[validate(custom(function = typed, message = "must be a string or null"))]
+    pub url: Field<String>,
+}
+
+impl<'de> Deserialize<'de> for LicenseRequest {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        match Value::deserialize(d)? {
+            Value::String(name) => Ok(Self::Name(name)),
+            Value::Object(map) => serde_json::from_value(Value::Object(map))
+                .map(Self::Object)
+                .map_err(D::Error::custom),
+            _ => Err(D::Error::custom("not a licence")),
+        }
+    }
+}
+
+impl Expected for LicenseRequest {
+    const EXPECTED: &'static str = "must be an object, a string or null";
+}
+
+impl Validate for LicenseRequest {
+    fn validate(&self) -> Result<(), ValidationErrors> {
+        match self {
+            Self::Name(_) => Ok(()),
+            // One problem per licence, its name's first: a url is only checked with a name.
+            Self::Object(object) => object.validate().map_err(|mut errors| {
+                if errors.errors().contains_key("name") {
+                    errors.errors_mut().remove("url");
+                }
+                errors
+            }),
+        }
+    }
+}
+
+/// A feed to create, parsed.
+#[derive(Debug)]
+pub struct FeedInput {
+    pub name: FeedName,
+    pub description: Option<String>,
+    pub private: bool,
+    pub license: License,
+}
+
+impl CreateFeedRequest {
+    /// Reads a create body.
+    pub fn parse(body: Value) -> Result<FeedInput, ApiError> {
+        let (request, mut problems) = Self::read(body)?;
+        let name = match request.name.value() {
+            Some(s) if !problems.has("name") => FeedName::parse(s)
+                .map_err(|e| problems.push(domain_error("name", e)))
+                .ok(),
+            _ => None,
+        };
+        let description = description(&request.description, &mut problems).flatten();
+        let private = request.private.value().copied().unwrap_or(false);
+        let license = license(request.license, &mut problems).unwrap_or_default();
+        problems.check()?;
+        let name =
+            name.ok_or_else(|| ApiError::invalid("name", "required", "a feed needs a name"))?;
+        Ok(FeedInput {
+            name,
+            description,
+            private,
+            license,
+        })
+    }
+}
+
+impl UpdateFeedRequest {
+    /// Reads an update body for the feed named `current`; `now` is the new `updated_at`.
+    pub fn parse(body: Value, current: &str, now: NaiveDateTime) -> Result<FeedChanges, ApiError> {
+        let (request, mut problems) = Self::read(body)?;
+        match &request.name {
+            Field::Absent | Field::Null => {}
+            Field::Value(s) if s.trim().to_lowercase() == current => {}
+            _ => problems.push(FieldError::new(
+                "name",
+                "immutable",
+                "feeds cannot be renamed",
+            )),
+        }
+        let description = description(&request.description, &mut problems);
+        let private = request.private.value().copied();
+        let license = license(request.license, &mut problems);
+        problems.check()?;
+        Ok(FeedChanges {
+            description,
+            private,
+            license_name: license.as_ref().map(|l| l.name.clone()),
+            license_url: license.map(|l| l.url),
+            updated_at: Some(now),
+        })
+    }
+}
+
+/// `description`: `None` when not given, `Some(None)` for `null` or `""` (none).
+fn description(field: &Field<String>, problems: &mut Problems) -> Option<Option<String>> {
+    match field {
+        Field::Absent | Field::WrongType => None,
+        Field::Null => Some(None),
+        Field::Value(s) if s.is_empty() => Some(None),
+        Field::Value(s) => check_text(s, MAX_DESCRIPTION_CHARS, false)
+            .map(Some)
+            .map_err(|e| problems.push(domain_error("description", e)))
+            .ok(),
+    }
+}
+
+/// `license`: `None` when not given (or refused), the default for `null`.
+fn license(field: Field<LicenseRequest>, problems: &mut Problems) -> Option<License> {
+    if problems.has("license") {
+        return None;
+    }
+    let parsed = match field {
+        Field::Absent | Field::WrongType => return None,
+        Field::Null => Ok(License::default()),
+        Field::Value(LicenseRequest::Name(name)) => {
+            License::parse(&name, None).map_err(|e| domain_error("license", e))
+        }
+        Field::Value(LicenseRequest::Object(object)) => {
+            let name = object.name.value().map_or("", String::as_str);
+            match object.url.value() {
+                Some(url) => {
+                    License::parse(name, Some(url)).map_err(|e| domain_error("license", e))
+                }
+                None => License::parse(name, None).map_err(|e| domain_error("license.name", e)),
+            }
+        }
+    };
+    parsed.map_err(|e| problems.push(e)).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn problems<T>(result: Result<T, ApiError>) -> Vec<(String, &'static str)> {
+        match result {
+            Ok(_) => vec![],
+            Err(ApiError::Invalid(errors)) => {
+                errors.into_iter().map(|e| (e.field, e.code)).collect()
+            }
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+
+    fn one(field: &str, code: &'static str) -> Vec<(String, &'static str)> {
+        vec![(field.to_string(), code)]
+    }
+
+    fn create(body: Value) -> Vec<(String, &'static str)> {
+        problems(CreateFeedRequest::parse(body))
+    }
+
+    fn update(body: Value) -> Vec<(String, &'static str)> {
+        problems(UpdateFeedRequest::parse(
+            body,
+            "f",
+            chrono::NaiveDateTime::default(),
+        ))
+    }
+
+    #[test]
+    fn a_created_feed_needs_a_valid_name_and_defaults_the_rest() {
+        let input = CreateFeedRequest::parse(json!({"feed": {"name": "SSH"}})).unwrap();
+        assert_eq!(input.name.as_str(), "ssh");
+        assert_eq!((input.description, input.private), (None, false));
+        assert_eq!(input.license, License::default());
+        assert_eq!(create(json!({})), one("name", "required"));
+        assert_eq!(create(json!({"name": null})), one("name", "required"));
+        assert_eq!(create(json!({"name": 1})), one("name", "invalid_type"));
+        assert_eq!(create(json!({"name": ""})), one("name", "empty"));
+        assert_eq!(
+            create(json!({"name": "x.csv"})),
+            one("name", "invalid_format")
+        );
+    }
+
+    #[test]
+    fn descriptions_are_text_or_none() {
+        let text = |d: Value| {
+            CreateFeedRequest::parse(json!({"name": "f", "description": d}))
+                .unwrap()
+                .description
+        };
+        assert_eq!(text(json!("about")), Some("about".into()));
+        assert_eq!(text(json!("")), None);
+        assert_eq!(text(json!(null)), None);
+        assert_eq!(
+            create(json!({"name": "f", "description": "d".repeat(256)})),
+            one("description", "too_long")
+        );
+        assert_eq!(
+            create(json!({"name": "f", "description": "a\tb"})),
+            one("description", "invalid_format")
+        );
+        assert_eq!(
+            create(json!({"name": "f", "description": 5})),
+            one("description", "invalid_type")
+        );
+    }
+
+    #[test]
+    fn private_is_a_boolean() {
+        assert!(
+            CreateFeedRequest::parse(json!({"name": "f", "private": true}))
+                .unwrap()
+                .private
+        );
+        assert_eq!(
+            create(json!({"name": "f", "private": "yes"})),
+            one("private", "invalid_type")
+        );
+    }
+
+    #[test]
+    fn licences_are_a_name_an_object_or_null() {
+        let licence = |l: Value| {
+            CreateFeedRequest::parse(json!({"name": "f", "license": l}))
+                .unwrap()
+                .license
+        };
+        assert_eq!(licence(json!(null)), License::default());
+        assert_eq!(licence(json!("MIT")), License::parse("MIT", None).unwrap());
+        assert_eq!(
+            licence(json!({"name": "MIT", "url": "https://x.example"})),
+            License::parse("MIT", Some("https://x.example")).unwrap()
+        );
+        assert_eq!(
+            licence(json!({"name": "MIT", "url": null})),
+            License::parse("MIT", None).unwrap()
+        );
+        let bad = |l: Value| create(json!({"name": "f", "license": l}));
+        assert_eq!(bad(json!(5)), one("license", "invalid_type"));
+        assert_eq!(bad(json!(["MIT"])), one("license", "invalid_type"));
+        assert_eq!(bad(json!("")), one("license", "empty"));
+        assert_eq!(
+            bad(json!({"url": "https://x.example"})),
+            one("license.name", "required")
+        );
+        assert_eq!(bad(json!({"name": 5})), one("license.name", "invalid_type"));
+        assert_eq!(bad(json!({"name": ""})), one("license.name", "empty"));
+        assert_eq!(
+            bad(json!({"name": "MIT", "url": 5})),
+            one("license.url", "invalid_type")
+        );
+        assert_eq!(
+            bad(json!({"name": 5, "url": 5})),
+            one("license.name", "invalid_type")
+        );
+        assert_eq!(
+            bad(json!({"name": null, "url": 5})),
+            one("license.name", "required")
+        );
+        assert_eq!(
+            bad(json!({"name": "MIT", "url": "ftp://x"})),
+            one("license", "invalid_format")
+        );
+        assert_eq!(
+            bad(json!({"name": "", "url": "ftp://x"})),
+            one("license", "empty")
+        );
+    }
+
+    #[test]
+    fn every_create_problem_is_listed_in_member_order() {
+        assert_eq!(
+            create(
+                json!({"feed": {"license": {"name": "", "url": "ftp://x"}, "private": "yes",
+                                   "description": "d".repeat(256), "name": "x"}})
+            ),
+            vec![
+                ("description".to_string(), "too_long"),
+                ("private".to_string(), "invalid_type"),
+                ("license".to_string(), "empty"),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_update_changes_only_what_it_names_and_never_the_name() {
+        let changes = UpdateFeedRequest::parse(
+            json!({"feed": {"name": " F ", "private": true}}),
+            "f",
+            chrono::NaiveDateTime::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                changes.private,
+                changes.description.clone(),
+                changes.license_name.clone()
+            ),
+            (Some(true), None, None)
+        );
+        let changes = UpdateFeedRequest::parse(
+            json!({"description": null, "license": null}),
+            "f",
+            chrono::NaiveDateTime::default(),
+        )
+        .unwrap();
+        assert_eq!(changes.description, Some(None));
+        assert_eq!(changes.license_name.as_deref(), Some("CC BY-SA 4.0"));
+        assert_eq!(update(json!({"name": "g"})), one("name", "immutable"));
+        assert_eq!(update(json!({"name": 5})), one("name", "immutable"));
+        assert_eq!(update(json!({"name": ""})), one("name", "immutable"));
+        assert_eq!(
+            update(json!({"license": 5, "private": 1, "name": "g", "description": ""})),
+            vec![
+                ("name".to_string(), "immutable"),
+                ("private".to_string(), "invalid_type"),
+                ("license".to_string(), "invalid_type"),
+            ]
+        );
+    }
+}
