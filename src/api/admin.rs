@@ -179,8 +179,8 @@ pub async fn list_admin_users(
         .transpose()?;
     let day = state.clock.now().date();
     let (rows, extra) = state
-        .readers
-        .run(&state.pool, move |c| {
+        .db
+        .read(move |c| {
             let rows = user::list(c, after.as_deref(), limit + 1)?;
             let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
             let extra = user::extra_usage(c, &ids, day)?;
@@ -234,7 +234,7 @@ pub async fn create_admin_user(
 ) -> Result<HttpResponse, ApiError> {
     let input = parse_create(payload.into_inner())?;
     let now = state.clock.now();
-    let (row, extra, minted) = db::run(&state.pool, move |c| {
+    let (row, extra, minted) = db::Db::run(&state.db, move |c| {
         db::write_tx(c, |c| insert_user(c, &input, now))
     })
     .await?;
@@ -283,10 +283,7 @@ pub async fn show_admin_user(
 ) -> Result<HttpResponse, ApiError> {
     let name = path.into_inner().user;
     let day = state.clock.now().date();
-    let (row, extra) = state
-        .readers
-        .run(&state.pool, move |c| load(c, &name, day))
-        .await?;
+    let (row, extra) = state.db.read(move |c| load(c, &name, day)).await?;
     Ok(version.ok(&render(&state, version, &row, extra, None)))
 }
 
@@ -312,7 +309,7 @@ pub async fn update_admin_user(
 ) -> Result<HttpResponse, ApiError> {
     let name = path.into_inner().user;
     let now = state.clock.now();
-    let (row, extra) = db::run(&state.pool, move |c| {
+    let (row, extra) = db::Db::run(&state.db, move |c| {
         // Parsed (and a new password hashed) before the write lock is taken; a problem is
         // reported only after the lookup, so an unknown user is 404 first.
         let patch = parse_patch(payload.into_inner(), &name);
@@ -373,7 +370,7 @@ pub async fn delete_admin_user(
 ) -> Result<HttpResponse, ApiError> {
     let name = path.into_inner().user;
     let day = state.clock.now().date();
-    let (row, extra, deleted) = db::run(&state.pool, move |c| {
+    let (row, extra, deleted) = db::Db::run(&state.db, move |c| {
         db::write_tx(c, |c| remove_user(c, &name, day))
     })
     .await?;
@@ -456,10 +453,7 @@ pub async fn show_admin_user_usage(
 ) -> Result<HttpResponse, ApiError> {
     let name = path.into_inner().user;
     let now = state.clock.now();
-    let (row, extra) = state
-        .readers
-        .run(&state.pool, move |c| load(c, &name, now.date()))
-        .await?;
+    let (row, extra) = state.db.read(move |c| load(c, &name, now.date())).await?;
     let defaults = state.settings.default_limits();
     Ok(version.ok(&usage_object(&row, extra, &defaults, version, now)))
 }

@@ -33,6 +33,12 @@ pub enum AccountError {
     Other(#[from] anyhow::Error),
 }
 
+impl From<crate::db::RunError> for AccountError {
+    fn from(e: crate::db::RunError) -> Self {
+        AccountError::Other(e.into())
+    }
+}
+
 /// What a new token may do and how long it lives.
 #[derive(Debug, Clone)]
 pub struct TokenSpec {

@@ -48,7 +48,7 @@ enum Failed<'a> {
 
 /// Work waiting for the write turn, in arrival order: one queue per database (a server keeps
 /// one in its state), since a leader runs every queued piece on its own connection.
-pub struct WriteQueue {
+pub(super) struct WriteQueue {
     waiting: Mutex<Waiting>,
     /// Only SQLite groups writes (see [`write_grouped`]).
     grouped: bool,
@@ -74,7 +74,7 @@ struct Waiting {
 
 impl WriteQueue {
     /// The queue of a database on `backend`.
-    pub fn new(backend: Backend) -> Self {
+    pub(super) fn new(backend: Backend) -> Self {
         let grouped = backend == Backend::Sqlite;
         WriteQueue {
             waiting: Mutex::default(),
@@ -112,7 +112,11 @@ const MAX_GROUP: usize = 64;
 /// wait on a blocking thread with a connection of its own and then take the write turn, one
 /// after the other, just to collect its result: groups were at most as large as the pool, and
 /// single creates at c=32 cost 570-670 µs of CPU each instead of 250-285.)
-pub async fn write_grouped<T, E, F>(pool: &DbPool, queue: &Arc<WriteQueue>, f: F) -> Result<T, E>
+pub(super) async fn write_grouped<T, E, F>(
+    pool: &DbPool,
+    queue: &Arc<WriteQueue>,
+    f: F,
+) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
     T: Send + 'static,

@@ -1,11 +1,14 @@
 //! The one database layer: a diesel `MultiConnection` over SQLite and PostgreSQL, chosen by URL
-//! scheme, pooled with r2d2, and the two helpers every caller uses (`run`, `write_tx`).
-//! Nothing above this module names a concrete backend except where SQL must differ
-//! (`on_backend!`), and nothing here knows about HTTP.
+//! scheme, pooled with r2d2; the server's handle [`Db`] (`handle.rs`), behind which the reader
+//! threads, the SQLite group commit and the long-read connections stay private; and for the
+//! CLI and tests, [`connect`] (a pool) and [`write_tx`]. Nothing above this module names a
+//! concrete backend except where SQL must differ (`on_backend!`, in `models/`), and nothing
+//! here knows about HTTP.
 
 pub mod checkpoint;
 mod dedicated;
 mod group;
+mod handle;
 mod long_read;
 pub mod migrate;
 mod reads;
@@ -14,10 +17,8 @@ mod setup;
 pub mod sql;
 pub mod time;
 
-pub use dedicated::run_dedicated;
-pub use group::{WriteQueue, write_grouped};
-pub use long_read::{LongRead, run_long};
-pub use reads::Readers;
+use dedicated::run_dedicated;
+pub use handle::{Db, LostRace, PoolUsage, Walk};
 
 use std::fmt;
 use std::path::PathBuf;
@@ -102,6 +103,8 @@ pub enum ConnectError {
     Postgres { target: String, reason: String },
     #[error("cannot prepare the database connection: {0}")]
     Setup(String),
+    #[error("cannot start the reader threads: {0}")]
+    Threads(std::io::Error),
 }
 
 impl DatabaseUrl {
@@ -296,7 +299,7 @@ pub enum RunError {
 
 /// Runs `f` with a pooled connection on the blocking thread pool, so the async workers never
 /// wait on the database. The checkout happens on the blocking thread too.
-pub async fn run<T, E, F>(pool: &DbPool, f: F) -> Result<T, E>
+async fn run<T, E, F>(pool: &DbPool, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
     T: Send + 'static,

@@ -23,13 +23,13 @@ type Job = Box<dyn FnOnce() + Send + 'static>;
 
 /// The read queue and its threads. The threads end when the last handle is dropped.
 #[derive(Clone)]
-pub struct Readers {
+pub(super) struct Readers {
     queue: Sender<Job>,
 }
 
 impl Readers {
     /// Starts `threads` reader threads (at least one).
-    pub fn start(threads: usize) -> std::io::Result<Readers> {
+    pub(super) fn start(threads: usize) -> std::io::Result<Readers> {
         let (queue, jobs) = mpsc::channel::<Job>();
         let jobs = Arc::new(Mutex::new(jobs));
         for i in 0..threads.max(1) {
@@ -42,7 +42,7 @@ impl Readers {
     }
 
     /// Runs `f` with a pooled connection on a reader thread, after the reads queued before it.
-    pub async fn run<T, E, F>(&self, pool: &DbPool, f: F) -> Result<T, E>
+    pub(super) async fn run<T, E, F>(&self, pool: &DbPool, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,

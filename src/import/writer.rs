@@ -303,7 +303,7 @@ fn import_file<R: Read + Seek + Send>(
             Ok(()) => (Ok(FileEnd::Read(ledger)), rows),
             Err(e) => {
                 // Best effort: the next import of this file completes it either way.
-                let _ = import::mark_partial(c, ledger.id, opts.now);
+                let _ = db::write_tx(c, |c| import::mark_partial(c, ledger.id, opts.now));
                 (Err(e), rows)
             }
         }
