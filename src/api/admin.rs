@@ -259,7 +259,7 @@ pub async fn create_admin_user(
 
 /// One transaction: create the user and a token, then set the limit overrides.
 fn insert_user(
-    c: &mut DbConnection,
+    c: &mut db::WriteTx<'_>,
     input: &NewUserInput,
     now: NaiveDateTime,
 ) -> Result<(UserRow, ExtraUsage, accounts::Minted), ApiError> {
@@ -332,7 +332,7 @@ pub async fn update_admin_user(
 
 /// Applies a parsed PATCH inside its transaction, refusing to remove the last enabled admin.
 fn apply_patch(
-    c: &mut DbConnection,
+    c: &mut db::WriteTx<'_>,
     row: &UserRow,
     patch: &UserPatch,
     hash: Option<&str>,
@@ -391,7 +391,7 @@ pub async fn delete_admin_user(
 /// One transaction: find the user (404) with their usage as it was, refuse the last enabled
 /// admin (409), then delete them with everything they own.
 fn remove_user(
-    c: &mut DbConnection,
+    c: &mut db::WriteTx<'_>,
     name: &str,
     day: NaiveDate,
 ) -> Result<(UserRow, ExtraUsage, user::Deleted), ApiError> {

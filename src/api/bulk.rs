@@ -18,7 +18,7 @@ use crate::api::query::NoParams;
 use crate::api::representation::ApiVersion;
 use crate::api::urls;
 use crate::auth::caller::WriteCaller;
-use crate::db::{Db, DbConnection};
+use crate::db::{Db, WriteTx};
 use crate::domain::merge::{MAX_COMMENTS, Rule, Sightings, comment_fits, replace_given};
 use crate::domain::thing::Thing;
 use crate::error::{ApiError, FieldError};
@@ -204,7 +204,7 @@ macro_rules! merge_into {
 /// into their stored rows and updated (one UPDATE each); one multi-row INSERT adds the
 /// comments. Returns `(id, created)` per item and how many values were new.
 fn apply_all(
-    c: &mut DbConnection,
+    c: &mut WriteTx<'_>,
     (owner, feed_row): (&UserRow, &FeedRow),
     author: i64,
     items: &[(Thing, IndicatorInput)],

@@ -379,7 +379,7 @@ pub async fn update_feed(
 
 /// Moves one feed between the private and public quotas: the target kind is checked.
 fn switch_kind(
-    c: &mut DbConnection,
+    c: &mut db::WriteTx<'_>,
     owner: &UserRow,
     to_private: bool,
     defaults: &DefaultLimits,

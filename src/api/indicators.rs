@@ -22,7 +22,7 @@ use crate::api::tokens::parse_id;
 use crate::api::urls;
 use crate::auth::caller::{AuthUser, Caller, WriteCaller};
 use crate::config::DefaultLimits;
-use crate::db::{Db, DbConnection};
+use crate::db::{Db, DbConnection, WriteTx};
 use crate::domain::merge::{Rule, Sightings, attachment_added, comment_fits};
 use crate::domain::thing::Thing;
 use crate::error::{ApiError, FieldError};
@@ -271,7 +271,7 @@ pub fn value_of(input: &IndicatorInput, field: &str) -> Result<Thing, ApiError> 
 /// same value (spec §6.6.1 upsert), with its comment and attachment. Runs inside the caller's
 /// write transaction; takes quota only for a new indicator.
 pub fn apply(
-    c: &mut DbConnection,
+    c: &mut WriteTx<'_>,
     (owner, feed_row): (&UserRow, &FeedRow),
     author: &AuthUser,
     thing: &Thing,

@@ -191,7 +191,7 @@ pub fn outlived_by(
 
 /// Mints a token, mapping the cap to `quota_exceeded`.
 pub fn mint(
-    c: &mut DbConnection,
+    c: &mut db::WriteTx<'_>,
     user_id: i64,
     spec: &TokenSpec,
     now: NaiveDateTime,

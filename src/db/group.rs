@@ -123,7 +123,7 @@ where
     E: From<diesel::result::Error> + From<RunError> + Send + 'static,
 {
     if !queue.grouped {
-        return super::run(pool, move |c| super::write_tx(c, f)).await;
+        return super::run(pool, move |c| super::write_tx(c, |tx| f(tx.conn()))).await;
     }
     let (tx, rx) = tokio::sync::oneshot::channel::<Result<T, E>>();
     // Exactly one of `run`'s finish and `fail` answers.

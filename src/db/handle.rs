@@ -26,8 +26,8 @@ use super::group::{WriteQueue, write_grouped};
 use super::long_read::{LongRead, run_long};
 use super::reads::Readers;
 use super::{
-    Backend, ConnectError, DatabaseUrl, DbConnection, DbPool, PoolOptions, RunError, connect,
-    run_dedicated, write_tx,
+    Backend, ConnectError, DatabaseUrl, DbConnection, DbPool, PoolOptions, RunError, WriteTx,
+    connect, run_dedicated, write_tx,
 };
 
 /// The server's handle on one database: the pool, the reader threads, the SQLite group
@@ -134,7 +134,7 @@ impl Db {
     /// in this process's write turn): an error rolls everything back. It runs once.
     pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        F: FnOnce(&mut WriteTx<'_>) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<DieselError> + From<RunError> + Send + 'static,
     {
@@ -149,12 +149,14 @@ impl Db {
     /// is `Fn` because it may run twice, so it must touch nothing but the database.
     pub async fn upsert<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: Fn(&mut DbConnection) -> Result<T, E> + Clone + Send + 'static,
+        F: Fn(&mut WriteTx<'_>) -> Result<T, E> + Clone + Send + 'static,
         T: Send + 'static,
         E: From<DieselError> + From<RunError> + LostRace + Send + 'static,
     {
-        match write_grouped(&self.pool, &self.writes, f.clone()).await {
-            Err(e) if e.lost_race() => write_grouped(&self.pool, &self.writes, f).await,
+        // `write_grouped` runs each piece inside the transaction (a savepoint of it on SQLite).
+        let in_tx = |f: F| move |c: &mut DbConnection| f(&mut WriteTx::new(c));
+        match write_grouped(&self.pool, &self.writes, in_tx(f.clone())).await {
+            Err(e) if e.lost_race() => write_grouped(&self.pool, &self.writes, in_tx(f)).await,
             other => other,
         }
     }
@@ -208,7 +210,7 @@ impl Db {
     /// the server runs (the first admin).
     pub fn write_now<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&mut DbConnection) -> Result<T, E>,
+        F: FnOnce(&mut WriteTx<'_>) -> Result<T, E>,
         E: From<DieselError> + From<RunError>,
     {
         let mut conn = self.pool.get().map_err(RunError::from)?;
