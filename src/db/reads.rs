@@ -1,18 +1,16 @@
 //! Short reads (searches, pages, single objects) run on a few threads of their own, oldest
 //! first.
 //!
-//! Through `spawn_blocking` each HTTP worker had blocking threads of its own, twice as many
-//! as the pool's connections between them: under load most of them waited on the pool, which
-//! hands a returned connection to whichever thread asks first, not to the one that waited
-//! longest, and eight readers shared the two cores. A read's latency depended on luck more
-//! than on its cost (p99 two to three times the mean at c=32). Here every read joins one
-//! queue and a few threads (`Settings::read_threads`) take them oldest first: a read waits
-//! for the reads before it, then runs with little competition. On the 2-core benchmark
-//! machine, alternating with the previous build on the 1M database: exact searches 16,000 →
-//! 22,500 req/s, p99 5-6 → 3-4 ms; feed pages p99 20-23 → 14-15 ms at the same rate.
+//! Through `spawn_blocking` each HTTP worker would have blocking threads of its own, more
+//! than the pool's connections: most would wait on the pool, which hands a returned
+//! connection to whichever thread asks first, not to the one that waited longest, so a read's
+//! latency would depend on luck more than on its cost. Here every read joins one queue and a
+//! few threads (`Settings::read_threads`) take them oldest first: a read waits for the reads
+//! before it, then runs with little competition (figures in `bench/README.md`).
 //!
-//! Writes and long walks (exports, imports) keep `spawn_blocking`: a write may wait for the
-//! SQLite write turn and an export runs for seconds, and neither may hold up the reads.
+//! Writes and long walks (exports, imports) keep `spawn_blocking` (`Db::write`, `Db::walk`,
+//! `Db::long_write`): a write may wait for the SQLite write turn and an export runs for
+//! seconds, and neither may hold up the reads. Only [`super::Db::read`] reaches this queue.
 
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
