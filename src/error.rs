@@ -508,6 +508,14 @@ fn anyhow_chain(err: &ApiError) -> String {
     out
 }
 
+/// `Conflict` is what a lost race becomes (`From<diesel::result::Error>` below), and what a
+/// bulk write returns when another transaction deleted a row it had just found.
+impl crate::db::LostRace for ApiError {
+    fn lost_race(&self) -> bool {
+        matches!(self, ApiError::Conflict)
+    }
+}
+
 impl From<diesel::result::Error> for ApiError {
     fn from(e: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind, Error};
@@ -519,7 +527,7 @@ impl From<diesel::result::Error> for ApiError {
                 ApiError::DatabaseBusy
             }
             // PostgreSQL broke a lock cycle between concurrent upserts of the same values by
-            // failing this transaction: running it again succeeds (`write_with_retry`).
+            // failing this transaction: running it again succeeds (`db::Db::upsert`).
             Error::DatabaseError(_, ref info) if info.message().contains("deadlock detected") => {
                 ApiError::Conflict
             }

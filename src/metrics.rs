@@ -8,7 +8,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use crate::db::{Backend, DbPool};
+use crate::db::{Backend, PoolUsage};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -221,9 +221,8 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition, with the pool state as of now.
-    pub fn render(&self, pool: &DbPool) -> String {
-        let state = pool.state();
-        let idle = i64::from(state.idle_connections);
+    pub fn render(&self, pool: PoolUsage) -> String {
+        let idle = i64::from(pool.idle);
         self.pool_connections
             .get_or_create(&StateLabels {
                 state: "idle".into(),
@@ -233,8 +232,8 @@ impl Metrics {
             .get_or_create(&StateLabels {
                 state: "in_use".into(),
             })
-            .set(i64::from(state.connections) - idle);
-        self.pool_max.set(i64::from(pool.max_size()));
+            .set(i64::from(pool.connections) - idle);
+        self.pool_max.set(i64::from(pool.max));
         let mut out = String::new();
         if prometheus_client::encoding::text::encode_registry(&mut out, &self.registry).is_err() {
             return String::new();

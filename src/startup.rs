@@ -15,7 +15,7 @@ use crate::auth::cache::TokenCache;
 use crate::auth::password::Verifier;
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::db::{self, Backend, DatabaseUrl, DbPool, PoolOptions, WriteQueue};
+use crate::db::{self, DatabaseUrl, Db, PoolOptions};
 use crate::domain::name::Username;
 use crate::error::ApiError;
 use crate::import::gate::ImportGate;
@@ -27,10 +27,8 @@ use crate::{api, limits, observe};
 
 /// What every handler can reach.
 pub struct AppState {
-    pub pool: DbPool,
-    /// The URL the pool connects to, for connections outside it (`db::run_long`).
-    pub database: DatabaseUrl,
-    pub backend: Backend,
+    /// The database: `read`, `write`, `upsert`, `walk` (`db::Db`).
+    pub db: Db,
     pub settings: Settings,
     pub metrics: Arc<Metrics>,
     pub clock: Clock,
@@ -42,10 +40,6 @@ pub struct AppState {
     pub pending: Arc<Pending>,
     /// Tokens resolved in the last second (`auth::cache`).
     pub tokens: Arc<TokenCache>,
-    /// Writes waiting to share a SQLite transaction (`db::group`).
-    pub writes: Arc<WriteQueue>,
-    /// The queue and threads of short reads (`db::reads`).
-    pub readers: db::Readers,
     /// The threads that check passwords, as many as the CPUs (`auth::password`).
     pub passwords: Verifier,
     /// The HTTP imports running (`import::gate`), one gate per process.
@@ -71,8 +65,6 @@ pub enum StartError {
         addr: String,
         source: std::io::Error,
     },
-    #[error("cannot start the reader threads: {0}")]
-    Threads(std::io::Error),
     #[error("cannot create the first admin: {0}")]
     Bootstrap(String),
 }
@@ -84,7 +76,7 @@ impl Application {
         database: &DatabaseUrl,
         clock: Clock,
     ) -> Result<Self, StartError> {
-        let pool = db::connect(
+        let db = Db::start(
             database,
             PoolOptions {
                 max_size: settings.pool_size(),
@@ -93,8 +85,9 @@ impl Application {
                 ),
                 ..Default::default()
             },
+            settings.read_threads(database.backend()),
         )?;
-        let bootstrap = bootstrap_admin(&pool, &clock)?;
+        let bootstrap = bootstrap_admin(&db, &clock)?;
         let listener = TcpListener::bind(&settings.bind).map_err(|source| StartError::Bind {
             addr: settings.bind.clone(),
             source,
@@ -104,18 +97,13 @@ impl Application {
             source,
         })?;
         let state = web::Data::new(AppState {
-            pool,
-            database: database.clone(),
-            backend: database.backend(),
+            db,
             metrics: Arc::new(Metrics::new(database.backend())),
             clock,
             local_addr: local.to_string(),
             burst: Arc::new(Burst::new(settings.burst_per_second, settings.burst_size)),
             pending: Arc::new(Pending::default()),
             tokens: Arc::new(TokenCache::default()),
-            writes: Arc::new(WriteQueue::new(database.backend())),
-            readers: db::Readers::start(settings.read_threads(database.backend()))
-                .map_err(StartError::Threads)?,
             imports: Arc::new(ImportGate::new(
                 settings.import_max_running_per_user,
                 settings.import_max_running,
@@ -126,7 +114,7 @@ impl Application {
             settings: settings.clone(),
         });
         let gate = web::Data::new(limits::middleware::Gate {
-            pool: state.pool.clone(),
+            db: state.db.clone(),
             clock: state.clock.clone(),
             metrics: state.metrics.clone(),
             burst: state.burst.clone(),
@@ -199,10 +187,10 @@ impl Application {
         flush_pending(&state).await;
         let pending = state.pending.clone();
         let today = state.clock.now().date();
-        let released = db::run(&state.pool, move |c| {
-            pending.release(c, today).map_err(db::RunError::from)
-        })
-        .await;
+        let released = state
+            .db
+            .run(move |c| pending.release(c, today).map_err(db::RunError::from))
+            .await;
         if let Err(e) = released {
             tracing::warn!(error = %e, "could not give back unused request leases");
         }
@@ -229,10 +217,10 @@ async fn housekeeping(state: web::Data<AppState>) {
         }
         if ticks % 720 == 1 {
             let before = state.clock.now().date() - chrono::Duration::days(1);
-            let pruned = db::run(&state.pool, move |c| {
-                crate::models::daily::prune(c, before).map_err(db::RunError::from)
-            })
-            .await;
+            let pruned = state
+                .db
+                .write(move |c| crate::models::daily::prune(c, before).map_err(db::RunError::from))
+                .await;
             if let Err(e) = pruned {
                 tracing::warn!(error = %e, "could not prune old daily counters");
             }
@@ -242,10 +230,10 @@ async fn housekeeping(state: web::Data<AppState>) {
 
 async fn flush_pending(state: &web::Data<AppState>) {
     let pending = state.pending.clone();
-    let flushed = db::run(&state.pool, move |c| {
-        pending.flush(c).map_err(db::RunError::from)
-    })
-    .await;
+    let flushed = state
+        .db
+        .run(move |c| pending.flush(c).map_err(db::RunError::from))
+        .await;
     if let Err(e) = flushed {
         tracing::warn!(error = %e, "could not write unlimited users' request counts; will retry");
     }
@@ -270,11 +258,10 @@ async fn shutdown_signal() {
 
 /// First start on an empty database: creates `admin` and returns its token. Recorded in
 /// `server_meta`, so it never happens again for this database, even if `admin` is deleted.
-fn bootstrap_admin(pool: &DbPool, clock: &Clock) -> Result<Option<Minted>, StartError> {
+fn bootstrap_admin(db: &Db, clock: &Clock) -> Result<Option<Minted>, StartError> {
     let fail = |e: &dyn std::fmt::Display| StartError::Bootstrap(e.to_string());
-    let mut conn = pool.get().map_err(|e| fail(&e))?;
     let now = clock.now();
-    db::write_tx(&mut conn, |c| {
+    db.write_now(|c| {
         if meta::exists(c, meta::BOOTSTRAPPED)? {
             return Ok(None);
         }

@@ -175,8 +175,8 @@ pub async fn list_admin_users(
         .transpose()?;
     let day = state.clock.now().date();
     let (rows, extra) = state
-        .readers
-        .run(&state.pool, move |c| {
+        .db
+        .read(move |c| {
             let rows = user::list(c, after.as_deref(), limit + 1)?;
             let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
             let extra = user::extra_usage(c, &ids, day)?;
@@ -222,7 +222,7 @@ pub async fn create_admin_user(
 ) -> Result<HttpResponse, ApiError> {
     let input = CreateUserRequest::parse(payload.into_inner())?;
     let now = state.clock.now();
-    let (row, extra, minted) = db::run(&state.pool, move |c| {
+    let (row, extra, minted) = db::Db::run(&state.db, move |c| {
         db::write_tx(c, |c| insert_user(c, &input, now))
     })
     .await?;
@@ -247,7 +247,7 @@ pub async fn create_admin_user(
 
 /// One transaction: create the user and a token, then set the limit overrides.
 fn insert_user(
-    c: &mut DbConnection,
+    c: &mut db::WriteTx<'_>,
     input: &NewUserInput,
     now: NaiveDateTime,
 ) -> Result<(UserRow, ExtraUsage, accounts::Minted), ApiError> {
@@ -271,10 +271,7 @@ pub async fn show_admin_user(
 ) -> Result<HttpResponse, ApiError> {
     let name = path.into_inner().user;
     let day = state.clock.now().date();
-    let (row, extra) = state
-        .readers
-        .run(&state.pool, move |c| load(c, &name, day))
-        .await?;
+    let (row, extra) = state.db.read(move |c| load(c, &name, day)).await?;
     Ok(version.ok(&render(&state, version, &row, extra, None)))
 }
 
@@ -290,7 +287,7 @@ pub async fn update_admin_user(
 ) -> Result<HttpResponse, ApiError> {
     let name = path.into_inner().user;
     let now = state.clock.now();
-    let (row, extra) = db::run(&state.pool, move |c| {
+    let (row, extra) = db::Db::run(&state.db, move |c| {
         // Parsed (and a new password hashed) before the write lock is taken; a problem is
         // reported only after the lookup, so an unknown user is 404 first.
         let patch = UpdateUserRequest::parse(payload.into_inner(), &name);
@@ -313,7 +310,7 @@ pub async fn update_admin_user(
 
 /// Applies a parsed PATCH inside its transaction, refusing to remove the last enabled admin.
 fn apply_patch(
-    c: &mut DbConnection,
+    c: &mut db::WriteTx<'_>,
     row: &UserRow,
     patch: &UserPatch,
     hash: Option<&str>,
@@ -351,7 +348,7 @@ pub async fn delete_admin_user(
 ) -> Result<HttpResponse, ApiError> {
     let name = path.into_inner().user;
     let day = state.clock.now().date();
-    let (row, extra, deleted) = db::run(&state.pool, move |c| {
+    let (row, extra, deleted) = db::Db::run(&state.db, move |c| {
         db::write_tx(c, |c| remove_user(c, &name, day))
     })
     .await?;
@@ -372,7 +369,7 @@ pub async fn delete_admin_user(
 /// One transaction: find the user (404) with their usage as it was, refuse the last enabled
 /// admin (409), then delete them with everything they own.
 fn remove_user(
-    c: &mut DbConnection,
+    c: &mut db::WriteTx<'_>,
     name: &str,
     day: NaiveDate,
 ) -> Result<(UserRow, ExtraUsage, user::Deleted), ApiError> {
@@ -434,10 +431,7 @@ pub async fn show_admin_user_usage(
 ) -> Result<HttpResponse, ApiError> {
     let name = path.into_inner().user;
     let now = state.clock.now();
-    let (row, extra) = state
-        .readers
-        .run(&state.pool, move |c| load(c, &name, now.date()))
-        .await?;
+    let (row, extra) = state.db.read(move |c| load(c, &name, now.date())).await?;
     let defaults = state.settings.default_limits();
     Ok(version.ok(&usage_object(&row, extra, &defaults, version, now)))
 }

@@ -36,8 +36,8 @@ pub async fn show_attachment(
         feed: p.feed,
     };
     let (meta, data) = state
-        .readers
-        .run(&state.pool, move |c| {
+        .db
+        .read(move |c| {
             let (_, feed) = visible_feed(c, &feed_path, &caller)?;
             let row = indicator::find_in_feed(c, feed.id, id)?;
             Ok::<_, ApiError>(attachment::find_with_data(c, row.id, aid)?)

@@ -13,12 +13,12 @@ use serde_json::Value;
 use crate::api::body::JsonBody;
 use crate::api::feeds::{FeedPath, writable_feed};
 use crate::api::indicator_body::{self, IndicatorInput};
-use crate::api::indicators::{self, value_of, write_with_retry};
+use crate::api::indicators::{self, value_of};
 use crate::api::query::NoParams;
 use crate::api::representation::ApiVersion;
 use crate::api::urls;
 use crate::auth::caller::WriteCaller;
-use crate::db::DbConnection;
+use crate::db::{Db, WriteTx};
 use crate::domain::merge::{MAX_COMMENTS, Rule, Sightings, comment_fits, replace_given};
 use crate::domain::thing::Thing;
 use crate::error::{ApiError, FieldError};
@@ -53,14 +53,14 @@ pub async fn create_indicators_bulk(
     let listed = items.clone();
     let (now, defaults) = (rules.now, state.settings.default_limits());
     let base = urls::base(&req, &state);
-    let results = write_with_retry(&state, move |c| {
+    let results = Db::upsert(&state.db, move |c| {
         let (owner, feed_row) = writable_feed(c, &path, &writer.0)?;
         let (out, new) = apply_all(c, (&owner, &feed_row), writer.0.id, &items, now)?;
         // After the insert, which tells how many values were new: over quota, the caller's
         // savepoint (SQLite) or transaction (PostgreSQL) is rolled back with everything above.
         quota::take_indicators(c, &owner, new, &defaults)?;
         feed::add_indicators(c, feed_row.id, new, now)?;
-        Ok((owner.username, feed_row.name, out))
+        Ok::<_, ApiError>((owner.username, feed_row.name, out))
     })
     .await?;
     let (owner, feed_name, rows) = results;
@@ -199,7 +199,7 @@ macro_rules! merge_into {
 /// into their stored rows and updated (one UPDATE each); one multi-row INSERT adds the
 /// comments. Returns `(id, created)` per item and how many values were new.
 fn apply_all(
-    c: &mut DbConnection,
+    c: &mut WriteTx<'_>,
     (owner, feed_row): (&UserRow, &FeedRow),
     author: i64,
     items: &[(Thing, IndicatorInput)],

@@ -12,7 +12,6 @@ use crate::api::render;
 use crate::api::representation::ApiVersion;
 use crate::api::urls;
 use crate::auth::caller::{Caller, WriteCaller};
-use crate::db;
 use crate::domain::feed::check_text;
 use crate::error::ApiError;
 use crate::models::comment;
@@ -41,8 +40,8 @@ pub async fn list_comments(
     };
     let (path, id) = path.into_inner().split()?;
     let rows = state
-        .readers
-        .run(&state.pool, move |c| {
+        .db
+        .read(move |c| {
             let (_, feed) = visible_feed(c, &path, &caller)?;
             let row = indicator::find_in_feed(c, feed.id, id)?;
             Ok::<_, ApiError>(comment::list(c, row.id, after, limit + 1)?)
@@ -111,8 +110,9 @@ pub async fn create_comment(
     let (path, id) = path.into_inner().split()?;
     let now = state.clock.now();
     let body = payload.into_inner();
-    let view = db::run(&state.pool, move |c| {
-        db::write_tx(c, |c| {
+    let view = state
+        .db
+        .write(move |c| {
             let (_, feed) = writable_feed(c, &path, &writer.0)?;
             let row = indicator::find_in_feed(c, feed.id, id)?;
             let text = comment_text(&body)?;
@@ -136,7 +136,6 @@ pub async fn create_comment(
             let list = comment::list(c, row.id, Some(cid - 1), 1)?;
             list.into_iter().next().ok_or(ApiError::NotFound)
         })
-    })
-    .await?;
+        .await?;
     Ok(version.created(&render::comment(&view, version)))
 }

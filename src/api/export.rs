@@ -88,8 +88,8 @@ struct Walk {
     left: i64,
     started: bool,
     done: bool,
-    /// The walk's own connection after its first page (`db::run_long`).
-    long: Option<db::LongRead>,
+    /// The connection the walk keeps between pages (`db::Db::walk`).
+    reader: db::Walk,
 }
 
 /// One chunk: rendered text, rows in it, where the next chunk starts and whether one may.
@@ -112,8 +112,8 @@ async fn export(
     let since = paging::lasttime(params.get("lasttime"), state.clock.now())?;
     let anonymous = caller.user().is_none();
     let (owner, feed) = state
-        .readers
-        .run(&state.pool, move |c| visible_feed(c, &path, &caller))
+        .db
+        .read(move |c| visible_feed(c, &path, &caller))
         .await?;
     let (ext, content_type) = match format {
         Format::Csv => ("csv", "text/csv; charset=utf-8"),
@@ -133,7 +133,7 @@ async fn export(
         left: if anonymous { ANONYMOUS_MAX } else { i64::MAX },
         started: false,
         done: false,
-        long: None,
+        reader: db::Walk::default(),
     };
     let body = stream::unfold(walk, next_chunk);
     let mut res = HttpResponse::Ok();
@@ -186,14 +186,8 @@ async fn next_chunk(mut walk: Walk) -> Option<(Result<Bytes, ApiError>, Walk)> {
             };
             Ok::<_, ApiError>(chunk)
         };
-        // A feed of one page (most, and every anonymous export) needs no connection of its
-        // own; a longer walk gets one from its second page on.
         let state = walk.state.clone();
-        let result = if after.is_none() {
-            db::run(&state.pool, read).await
-        } else {
-            db::run_long(&state.pool, &state.database, &mut walk.long, read).await
-        };
+        let result = state.db.walk(&mut walk.reader, read).await;
         match result {
             Ok(chunk) => chunk,
             Err(e) => {
@@ -220,7 +214,7 @@ async fn next_chunk(mut walk: Walk) -> Option<(Result<Bytes, ApiError>, Walk)> {
     walk.left -= chunk.rows;
     if !chunk.more || walk.left <= 0 || want == 0 {
         walk.done = true;
-        walk.long = None;
+        walk.reader = db::Walk::default();
         if json {
             out.push(']');
         }

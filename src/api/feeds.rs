@@ -73,8 +73,8 @@ pub async fn list_feeds(
     };
     let name = path.into_inner().user;
     let (owner, rows) = state
-        .readers
-        .run(&state.pool, move |c| {
+        .db
+        .read(move |c| {
             let owner = user::find_by_name(c, &name)?;
             let all = access::viewer(&caller).sees_private_of(owner.id);
             let rows = feed::list_for_owner(c, owner.id, all, after.as_deref(), limit + 1)?;
@@ -120,7 +120,7 @@ pub async fn create_feed(
     let name = path.into_inner().user;
     let now = state.clock.now();
     let defaults = state.settings.default_limits();
-    let (owner, row) = db::run(&state.pool, move |c| {
+    let (owner, row) = db::Db::run(&state.db, move |c| {
         db::write_tx(c, |c| {
             let owner = user::find_by_name(c, &name)?;
             writer.0.require_self_or_admin(owner.id)?;
@@ -180,8 +180,8 @@ pub async fn show_feed(
     let (body_base, body_params) = (base.clone(), params.clone());
     let max_bytes = state.settings.max_page_bytes;
     let (body, next) = state
-        .readers
-        .run(&state.pool, move |c| {
+        .db
+        .read(move |c| {
             let (owner, feed) = visible_feed(c, &path, &caller)?;
             let page = indicator::page_within(
                 c,
@@ -233,7 +233,7 @@ pub async fn update_feed(
     let path = path.into_inner();
     let now = state.clock.now();
     let defaults = state.settings.default_limits();
-    let (owner, row) = db::run(&state.pool, move |c| {
+    let (owner, row) = db::Db::run(&state.db, move |c| {
         db::write_tx(c, |c| {
             let (owner, feed) = writable_feed(c, &path, &writer.0)?;
             let changes = UpdateFeedRequest::parse(payload.into_inner(), &feed.name, now)?;
@@ -252,7 +252,7 @@ pub async fn update_feed(
 
 /// Moves one feed between the private and public quotas: the target kind is checked.
 fn switch_kind(
-    c: &mut DbConnection,
+    c: &mut db::WriteTx<'_>,
     owner: &UserRow,
     to_private: bool,
     defaults: &DefaultLimits,
@@ -272,7 +272,7 @@ pub async fn delete_feed(
 ) -> Result<HttpResponse, ApiError> {
     let path = path.into_inner();
     let defaults = state.settings.default_limits();
-    let (owner, row) = db::run(&state.pool, move |c| {
+    let (owner, row) = db::Db::run(&state.db, move |c| {
         db::write_tx(c, |c| {
             let (owner, feed) = writable_feed(c, &path, &writer.0)?;
             feed::delete(c, feed.id)?;

@@ -7,14 +7,13 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
-use crate::db;
 use crate::error::error_body;
 use crate::startup::AppState;
 
 /// GET /api/health: 200 when a trivial query answers within 2 s, else 503 `database_unavailable`.
 pub async fn show_health(state: web::Data<AppState>) -> HttpResponse {
-    let backend = state.backend.as_str();
-    let ping = db::run(&state.pool, |c| db::ping(c).map_err(db::RunError::from));
+    let backend = state.db.backend().as_str();
+    let ping = state.db.ping();
     let healthy = matches!(
         actix_web::rt::time::timeout(Duration::from_secs(2), ping).await,
         Ok(Ok(()))
@@ -43,5 +42,5 @@ pub async fn show_health(state: web::Data<AppState>) -> HttpResponse {
 pub async fn show_metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.metrics.render(&state.pool))
+        .body(state.metrics.render(state.db.pool_usage()))
 }

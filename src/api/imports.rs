@@ -18,7 +18,7 @@ use crate::api::feeds::{FeedPath, writable_feed};
 use crate::api::query::QueryPairs;
 use crate::api::representation::ApiVersion;
 use crate::auth::caller::WriteCaller;
-use crate::db::{self, DbConnection};
+use crate::db::DbConnection;
 use crate::error::ApiError;
 use crate::import::gate::GateFull;
 use crate::import::shadowserver::{
@@ -81,7 +81,10 @@ pub async fn import_shadowserver(
     // 404 and 403 answer before the body is read.
     let path = path.into_inner();
     let caller = writer.0.clone();
-    let (owner, feed) = db::run(&state.pool, move |c| writable_feed(c, &path, &caller)).await?;
+    let (owner, feed) = state
+        .db
+        .read(move |c| writable_feed(c, &path, &caller))
+        .await?;
     // Held until the import ends, the body's upload included; a refused request reads nothing.
     let _permit = state
         .imports
@@ -135,12 +138,13 @@ pub async fn import_shadowserver(
         default_indicator_limit: state.settings.max_indicators,
     };
     let metrics = state.metrics.clone();
-    let timeout = Duration::from_secs(state.settings.query_timeout_secs.max(1));
-    let (mut summary, end) = db::run_dedicated(&state.database, timeout, move |c| {
-        let _running = metrics.import_running();
-        import_body(c, &target, spooled, gzip, &filename, opts, &wopts, limit)
-    })
-    .await?;
+    let (mut summary, end) = state
+        .db
+        .long_write(move |c| {
+            let _running = metrics.import_running();
+            import_body(c, &target, spooled, gzip, &filename, opts, &wopts, limit)
+        })
+        .await?;
     summary.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     count_rows(&state, &summary);
     if end == ReportEnd::RowLimitReached {

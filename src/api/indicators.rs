@@ -22,7 +22,7 @@ use crate::api::tokens::parse_id;
 use crate::api::urls;
 use crate::auth::caller::{AuthUser, Caller, WriteCaller};
 use crate::config::DefaultLimits;
-use crate::db::{self, DbConnection};
+use crate::db::{Db, DbConnection, WriteTx};
 use crate::domain::merge::{Rule, Sightings, attachment_added, comment_fits};
 use crate::domain::thing::Thing;
 use crate::error::{ApiError, FieldError};
@@ -203,8 +203,8 @@ pub async fn list_indicators(
     let path = path.into_inner();
     let max_bytes = state.settings.max_page_bytes;
     let (views, extras, more) = state
-        .readers
-        .run(&state.pool, move |c| {
+        .db
+        .read(move |c| {
             let (owner, feed) = visible_feed(c, &path, &caller)?;
             let page = indicator::page_within(
                 c,
@@ -267,7 +267,7 @@ pub fn value_of(input: &IndicatorInput, field: &str) -> Result<Thing, ApiError> 
 /// same value (spec §6.6.1 upsert), with its comment and attachment. Runs inside the caller's
 /// write transaction; takes quota only for a new indicator.
 pub fn apply(
-    c: &mut DbConnection,
+    c: &mut WriteTx<'_>,
     (owner, feed_row): (&UserRow, &FeedRow),
     author: &AuthUser,
     thing: &Thing,
@@ -418,20 +418,6 @@ pub fn new_row(
     })
 }
 
-/// Runs a write transaction, retrying once when a concurrent writer inserted the same value
-/// first (PostgreSQL: both saw no row; the unique index refused the second insert). On SQLite
-/// concurrent writes share one commit (`db::write_grouped`).
-pub async fn write_with_retry<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
-where
-    T: Send + 'static,
-    F: Fn(&mut DbConnection) -> Result<T, ApiError> + Send + Clone + 'static,
-{
-    match db::write_grouped(&state.pool, &state.writes, f.clone()).await {
-        Err(ApiError::Conflict) => db::write_grouped(&state.pool, &state.writes, f).await,
-        other => other,
-    }
-}
-
 /// The body rules of this server at this moment.
 pub fn rules(state: &AppState) -> Rules {
     Rules {
@@ -461,7 +447,7 @@ pub async fn create_indicator(
     };
     let base = urls::base(&req, &state);
     let base_for_db = base.clone();
-    let (applied, object) = write_with_retry(&state, move |c| {
+    let (applied, object) = Db::upsert(&state.db, move |c| {
         let (owner, feed) = writable_feed(c, &path, &writer.0)?;
         let mut errors: Vec<FieldError> = Vec::new();
         let input = indicator_body::read(&body, "", &rules, &mut errors);
@@ -531,8 +517,8 @@ pub async fn show_indicator(
     let (path, id) = path.into_inner().split()?;
     let base = urls::base(&req, &state);
     let object = state
-        .readers
-        .run(&state.pool, move |c| {
+        .db
+        .read(move |c| {
             let (owner, feed) = visible_feed(c, &path, &caller)?;
             let row = indicator::find_in_feed(c, feed.id, id)?;
             full_object(
@@ -562,8 +548,9 @@ pub async fn update_indicator(
     let rules = rules(&state);
     let now = rules.now;
     let base = urls::base(&req, &state);
-    let object = db::run(&state.pool, move |c| {
-        db::write_tx(c, |c| {
+    let object = state
+        .db
+        .write(move |c| {
             let (owner, feed) = writable_feed(c, &path, &writer.0)?;
             let old = indicator::find_in_feed(c, feed.id, id)?;
             let mut errors: Vec<FieldError> = Vec::new();
@@ -659,8 +646,7 @@ pub async fn update_indicator(
                 &base,
             )
         })
-    })
-    .await?;
+        .await?;
     state.metrics.indicators_written("updated", 1);
     Ok(version.ok(&object))
 }
@@ -679,8 +665,9 @@ pub async fn delete_indicator(
     let now = state.clock.now();
     let defaults = state.settings.default_limits();
     let base = urls::base(&req, &state);
-    let object = db::run(&state.pool, move |c| {
-        db::write_tx(c, |c| {
+    let object = state
+        .db
+        .write(move |c| {
             let (owner, feed) = writable_feed(c, &path, &writer.0)?;
             let row = indicator::find_in_feed(c, feed.id, id)?;
             let object = full_object(
@@ -694,8 +681,7 @@ pub async fn delete_indicator(
             quota::take_indicators(c, &owner, -1, &defaults)?;
             Ok::<_, ApiError>(object)
         })
-    })
-    .await?;
+        .await?;
     state.metrics.indicators_written("deleted", 1);
     Ok(version.ok(&object))
 }

@@ -74,8 +74,8 @@ pub async fn search_indicators(
     let (body_base, body_params) = (base.clone(), params.clone());
     let max_bytes = state.settings.max_page_bytes;
     let (body, next) = state
-        .readers
-        .run(&state.pool, move |c| {
+        .db
+        .read(move |c| {
             let page = search::search(c, &rule, &filters, limit, max_bytes)?;
             let more = page.more;
             let mut views: Vec<IndicatorView> = page

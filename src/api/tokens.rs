@@ -45,10 +45,8 @@ pub async fn check_password(
     };
     let lookup = name.to_string();
     let owner = state
-        .readers
-        .run(&state.pool, move |c| {
-            user::find_by_name(c, &lookup).map_err(ApiError::from)
-        })
+        .db
+        .read(move |c| user::find_by_name(c, &lookup).map_err(ApiError::from))
         .await?;
     let same = basic.username.eq_ignore_ascii_case(&owner.username);
     let stored = owner.password_hash.clone().filter(|_| same);
@@ -134,8 +132,8 @@ pub async fn list_tokens(
     let name = path.into_inner().user;
     let checked = check_password(&state, &caller, &name).await?;
     let rows = state
-        .readers
-        .run(&state.pool, move |c| {
+        .db
+        .read(move |c| {
             let owner = authorize(c, &caller, &name, checked.as_ref())?;
             token::list_active(c, owner.id).map_err(ApiError::from)
         })
@@ -160,7 +158,7 @@ pub async fn create_token(
     let name = path.into_inner().user;
     let now = state.clock.now();
     let checked = check_password(&state, &caller, &name).await?;
-    let minted = db::run(&state.pool, move |c| {
+    let minted = db::Db::run(&state.db, move |c| {
         db::write_tx(c, |c| {
             let owner = authorize(c, &caller, &name, checked.as_ref())?;
             let mut spec = CreateTokenRequest::parse(payload.into_inner(), now)?;
@@ -193,7 +191,7 @@ pub fn outlived_by(
 
 /// Mints a token, mapping the cap to `quota_exceeded`.
 pub fn mint(
-    c: &mut DbConnection,
+    c: &mut db::WriteTx<'_>,
     user_id: i64,
     spec: &TokenSpec,
     now: NaiveDateTime,
@@ -229,7 +227,7 @@ pub async fn revoke_token(
     let tid = parse_id(&tid)?;
     let now = state.clock.now();
     let checked = check_password(&state, &caller, &name).await?;
-    let row = db::run(&state.pool, move |c| {
+    let row = db::Db::run(&state.db, move |c| {
         db::write_tx(c, |c| {
             let owner = authorize(c, &caller, &name, checked.as_ref())?;
             token::revoke(c, tid, Some(owner.id), now).map_err(ApiError::from)

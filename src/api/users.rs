@@ -32,10 +32,8 @@ pub async fn show_user(
 ) -> Result<HttpResponse, ApiError> {
     let name = path.into_inner().user;
     let row = state
-        .readers
-        .run(&state.pool, move |c| {
-            user::find_by_name(c, &name).map_err(ApiError::from)
-        })
+        .db
+        .read(move |c| user::find_by_name(c, &name).map_err(ApiError::from))
         .await?;
     let full = caller.user().is_some_and(|u| u.admin || u.id == row.id);
     let base = urls::base(&req, &state);

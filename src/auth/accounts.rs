@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 
 use crate::auth::password::Password;
 use crate::auth::token::PlainToken;
-use crate::db::DbConnection;
+use crate::db::WriteTx;
 use crate::domain::name::Username;
 use crate::models::token::{self, NewToken, SCOPE_READ, SCOPE_WRITE, TokenRow};
 use crate::models::user::{self, NewUser, ROLE_ADMIN, ROLE_USER, UserRow};
@@ -33,6 +33,12 @@ pub enum AccountError {
     Other(#[from] anyhow::Error),
 }
 
+impl From<crate::db::RunError> for AccountError {
+    fn from(e: crate::db::RunError) -> Self {
+        AccountError::Other(e.into())
+    }
+}
+
 /// What a new token may do and how long it lives.
 #[derive(Debug, Clone)]
 pub struct TokenSpec {
@@ -53,7 +59,7 @@ impl Default for TokenSpec {
 
 /// Creates a user (admin or not, optionally with a password) and a first read/write token.
 pub fn create_user(
-    c: &mut DbConnection,
+    c: &mut WriteTx<'_>,
     name: &Username,
     admin: bool,
     password: Option<&Password>,
@@ -81,7 +87,7 @@ pub fn create_user(
 
 /// Mints a token for a user, refusing past the per-user token cap.
 pub fn mint_token(
-    c: &mut DbConnection,
+    c: &mut WriteTx<'_>,
     user_id: i64,
     spec: &TokenSpec,
     now: NaiveDateTime,

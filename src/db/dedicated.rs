@@ -10,7 +10,7 @@ use super::{DatabaseUrl, DbConnection, RunError, setup};
 /// Runs `f` on the blocking thread pool with a connection opened for it and closed after,
 /// set up like a pooled one (PostgreSQL's `statement_timeout` included). A database that
 /// cannot be reached is [`RunError::NoConnection`].
-pub async fn run_dedicated<T, E, F>(
+pub(super) async fn run_dedicated<T, E, F>(
     url: &DatabaseUrl,
     statement_timeout: Duration,
     f: F,

@@ -2,17 +2,17 @@
 //!
 //! A SQLite commit in WAL mode appends every page the transaction changed to the log: a single
 //! indicator create changes about ten pages (the row, its seven index entries, the owner's and
-//! the feed's counters) and spent most of its ~550 µs in `BEGIN` … `COMMIT`, one transaction at
-//! a time. Here concurrent writers queue their work and await their answer; one leader task
+//! the feed's counters), and one transaction at a time spends most of its time in `BEGIN` …
+//! `COMMIT`. Here concurrent writers queue their work and await their answer; one leader task
 //! (started by the first writer to find none running) runs every queued piece of work in one
 //! transaction, each inside its own savepoint, commits once and hands each caller its own
-//! result, then takes the next group until the queue is empty. A failing piece rolls back to its savepoint and leaves
-//! the others alone; a failed commit fails every piece of the group. The pages shared by the
+//! result, then takes the next group until the queue is empty. A failing piece rolls back to
+//! its savepoint and leaves the others alone; a failed commit fails every piece of the group. The pages shared by the
 //! group (counters, the right edge of each index) are written once per group instead of once
 //! per request.
 //!
 //! PostgreSQL commits concurrently and needs none of this: [`write_grouped`] is `write_tx`
-//! there.
+//! there. Only [`super::Db::upsert`] reaches it.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc::Sender;
@@ -48,17 +48,16 @@ enum Failed<'a> {
 
 /// Work waiting for the write turn, in arrival order: one queue per database (a server keeps
 /// one in its state), since a leader runs every queued piece on its own connection.
-pub struct WriteQueue {
+pub(super) struct WriteQueue {
     waiting: Mutex<Waiting>,
     /// Only SQLite groups writes (see [`write_grouped`]).
     grouped: bool,
     /// Starts a leader on the queue's writer thread (SQLite; `None` if it could not start).
     ///
-    /// Leaders used to run on whichever thread of the two HTTP workers' blocking pools was
-    /// free, and each of those threads' malloc arenas kept the largest group it had written
-    /// (the rows, the binds and SQLite's in-memory savepoint journal: tens of MB for a few
-    /// 1,000-row bulks): the server's RSS after the same seed varied from 67 to 128 MB by
-    /// how the leaders had been spread. One thread keeps one such peak.
+    /// On whichever blocking thread was free, each thread's malloc arena would keep the
+    /// largest group it had written (the rows, the binds and SQLite's in-memory savepoint
+    /// journal), and the server's memory would depend on how the leaders had been spread.
+    /// One thread keeps one such peak.
     leader: Option<Sender<Lead>>,
 }
 
@@ -74,7 +73,7 @@ struct Waiting {
 
 impl WriteQueue {
     /// The queue of a database on `backend`.
-    pub fn new(backend: Backend) -> Self {
+    pub(super) fn new(backend: Backend) -> Self {
         let grouped = backend == Backend::Sqlite;
         WriteQueue {
             waiting: Mutex::default(),
@@ -108,18 +107,21 @@ const MAX_GROUP: usize = 64;
 ///
 /// A waiting caller holds no thread and no connection: it queues its piece and awaits the
 /// answer. The first caller to find no leader starts one on the queue's writer thread: it
-/// takes one pooled connection and runs groups until the queue is empty. (Each caller used to
-/// wait on a blocking thread with a connection of its own and then take the write turn, one
-/// after the other, just to collect its result: groups were at most as large as the pool, and
-/// single creates at c=32 cost 570-670 µs of CPU each instead of 250-285.)
-pub async fn write_grouped<T, E, F>(pool: &DbPool, queue: &Arc<WriteQueue>, f: F) -> Result<T, E>
+/// takes one pooled connection and runs groups until the queue is empty. (Were each caller to
+/// wait on a blocking thread with a connection of its own, groups could be no larger than the
+/// pool, and every caller would take the write turn just to collect its result.)
+pub(super) async fn write_grouped<T, E, F>(
+    pool: &DbPool,
+    queue: &Arc<WriteQueue>,
+    f: F,
+) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
     T: Send + 'static,
     E: From<diesel::result::Error> + From<RunError> + Send + 'static,
 {
     if !queue.grouped {
-        return super::run(pool, move |c| super::write_tx(c, f)).await;
+        return super::run(pool, move |c| super::write_tx(c, |tx| f(tx.conn()))).await;
     }
     let (tx, rx) = tokio::sync::oneshot::channel::<Result<T, E>>();
     // Exactly one of `run`'s finish and `fail` answers.

@@ -22,7 +22,7 @@ const MAX_OPEN: usize = 2;
 static OPEN: AtomicUsize = AtomicUsize::new(0);
 
 /// The connection of one long read; the slot is returned when it is dropped.
-pub struct LongRead {
+pub(super) struct LongRead {
     conn: DbConnection,
 }
 
@@ -61,7 +61,7 @@ impl Drop for LongRead {
 
 /// Runs one step of a long read on the blocking pool: on the walk's own connection, opened on
 /// the first call (`long` keeps it between steps), or on a pooled one when none can be had.
-pub async fn run_long<T, E, F>(
+pub(super) async fn run_long<T, E, F>(
     pool: &DbPool,
     url: &DatabaseUrl,
     long: &mut Option<LongRead>,

@@ -1,11 +1,14 @@
 //! The one database layer: a diesel `MultiConnection` over SQLite and PostgreSQL, chosen by URL
-//! scheme, pooled with r2d2, and the two helpers every caller uses (`run`, `write_tx`).
-//! Nothing above this module names a concrete backend except where SQL must differ
-//! (`on_backend!`), and nothing here knows about HTTP.
+//! scheme, pooled with r2d2; the server's handle [`Db`] (`handle.rs`), behind which the reader
+//! threads, the SQLite group commit and the long-read connections stay private; and for the
+//! CLI and tests, [`connect`] (a pool) and [`write_tx`]. Nothing above this module names a
+//! concrete backend except where SQL must differ (`on_backend!`, in `models/`), and nothing
+//! here knows about HTTP.
 
 pub mod checkpoint;
 mod dedicated;
 mod group;
+mod handle;
 mod long_read;
 pub mod migrate;
 mod reads;
@@ -14,10 +17,8 @@ mod setup;
 pub mod sql;
 pub mod time;
 
-pub use dedicated::run_dedicated;
-pub use group::{WriteQueue, write_grouped};
-pub use long_read::{LongRead, run_long};
-pub use reads::Readers;
+use dedicated::run_dedicated;
+pub use handle::{Db, LostRace, PoolUsage, Walk};
 
 use std::fmt;
 use std::path::PathBuf;
@@ -102,6 +103,8 @@ pub enum ConnectError {
     Postgres { target: String, reason: String },
     #[error("cannot prepare the database connection: {0}")]
     Setup(String),
+    #[error("cannot start the reader threads: {0}")]
+    Threads(std::io::Error),
 }
 
 impl DatabaseUrl {
@@ -296,7 +299,7 @@ pub enum RunError {
 
 /// Runs `f` with a pooled connection on the blocking thread pool, so the async workers never
 /// wait on the database. The checkout happens on the blocking thread too.
-pub async fn run<T, E, F>(pool: &DbPool, f: F) -> Result<T, E>
+async fn run<T, E, F>(pool: &DbPool, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
     T: Send + 'static,
@@ -328,19 +331,61 @@ pub fn write_turn(conn: &DbConnection) -> Option<std::sync::MutexGuard<'static, 
     }
 }
 
+/// A connection inside a write transaction of this process's making ([`write_tx`],
+/// [`Db::write`], [`Db::upsert`]): model functions that write take one, so a write that is not
+/// serialised does not compile. It dereferences to the connection, for the reads of the same
+/// transaction.
+///
+/// ```compile_fail
+/// // A model write outside a transaction is refused by the compiler.
+/// fn unserialised(c: &mut feedgate::db::DbConnection) {
+///     let _ = feedgate::models::feed::delete(c, 1);
+/// }
+/// ```
+pub struct WriteTx<'a> {
+    conn: &'a mut DbConnection,
+}
+
+impl<'a> WriteTx<'a> {
+    /// Only `db/` opens transactions.
+    fn new(conn: &'a mut DbConnection) -> Self {
+        WriteTx { conn }
+    }
+
+    /// The connection, for the statements of a model function that writes.
+    pub fn conn(&mut self) -> &mut DbConnection {
+        self.conn
+    }
+}
+
+impl std::ops::Deref for WriteTx<'_> {
+    type Target = DbConnection;
+
+    fn deref(&self) -> &DbConnection {
+        self.conn
+    }
+}
+
+impl std::ops::DerefMut for WriteTx<'_> {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        self.conn
+    }
+}
+
 /// Runs `f` in a write transaction. On SQLite it takes the write lock up front (`BEGIN
 /// IMMEDIATE`), so a read-then-write transaction cannot fail with SQLITE_BUSY half-way through
 /// when another writer got there first; on PostgreSQL it is a plain transaction.
 pub fn write_tx<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
 where
     E: From<diesel::result::Error>,
-    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    F: FnOnce(&mut WriteTx<'_>) -> Result<T, E>,
 {
     type Tm = <DbConnection as Connection>::TransactionManager;
     if let DbConnection::Sqlite(c) = conn {
         let _turn = SQLITE_WRITER.lock().unwrap_or_else(|p| p.into_inner());
         AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
-        return match f(conn) {
+        let result = f(&mut WriteTx::new(conn));
+        return match result {
             Ok(value) => Tm::commit_transaction(conn)
                 .map(|()| value)
                 .map_err(E::from),
@@ -350,7 +395,7 @@ where
             }
         };
     }
-    conn.transaction(f)
+    conn.transaction(|c| f(&mut WriteTx::new(c)))
 }
 
 #[cfg(test)]

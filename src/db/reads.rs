@@ -1,18 +1,16 @@
 //! Short reads (searches, pages, single objects) run on a few threads of their own, oldest
 //! first.
 //!
-//! Through `spawn_blocking` each HTTP worker had blocking threads of its own, twice as many
-//! as the pool's connections between them: under load most of them waited on the pool, which
-//! hands a returned connection to whichever thread asks first, not to the one that waited
-//! longest, and eight readers shared the two cores. A read's latency depended on luck more
-//! than on its cost (p99 two to three times the mean at c=32). Here every read joins one
-//! queue and a few threads (`Settings::read_threads`) take them oldest first: a read waits
-//! for the reads before it, then runs with little competition. On the 2-core benchmark
-//! machine, alternating with the previous build on the 1M database: exact searches 16,000 →
-//! 22,500 req/s, p99 5-6 → 3-4 ms; feed pages p99 20-23 → 14-15 ms at the same rate.
+//! Through `spawn_blocking` each HTTP worker would have blocking threads of its own, more
+//! than the pool's connections: most would wait on the pool, which hands a returned
+//! connection to whichever thread asks first, not to the one that waited longest, so a read's
+//! latency would depend on luck more than on its cost. Here every read joins one queue and a
+//! few threads (`Settings::read_threads`) take them oldest first: a read waits for the reads
+//! before it, then runs with little competition (figures in `bench/README.md`).
 //!
-//! Writes and long walks (exports, imports) keep `spawn_blocking`: a write may wait for the
-//! SQLite write turn and an export runs for seconds, and neither may hold up the reads.
+//! Writes and long walks (exports, imports) keep `spawn_blocking` (`Db::write`, `Db::walk`,
+//! `Db::long_write`): a write may wait for the SQLite write turn and an export runs for
+//! seconds, and neither may hold up the reads. Only [`super::Db::read`] reaches this queue.
 
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
@@ -23,13 +21,13 @@ type Job = Box<dyn FnOnce() + Send + 'static>;
 
 /// The read queue and its threads. The threads end when the last handle is dropped.
 #[derive(Clone)]
-pub struct Readers {
+pub(super) struct Readers {
     queue: Sender<Job>,
 }
 
 impl Readers {
     /// Starts `threads` reader threads (at least one).
-    pub fn start(threads: usize) -> std::io::Result<Readers> {
+    pub(super) fn start(threads: usize) -> std::io::Result<Readers> {
         let (queue, jobs) = mpsc::channel::<Job>();
         let jobs = Arc::new(Mutex::new(jobs));
         for i in 0..threads.max(1) {
@@ -42,7 +40,7 @@ impl Readers {
     }
 
     /// Runs `f` with a pooled connection on a reader thread, after the reads queued before it.
-    pub async fn run<T, E, F>(&self, pool: &DbPool, f: F) -> Result<T, E>
+    pub(super) async fn run<T, E, F>(&self, pool: &DbPool, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,

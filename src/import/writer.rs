@@ -33,7 +33,7 @@ use diesel::sql_types::{BigInt, Binary, HasSqlType, Nullable, Text, Timestamp};
 
 use crate::db::schema::{indicators, users};
 use crate::db::time::Stamp;
-use crate::db::{self, DbConnection};
+use crate::db::{self, DbConnection, WriteTx};
 use crate::domain::limit::Limit;
 use crate::domain::merge::{Details, Outcome, Rule, Sighting, Sightings};
 use crate::import::shadowserver::summary::SkipCounts;
@@ -303,7 +303,7 @@ fn import_file<R: Read + Seek + Send>(
             Ok(()) => (Ok(FileEnd::Read(ledger)), rows),
             Err(e) => {
                 // Best effort: the next import of this file completes it either way.
-                let _ = import::mark_partial(c, ledger.id, opts.now);
+                let _ = db::write_tx(c, |c| import::mark_partial(c, ledger.id, opts.now));
                 (Err(e), rows)
             }
         }
@@ -977,7 +977,7 @@ impl<'b> UpsertRow<'b> {
 
 /// Writes new and changed indicators with multi-row upserts, chunked under the bind limit.
 fn upsert(
-    c: &mut DbConnection,
+    c: &mut WriteTx<'_>,
     target: &Target,
     slots: &[&Slot<'_>],
     header: Option<i64>,

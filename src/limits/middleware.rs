@@ -21,8 +21,7 @@ use crate::auth::header::{Presented, presented};
 use crate::auth::middleware::{accepts_basic, authenticate, is_unmetered};
 use crate::auth::token::PlainToken;
 use crate::clock::Clock;
-use crate::db::DbPool;
-use crate::db::{self, DbConnection};
+use crate::db::{self, Db, DbConnection};
 use crate::domain::limit::Limit;
 use crate::domain::proxy::ProxyNet;
 use crate::error::ApiError;
@@ -34,9 +33,9 @@ use crate::metrics::Metrics;
 use crate::models::daily::{address_subject, user_subject};
 
 /// What the admission middleware works with, registered as app data of its own by the
-/// application (which shares the same limiters, memory and pool with the handlers).
+/// application (which shares the same limiters, memory and database with the handlers).
 pub struct Gate {
-    pub pool: DbPool,
+    pub db: Db,
     pub clock: Clock,
     pub metrics: Arc<Metrics>,
     pub burst: Arc<Burst>,
@@ -119,10 +118,10 @@ pub async fn admit(
         Some(outcome) => Ok(outcome),
         None => {
             let st = state.clone();
-            db::run(&state.pool, move |c| {
-                decide(c, &st, found, token_hash, &address, basic_ok, now)
-            })
-            .await
+            state
+                .db
+                .run(move |c| decide(c, &st, found, token_hash, &address, basic_ok, now))
+                .await
         }
     };
     // Only a request by an identified caller that succeeded can have changed a credential
@@ -317,12 +316,13 @@ fn charge_and_renew(
     if let (Admission::Admitted(Some(_)), Some(n)) = (&admission, limit.0)
         && state.pending.renewal_due(&subject, now.date())
     {
-        let (pool, pending) = (state.pool.clone(), state.pending.clone());
+        let (db, pending) = (state.db.clone(), state.pending.clone());
         actix_web::rt::spawn(async move {
-            let renewal = db::run(&pool, move |c| {
-                daily::renew(c, &subject, n, now, &pending).map_err(db::RunError::from)
-            })
-            .await;
+            let renewal = db
+                .run(move |c| {
+                    daily::renew(c, &subject, n, now, &pending).map_err(db::RunError::from)
+                })
+                .await;
             // Nothing waits for it: the lease's end is counted as before if it failed.
             if let Err(e) = renewal {
                 tracing::warn!(error = %e, "renewing a request lease failed");

@@ -5,14 +5,14 @@
 //! writers. A refusal rolls the whole transaction back.
 
 use crate::config::DefaultLimits;
-use crate::db::DbConnection;
+use crate::db::WriteTx;
 use crate::domain::limit::Limit;
 use crate::error::ApiError;
 use crate::models::user::{self, UserRow};
 
 /// Takes (or, with a negative `n`, returns) `n` units of the owner's indicator quota.
 pub fn take_indicators(
-    c: &mut DbConnection,
+    c: &mut WriteTx<'_>,
     owner: &UserRow,
     n: i64,
     defaults: &DefaultLimits,
@@ -37,7 +37,7 @@ pub fn take_indicators(
 
 /// Takes (or returns, with `n` = -1) one feed of the given kind.
 pub fn take_feed(
-    c: &mut DbConnection,
+    c: &mut WriteTx<'_>,
     owner: &UserRow,
     private: bool,
     n: i64,

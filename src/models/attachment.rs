@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
 use crate::db::schema::attachments;
+use crate::db::{DbConnection, WriteTx};
 
 /// An attachment's metadata (no bytes).
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -38,7 +38,8 @@ pub struct NewAttachment<'a> {
 }
 
 /// Inserts an attachment and counts it on its indicator (call inside the write transaction).
-pub fn insert(c: &mut DbConnection, new: &NewAttachment<'_>) -> QueryResult<usize> {
+pub fn insert(c: &mut WriteTx<'_>, new: &NewAttachment<'_>) -> QueryResult<usize> {
+    let c = c.conn();
     use crate::db::schema::indicators;
     diesel::update(indicators::table.find(new.indicator_id))
         .set(indicators::attachments_count.eq(indicators::attachments_count + 1))

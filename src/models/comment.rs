@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
 use crate::db::schema::{comments, users};
+use crate::db::{DbConnection, WriteTx};
 
 /// A comment with its author's name.
 #[derive(Debug, Clone)]
@@ -34,12 +34,13 @@ fn view((id, indicator_id, text, user, created_at, updated_at): CommentTuple) ->
 
 /// Inserts a comment and returns it.
 pub fn insert(
-    c: &mut DbConnection,
+    c: &mut WriteTx<'_>,
     indicator_id: i64,
     user_id: i64,
     text: &str,
     now: NaiveDateTime,
 ) -> QueryResult<i64> {
+    let c = c.conn();
     let insert = diesel::insert_into(comments::table).values((
         comments::indicator_id.eq(indicator_id),
         comments::user_id.eq(user_id),
@@ -52,10 +53,11 @@ pub fn insert(
 
 /// Inserts many `(indicator id, author id, text)` comments in multi-row statements.
 pub fn insert_many(
-    c: &mut DbConnection,
+    c: &mut WriteTx<'_>,
     rows: &[(i64, i64, String)],
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
+    let c = c.conn();
     let mut n = 0;
     for chunk in rows.chunks(1000) {
         let values: Vec<_> = chunk

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 
-use crate::db::DbConnection;
 use crate::db::schema::content_headers;
+use crate::db::{DbConnection, WriteTx};
 
 #[derive(Insertable)]
 #[diesel(table_name = content_headers)]
@@ -19,7 +19,8 @@ struct NewContentHeader<'a> {
 }
 
 /// The id of this list of names, stored if new. Call it in a write transaction.
-pub fn id_for(c: &mut DbConnection, names: &[String]) -> QueryResult<i64> {
+pub fn id_for(c: &mut WriteTx<'_>, names: &[String]) -> QueryResult<i64> {
+    let c = c.conn();
     let text = serde_json::to_string(names)
         .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
     let digest = crate::domain::hex::hex(&Sha256::digest(text.as_bytes()));

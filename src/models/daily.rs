@@ -5,8 +5,8 @@
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
 use crate::db::schema::daily_usage;
+use crate::db::{DbConnection, WriteTx};
 
 /// Counts `n` requests for `subject` on `day` if `limit` leaves room for all of them; returns
 /// the new count, or `None` when it does not (nothing counted). `1 ≤ n ≤ limit`: a limit of 0
@@ -76,7 +76,8 @@ pub fn used(c: &mut DbConnection, subject: &str, day: NaiveDate) -> QueryResult<
 }
 
 /// Deletes the rows of days before `day`.
-pub fn prune(c: &mut DbConnection, before: NaiveDate) -> QueryResult<usize> {
+pub fn prune(c: &mut WriteTx<'_>, before: NaiveDate) -> QueryResult<usize> {
+    let c = c.conn();
     diesel::delete(daily_usage::table.filter(daily_usage::day.lt(before))).execute(c)
 }
 

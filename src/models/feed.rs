@@ -4,8 +4,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
 use crate::db::schema::{feeds, users};
+use crate::db::{DbConnection, WriteTx};
 use crate::domain::viewer::Viewer;
 use crate::models::user::UserRow;
 
@@ -63,7 +63,8 @@ pub struct FeedChanges {
 }
 
 /// Inserts a feed; a taken name is a `UniqueViolation`.
-pub fn insert(c: &mut DbConnection, new: &NewFeed<'_>) -> QueryResult<FeedRow> {
+pub fn insert(c: &mut WriteTx<'_>, new: &NewFeed<'_>) -> QueryResult<FeedRow> {
+    let c = c.conn();
     let insert = diesel::insert_into(feeds::table).values(new);
     crate::on_backend!(c, |conn| insert
         .returning(FeedRow::as_returning())
@@ -142,7 +143,8 @@ pub fn list_for_owner(
 }
 
 /// Applies changes and returns the new row.
-pub fn update(c: &mut DbConnection, id: i64, changes: &FeedChanges) -> QueryResult<FeedRow> {
+pub fn update(c: &mut WriteTx<'_>, id: i64, changes: &FeedChanges) -> QueryResult<FeedRow> {
+    let c = c.conn();
     let update = diesel::update(feeds::table.find(id)).set(changes);
     crate::on_backend!(c, |conn| update
         .returning(FeedRow::as_returning())
@@ -151,11 +153,12 @@ pub fn update(c: &mut DbConnection, id: i64, changes: &FeedChanges) -> QueryResu
 
 /// Adds `delta` to the feed's indicator count and touches `updated_at`.
 pub fn add_indicators(
-    c: &mut DbConnection,
+    c: &mut WriteTx<'_>,
     id: i64,
     delta: i64,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
+    let c = c.conn();
     crate::on_backend!(c, |conn| diesel::update(feeds::table.find(id))
         .set((
             feeds::indicator_count.eq(feeds::indicator_count + delta),
@@ -165,6 +168,7 @@ pub fn add_indicators(
 }
 
 /// Deletes a feed (its indicators, comments and attachments go by cascade).
-pub fn delete(c: &mut DbConnection, id: i64) -> QueryResult<usize> {
+pub fn delete(c: &mut WriteTx<'_>, id: i64) -> QueryResult<usize> {
+    let c = c.conn();
     diesel::delete(feeds::table.find(id)).execute(c)
 }

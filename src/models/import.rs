@@ -6,8 +6,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
 use crate::db::schema::{import_files, import_reports};
+use crate::db::{DbConnection, WriteTx};
 
 /// The state of a ledger row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,13 +106,14 @@ pub fn find_file(
 /// Inserts a `running` row for the file, or takes over the existing one (a crashed or
 /// concurrent import, or a partial one) and marks it `running`; returns the row.
 pub fn start_file(
-    c: &mut DbConnection,
+    c: &mut WriteTx<'_>,
     feed_id: i64,
     name: &str,
     sha256: &str,
     report_type: &str,
     now: NaiveDateTime,
 ) -> QueryResult<ImportFileRow> {
+    let c = c.conn();
     let new = NewImportFile {
         feed_id,
         name,
@@ -142,21 +143,24 @@ pub fn start_file(
 }
 
 /// Sets the row's update time (in every batch transaction).
-pub fn touch_file(c: &mut DbConnection, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+pub fn touch_file(c: &mut WriteTx<'_>, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+    let c = c.conn();
     diesel::update(import_files::table.find(id))
         .set(import_files::updated_at.eq(now))
         .execute(c)
 }
 
 /// Records how the file ended.
-pub fn finish_file(c: &mut DbConnection, id: i64, outcome: &FileOutcome<'_>) -> QueryResult<usize> {
+pub fn finish_file(c: &mut WriteTx<'_>, id: i64, outcome: &FileOutcome<'_>) -> QueryResult<usize> {
+    let c = c.conn();
     diesel::update(import_files::table.find(id))
         .set(outcome)
         .execute(c)
 }
 
 /// Marks a file `partial` (after a database error), touching nothing else.
-pub fn mark_partial(c: &mut DbConnection, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+pub fn mark_partial(c: &mut WriteTx<'_>, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+    let c = c.conn();
     diesel::update(import_files::table.find(id))
         .set((
             import_files::state.eq(FileState::Partial.as_str()),
@@ -182,12 +186,13 @@ pub fn find_report(
 
 /// Records that a report id was imported as ledger row `file_id` (kept if already recorded).
 pub fn record_report(
-    c: &mut DbConnection,
+    c: &mut WriteTx<'_>,
     feed_id: i64,
     report_id: &str,
     file_id: i64,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
+    let c = c.conn();
     let insert = diesel::insert_into(import_reports::table).values((
         import_reports::feed_id.eq(feed_id),
         import_reports::report_id.eq(report_id),

@@ -9,9 +9,9 @@ use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
 use diesel::sql_types::{BigInt, Binary, HasSqlType, Nullable, Text, Timestamp};
 
-use crate::db::DbConnection;
 use crate::db::schema::indicators;
 use crate::db::time::{DbTime, DbTimeOpt, Stamp};
+use crate::db::{DbConnection, WriteTx};
 
 /// One indicator as stored: the [`IndicatorFields`] every reader shows (reached through
 /// `Deref`), and the rest.
@@ -213,8 +213,9 @@ fn network_bits(new: &NewIndicator) -> Option<u8> {
 }
 
 /// Inserts one indicator.
-pub fn insert(c: &mut DbConnection, new: &NewIndicator) -> QueryResult<IndicatorRow> {
+pub fn insert(c: &mut WriteTx<'_>, new: &NewIndicator) -> QueryResult<IndicatorRow> {
     crate::models::ip_prefix::note(c, network_bits(new))?;
+    let c = c.conn();
     let insert = diesel::insert_into(indicators::table).values(InsertRow::from(new));
     crate::on_backend!(c, |conn| insert
         .returning(IndicatorRow::as_returning())
@@ -288,11 +289,12 @@ const _: () = assert!(INSERT_ROWS * 17 + 3 <= 32_766);
 /// depends on the row count, and SQLite would parse and plan a new 1,000-row statement for
 /// every bulk request.
 pub fn insert_absent(
-    c: &mut DbConnection,
+    c: &mut WriteTx<'_>,
     shared: &Shared,
     rows: &[NewIndicator],
 ) -> QueryResult<Vec<(i64, String)>> {
     crate::models::ip_prefix::note(c, rows.iter().filter_map(network_bits))?;
+    let c = c.conn();
     let bound: Vec<InsertRow<'_>> = rows.iter().map(InsertRow::from).collect();
     let shared = SharedBinds {
         feed_id: shared.feed_id,
@@ -482,10 +484,11 @@ pub fn find_in_feed(c: &mut DbConnection, feed_id: i64, id: i64) -> QueryResult<
 
 /// Applies changes and returns the new row.
 pub fn update(
-    c: &mut DbConnection,
+    c: &mut WriteTx<'_>,
     id: i64,
     changes: &IndicatorChanges,
 ) -> QueryResult<IndicatorRow> {
+    let c = c.conn();
     // New text is stored full: an imported row's packed copy loses its header with it.
     let cleared;
     let changes = if changes.content.is_some() && changes.content_header.is_none() {
@@ -540,7 +543,8 @@ pub fn expand_contents<'r>(
 }
 
 /// Deletes one indicator (its comments and attachments go by cascade).
-pub fn delete(c: &mut DbConnection, id: i64) -> QueryResult<usize> {
+pub fn delete(c: &mut WriteTx<'_>, id: i64) -> QueryResult<usize> {
+    let c = c.conn();
     diesel::delete(indicators::table.find(id)).execute(c)
 }
 

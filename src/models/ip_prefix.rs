@@ -5,8 +5,8 @@
 
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
 use crate::db::schema::ip_prefixes;
+use crate::db::{DbConnection, WriteTx};
 
 /// The prefix length of the network `lo..=hi` (16-byte ends), `None` for a single address
 /// or ends of another size.
@@ -19,7 +19,8 @@ pub fn network_bits(lo: &[u8], hi: &[u8]) -> Option<u8> {
 
 /// Records the lengths of networks being stored, in the writer's transaction, so a search
 /// that can see a network also probes its length.
-pub fn note(c: &mut DbConnection, bits: impl IntoIterator<Item = u8>) -> QueryResult<()> {
+pub fn note(c: &mut WriteTx<'_>, bits: impl IntoIterator<Item = u8>) -> QueryResult<()> {
+    let c = c.conn();
     let mut seen = [false; 129];
     for b in bits {
         seen[usize::from(b.min(128))] = true;

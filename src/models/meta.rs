@@ -4,19 +4,20 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
 use crate::db::schema::server_meta;
+use crate::db::{DbConnection, WriteTx};
 
 /// The key recording that the first admin was created.
 pub const BOOTSTRAPPED: &str = "bootstrapped_at";
 
 /// Inserts `key` once; returns `false` when it already existed.
 pub fn insert_once(
-    c: &mut DbConnection,
+    c: &mut WriteTx<'_>,
     key: &str,
     value: &str,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
+    let c = c.conn();
     if exists(c, key)? {
         return Ok(false);
     }

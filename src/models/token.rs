@@ -3,8 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
 use crate::db::schema::{api_tokens, users};
+use crate::db::{DbConnection, WriteTx};
 use crate::models::user::UserRow;
 
 /// One token as stored (never the plaintext).
@@ -59,7 +59,8 @@ pub struct NewToken<'a> {
 }
 
 /// Inserts a token row.
-pub fn insert(c: &mut DbConnection, new: &NewToken<'_>) -> QueryResult<TokenRow> {
+pub fn insert(c: &mut WriteTx<'_>, new: &NewToken<'_>) -> QueryResult<TokenRow> {
+    let c = c.conn();
     let insert = diesel::insert_into(api_tokens::table).values(new);
     crate::on_backend!(c, |conn| insert
         .returning(TokenRow::as_returning())
@@ -109,11 +110,12 @@ pub fn find_active(c: &mut DbConnection, id: i64, user_id: Option<i64>) -> Query
 
 /// Revokes an unrevoked token; `NotFound` when it is unknown or already revoked.
 pub fn revoke(
-    c: &mut DbConnection,
+    c: &mut WriteTx<'_>,
     id: i64,
     user_id: Option<i64>,
     now: NaiveDateTime,
 ) -> QueryResult<TokenRow> {
+    let c = c.conn();
     let row = find_active(c, id, user_id)?;
     let update = diesel::update(api_tokens::table.find(row.id))
         .filter(api_tokens::revoked_at.is_null())

@@ -7,8 +7,8 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::config::DefaultLimits;
-use crate::db::DbConnection;
 use crate::db::schema::{api_tokens, comments, daily_usage, feeds, indicators, users};
+use crate::db::{DbConnection, WriteTx};
 use crate::domain::limit::Limit;
 use crate::models::daily;
 
@@ -57,7 +57,8 @@ pub struct NewUser<'a> {
 }
 
 /// Inserts a user; a taken name is a `UniqueViolation`.
-pub fn insert(c: &mut DbConnection, new: &NewUser<'_>) -> QueryResult<UserRow> {
+pub fn insert(c: &mut WriteTx<'_>, new: &NewUser<'_>) -> QueryResult<UserRow> {
+    let c = c.conn();
     let insert = diesel::insert_into(users::table).values(new);
     crate::on_backend!(c, |conn| insert
         .returning(UserRow::as_returning())
@@ -87,11 +88,12 @@ pub fn count(c: &mut DbConnection) -> QueryResult<i64> {
 
 /// Sets or clears the password hash.
 pub fn set_password(
-    c: &mut DbConnection,
+    c: &mut WriteTx<'_>,
     id: i64,
     hash: Option<&str>,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
+    let c = c.conn();
     diesel::update(users::table.find(id))
         .set((users::password_hash.eq(hash), users::updated_at.eq(now)))
         .execute(c)
@@ -207,11 +209,12 @@ struct LimitColumns {
 
 /// Applies limit overrides (none given: only `updated_at` moves).
 pub fn set_limits(
-    c: &mut DbConnection,
+    c: &mut WriteTx<'_>,
     id: i64,
     changes: &LimitChanges,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
+    let c = c.conn();
     let columns = LimitColumns {
         requests_per_day: changes.column(0),
         max_private_feeds: changes.column(1),
@@ -226,11 +229,12 @@ pub fn set_limits(
 
 /// Sets the role (`ROLE_USER` or `ROLE_ADMIN`).
 pub fn set_role(
-    c: &mut DbConnection,
+    c: &mut WriteTx<'_>,
     id: i64,
     role: &str,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
+    let c = c.conn();
     diesel::update(users::table.find(id))
         .set((users::role.eq(role), users::updated_at.eq(now)))
         .execute(c)
@@ -238,11 +242,12 @@ pub fn set_role(
 
 /// Disables or enables a user; a disabled user's tokens fail from the next request on.
 pub fn set_disabled(
-    c: &mut DbConnection,
+    c: &mut WriteTx<'_>,
     id: i64,
     disabled: bool,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
+    let c = c.conn();
     diesel::update(users::table.find(id))
         .set((users::disabled.eq(disabled), users::updated_at.eq(now)))
         .execute(c)
@@ -346,11 +351,12 @@ pub fn extra_usage(
 /// cannot overshoot (`limits::quota` owns the rule). Whether the row changed; `false` with
 /// `most` means the quota refused.
 pub fn add_indicator_count(
-    c: &mut DbConnection,
+    c: &mut WriteTx<'_>,
     id: i64,
     n: i64,
     most: Option<i64>,
 ) -> QueryResult<bool> {
+    let c = c.conn();
     let target = users::table.filter(users::id.eq(id));
     let changed = match most {
         None => crate::on_backend!(c, |conn| diesel::update(target)
@@ -367,12 +373,13 @@ pub fn add_indicator_count(
 
 /// Adds `n` to the user's private or public feed count, like [`add_indicator_count`].
 pub fn add_feed_count(
-    c: &mut DbConnection,
+    c: &mut WriteTx<'_>,
     id: i64,
     private: bool,
     n: i64,
     most: Option<i64>,
 ) -> QueryResult<bool> {
+    let c = c.conn();
     let target = users::table.filter(users::id.eq(id));
     let changed = match (private, most) {
         (true, None) => diesel::update(target)
@@ -407,7 +414,8 @@ pub struct Deleted {
 /// Deletes a user with their feeds, indicators (with their comments and attachments), tokens,
 /// and the comments they wrote on other users' indicators, whose `comments_count` is lowered
 /// to match. Run it inside a write transaction; it frees no other user's quota.
-pub fn delete(c: &mut DbConnection, id: i64) -> QueryResult<Deleted> {
+pub fn delete(c: &mut WriteTx<'_>, id: i64) -> QueryResult<Deleted> {
+    let c = c.conn();
     uncount_comments_elsewhere(c, id)?;
     // Counted here rather than through `models::token`, which depends on this module.
     let tokens: i64 = api_tokens::table

@@ -96,7 +96,8 @@ impl TestApp {
         let row = user::find_by_name(&mut conn, name).unwrap();
         let mut changes = LimitChanges::default();
         changes.set(LimitKind::Indicators, Some(Limit(limit)));
-        user::set_limits(&mut conn, row.id, &changes, self.clock.now()).unwrap();
+        let now = self.clock.now();
+        db::write_tx(&mut conn, |c| user::set_limits(c, row.id, &changes, now)).unwrap();
     }
 
     /// The stored indicator count of a user (the quota counter).
@@ -752,20 +753,22 @@ pub(crate) fn user_and_feed(db: &TestDb, user_name: &str, feed_name: &str) {
     .unwrap();
     let mut changes = LimitChanges::default();
     changes.set(LimitKind::Indicators, Some(Limit(None)));
-    user::set_limits(&mut conn, owner.id, &changes, now).unwrap();
-    feedgate::models::feed::insert(
-        &mut conn,
-        &feedgate::models::feed::NewFeed {
-            user_id: owner.id,
-            name: feed_name,
-            description: None,
-            private: false,
-            license_name: "CC0-1.0",
-            license_url: None,
-            created_at: now,
-            updated_at: now,
-        },
-    )
+    db::write_tx(&mut conn, |c| {
+        user::set_limits(c, owner.id, &changes, now)?;
+        feedgate::models::feed::insert(
+            c,
+            &feedgate::models::feed::NewFeed {
+                user_id: owner.id,
+                name: feed_name,
+                description: None,
+                private: false,
+                license_name: "CC0-1.0",
+                license_url: None,
+                created_at: now,
+                updated_at: now,
+            },
+        )
+    })
     .unwrap();
 }
 
