@@ -222,10 +222,7 @@ pub async fn create_admin_user(
 ) -> Result<HttpResponse, ApiError> {
     let input = CreateUserRequest::parse(payload.into_inner())?;
     let now = state.clock.now();
-    let (row, extra, minted) = db::Db::run(&state.db, move |c| {
-        db::write_tx(c, |c| insert_user(c, &input, now))
-    })
-    .await?;
+    let (row, extra, minted) = state.db.write(move |c| insert_user(c, &input, now)).await?;
     let token = token_object(&minted.row, version, Some(minted.plain.expose()));
     let mut res = version.created(&render(
         &state,
@@ -348,10 +345,7 @@ pub async fn delete_admin_user(
 ) -> Result<HttpResponse, ApiError> {
     let name = path.into_inner().user;
     let day = state.clock.now().date();
-    let (row, extra, deleted) = db::Db::run(&state.db, move |c| {
-        db::write_tx(c, |c| remove_user(c, &name, day))
-    })
-    .await?;
+    let (row, extra, deleted) = state.db.write(move |c| remove_user(c, &name, day)).await?;
     state
         .metrics
         .indicators_written("deleted", deleted.indicators.max(0) as u64);

@@ -120,8 +120,9 @@ pub async fn create_feed(
     let name = path.into_inner().user;
     let now = state.clock.now();
     let defaults = state.settings.default_limits();
-    let (owner, row) = db::Db::run(&state.db, move |c| {
-        db::write_tx(c, |c| {
+    let (owner, row) = state
+        .db
+        .write(move |c| {
             let owner = user::find_by_name(c, &name)?;
             writer.0.require_self_or_admin(owner.id)?;
             let input = CreateFeedRequest::parse(payload.into_inner())?;
@@ -139,8 +140,7 @@ pub async fn create_feed(
             let row = feed::insert(c, &new).map_err(ApiError::name_taken_if_unique("name"))?;
             Ok::<_, ApiError>((owner, row))
         })
-    })
-    .await?;
+        .await?;
     let base = urls::base(&req, &state);
     let location = format!("{base}/api/users/{}/feeds/{}", owner.username, row.name);
     let mut res = version.created(&render::feed(
@@ -233,8 +233,9 @@ pub async fn update_feed(
     let path = path.into_inner();
     let now = state.clock.now();
     let defaults = state.settings.default_limits();
-    let (owner, row) = db::Db::run(&state.db, move |c| {
-        db::write_tx(c, |c| {
+    let (owner, row) = state
+        .db
+        .write(move |c| {
             let (owner, feed) = writable_feed(c, &path, &writer.0)?;
             let changes = UpdateFeedRequest::parse(payload.into_inner(), &feed.name, now)?;
             if let Some(private) = changes.private
@@ -245,8 +246,7 @@ pub async fn update_feed(
             let row = feed::update(c, feed.id, &changes)?;
             Ok::<_, ApiError>((owner, row))
         })
-    })
-    .await?;
+        .await?;
     Ok(version.ok(&render::feed(&row, &owner.username, version, vec![])))
 }
 
@@ -272,16 +272,16 @@ pub async fn delete_feed(
 ) -> Result<HttpResponse, ApiError> {
     let path = path.into_inner();
     let defaults = state.settings.default_limits();
-    let (owner, row) = db::Db::run(&state.db, move |c| {
-        db::write_tx(c, |c| {
+    let (owner, row) = state
+        .db
+        .write(move |c| {
             let (owner, feed) = writable_feed(c, &path, &writer.0)?;
             feed::delete(c, feed.id)?;
             quota::take_feed(c, &owner, feed.private, -1, &defaults)?;
             quota::take_indicators(c, &owner, -feed.indicator_count, &defaults)?;
             Ok::<_, ApiError>((owner, feed))
         })
-    })
-    .await?;
+        .await?;
     state
         .metrics
         .indicators_written("deleted", row.indicator_count.max(0) as u64);

@@ -158,8 +158,9 @@ pub async fn create_token(
     let name = path.into_inner().user;
     let now = state.clock.now();
     let checked = check_password(&state, &caller, &name).await?;
-    let minted = db::Db::run(&state.db, move |c| {
-        db::write_tx(c, |c| {
+    let minted = state
+        .db
+        .write(move |c| {
             let owner = authorize(c, &caller, &name, checked.as_ref())?;
             let mut spec = CreateTokenRequest::parse(payload.into_inner(), now)?;
             // A token minted with a token never outlives it.
@@ -168,8 +169,7 @@ pub async fn create_token(
             }
             mint(c, owner.id, &spec, now)
         })
-    })
-    .await?;
+        .await?;
     Ok(version.created(&token_object(
         &minted.row,
         version,
@@ -227,13 +227,13 @@ pub async fn revoke_token(
     let tid = parse_id(&tid)?;
     let now = state.clock.now();
     let checked = check_password(&state, &caller, &name).await?;
-    let row = db::Db::run(&state.db, move |c| {
-        db::write_tx(c, |c| {
+    let row = state
+        .db
+        .write(move |c| {
             let owner = authorize(c, &caller, &name, checked.as_ref())?;
             token::revoke(c, tid, Some(owner.id), now).map_err(ApiError::from)
         })
-    })
-    .await?;
+        .await?;
     Ok(version.ok(&token_object(&row, version, None)))
 }
 
