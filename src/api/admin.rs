@@ -21,6 +21,7 @@ use crate::api::urls;
 use crate::api::users::UserPath;
 use crate::auth::accounts::{self, MAX_TOKENS_PER_USER};
 use crate::auth::caller::{AuthUser, Caller};
+use crate::auth::password::Password;
 use crate::config::DefaultLimits;
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
@@ -222,7 +223,15 @@ pub async fn create_admin_user(
 ) -> Result<HttpResponse, ApiError> {
     let input = CreateUserRequest::parse(payload.into_inner())?;
     let now = state.clock.now();
-    let (row, extra, minted) = state.db.write(move |c| insert_user(c, &input, now)).await?;
+    let (row, extra, minted) = state
+        .db
+        .run(move |c| {
+            // The password is hashed before the write lock is taken.
+            let hash = input.password.as_ref().map(Password::hash).transpose();
+            let hash = hash.map_err(ApiError::Internal)?;
+            db::write_tx(c, |c| insert_user(c, &input, hash.as_deref(), now))
+        })
+        .await?;
     let token = token_object(&minted.row, version, Some(minted.plain.expose()));
     let mut res = version.created(&render(
         &state,
@@ -246,11 +255,11 @@ pub async fn create_admin_user(
 fn insert_user(
     c: &mut db::WriteTx<'_>,
     input: &NewUserInput,
+    password_hash: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<(UserRow, ExtraUsage, accounts::Minted), ApiError> {
-    let (row, minted) =
-        accounts::create_user(c, &input.name, input.admin, input.password.as_ref(), now)
-            .map_err(account_error)?;
+    let (row, minted) = accounts::create_user(c, &input.name, input.admin, password_hash, now)
+        .map_err(account_error)?;
     if !input.limits.is_empty() {
         user::set_limits(c, row.id, &input.limits, now)?;
     }

@@ -3,7 +3,6 @@
 
 use chrono::NaiveDateTime;
 
-use crate::auth::password::Password;
 use crate::auth::token::PlainToken;
 use crate::db::WriteTx;
 use crate::domain::name::Username;
@@ -57,18 +56,19 @@ impl Default for TokenSpec {
     }
 }
 
-/// Creates a user (admin or not, optionally with a password) and a first read/write token.
+/// Creates a user (admin or not, optionally with a password's PHC hash, made by
+/// `Password::hash` before the transaction: hashing holds ~19 MiB and tens of milliseconds,
+/// never the write lock) and a first read/write token.
 pub fn create_user(
     c: &mut WriteTx<'_>,
     name: &Username,
     admin: bool,
-    password: Option<&Password>,
+    password_hash: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<(UserRow, Minted), AccountError> {
-    let hash = password.map(Password::hash).transpose()?;
     let new = NewUser {
         username: name.as_str(),
-        password_hash: hash.as_deref(),
+        password_hash,
         role: if admin { ROLE_ADMIN } else { ROLE_USER },
         disabled: false,
         created_at: now,

@@ -111,8 +111,9 @@ pub fn run(cmd: UserCommand, url: &DatabaseUrl) -> anyhow::Result<()> {
             let pool = super::open(url)?;
             let mut conn = pool.get()?;
             let now = Clock::default().now();
+            let hash = password.as_ref().map(Password::hash).transpose()?;
             let (row, minted) = db::write_tx(&mut conn, |c| {
-                accounts::create_user(c, &name, admin, password.as_ref(), now)
+                accounts::create_user(c, &name, admin, hash.as_deref(), now)
             })
             .map_err(|e| match e {
                 accounts::AccountError::NameTaken => anyhow::anyhow!("user {name} already exists"),
