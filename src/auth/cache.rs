@@ -78,15 +78,6 @@ impl TokenCache {
         (fresh && valid && touched).then(|| entry.resolved.clone())
     }
 
-    /// Whether `hash` belongs to a token this gateway resolved within [`TTL`]: such a token
-    /// gets a burst budget of its own, anything else shares its address's.
-    pub fn knows(&self, hash: &[u8; 32]) -> bool {
-        let generation = self.generation();
-        self.lock()
-            .get(hash)
-            .is_some_and(|e| e.generation == generation && e.at.elapsed() < TTL)
-    }
-
     /// Keeps what the database said, read under `generation`.
     pub fn put(&self, hash: [u8; 32], resolved: Resolved, generation: u64) {
         if generation != self.generation() {
@@ -162,8 +153,6 @@ mod tests {
         cache.put([1; 32], resolved(Some(now), None), g);
         assert_eq!(cache.get(&[1; 32], now).map(|r| r.user.token_id), Some(7));
         assert!(cache.get(&[2; 32], now).is_none());
-        assert!(cache.knows(&[1; 32]));
-        assert!(!cache.knows(&[2; 32]));
         // Expired at use, or its last-used bump is due: ask the database.
         assert!(
             cache

@@ -14,8 +14,8 @@ use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, web};
 
-use crate::auth::cache::TokenCache;
 use crate::auth::cache::may_change_credentials;
+use crate::auth::cache::{Resolved, TokenCache};
 use crate::auth::caller::{BasicCredentials, Caller};
 use crate::auth::header::{Presented, presented};
 use crate::auth::middleware::{accepts_basic, authenticate, is_unmetered};
@@ -98,7 +98,9 @@ pub async fn admit(
     };
     // Burst: a token this gateway knows has a budget of its own; anything else (anonymous,
     // Basic, and tokens not yet resolved, junk included) spends its address's.
-    let known = token_hash.filter(|hash| state.tokens.knows(hash));
+    // One look at the gateway's memory serves both the burst key and the admission below.
+    let cached = token_hash.and_then(|hash| state.tokens.get(&hash, now).map(|r| (hash, r)));
+    let known = cached.as_ref().map(|(hash, _)| *hash);
     let burst_key = match known {
         Some(hash) => format!("t:{}", hex8(&hash)),
         None => format!("a:{address}"),
@@ -110,7 +112,7 @@ pub async fn admit(
 
     let basic_ok = accepts_basic(req.path());
     let in_memory = match &found {
-        Presented::Token(_) => token_hash.and_then(|hash| from_memory(&state, &hash, now)),
+        Presented::Token(_) => cached.and_then(|(_, resolved)| from_memory(&state, resolved, now)),
         Presented::None => anonymous_from_memory(&state, &address, now),
         _ => None,
     };
@@ -273,8 +275,7 @@ fn decide(
 /// Admits or refuses a token holder without the database: the token is in the gateway's
 /// memory (`auth::cache`) and the day's charge can be served in memory (unlimited, or from
 /// a lease). `None` sends the request to [`decide`].
-fn from_memory(state: &Gate, hash: &[u8; 32], now: chrono::NaiveDateTime) -> Option<Outcome> {
-    let resolved = state.tokens.get(hash, now)?;
+fn from_memory(state: &Gate, resolved: Resolved, now: chrono::NaiveDateTime) -> Option<Outcome> {
     let limit = Limit::effective(resolved.requests_per_day, state.requests_per_day);
     let subject = user_subject(resolved.user.id);
     Some(match charge_and_renew(state, subject, limit, now)? {
