@@ -23,7 +23,7 @@ pub const TTL: Duration = Duration::from_secs(1);
 /// Entries kept at most; a full memory starts over (a flood of distinct tokens costs memory
 /// once, not without bound).
 const MAX_ENTRIES: usize = 10_000;
-/// How often `last_used_at` is bumped (as `auth::middleware::authenticate` does).
+/// How often `last_used_at` is bumped (as `auth::resolve::authenticate` does).
 const TOUCH_EVERY: chrono::Duration = chrono::Duration::seconds(60);
 
 /// What the database said about a token.

@@ -6,6 +6,6 @@ pub mod accounts;
 pub mod cache;
 pub mod caller;
 pub mod header;
-pub mod middleware;
 pub mod password;
+pub mod resolve;
 pub mod token;

@@ -18,7 +18,7 @@ use crate::auth::cache::may_change_credentials;
 use crate::auth::cache::{Resolved, TokenCache};
 use crate::auth::caller::{BasicCredentials, Caller};
 use crate::auth::header::{Presented, presented};
-use crate::auth::middleware::{accepts_basic, authenticate, is_unmetered};
+use crate::auth::resolve::{accepts_basic, authenticate, is_unmetered};
 use crate::auth::token::PlainToken;
 use crate::clock::Clock;
 use crate::db::{self, Db, DbConnection};
