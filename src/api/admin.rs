@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 
 use crate::api::body::JsonBody;
 use crate::api::dto::user::{CreateUserRequest, NewUserInput, UpdateUserRequest, UserPatch};
-use crate::api::paging::{self, Cursor};
+use crate::api::paging::{self, PageQuery};
 use crate::api::query::{NoParams, QueryPairs};
 use crate::api::representation::ApiVersion;
 use crate::api::tokens::{self, TokenPath, account_error, token_object};
@@ -165,15 +165,8 @@ pub async fn list_admin_users(
     query: QueryPairs,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let params = query.only(&["limit", "cursor"])?;
-    let limit = paging::limit(params.get("limit"), paging::SMALL_PAGES, false)?;
-    let after = Cursor::decode(&params)?
-        .map(|key| {
-            key.as_str()
-                .map(str::to_string)
-                .ok_or(ApiError::InvalidCursor)
-        })
-        .transpose()?;
+    let page = PageQuery::<String>::read(&query, &["limit", "cursor"], paging::SMALL_PAGES, false)?;
+    let (limit, after) = (page.limit, page.after.clone());
     let day = state.clock.now().date();
     let (rows, extra) = state
         .db
@@ -193,22 +186,10 @@ pub async fn list_admin_users(
         })
         .collect();
     let next = (rows.len() > shown.len())
-        .then(|| {
-            shown
-                .last()
-                .map(|r| Cursor::encode(&json!(r.username), &params))
-        })
+        .then(|| shown.last().map(|r| page.cursor_after(&json!(r.username))))
         .flatten();
     let base = urls::base(&req, &state);
-    let res = version.ok(&Value::Array(list));
-    Ok(paging::with_next_link(
-        res,
-        &base,
-        req.path(),
-        &params,
-        limit,
-        next,
-    ))
+    Ok(page.respond(version.ok(&Value::Array(list)), &base, req.path(), next))
 }
 
 /// POST /api/admin/users: 201 with `Location`, the admin user object and its first read/write

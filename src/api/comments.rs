@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::api::body::JsonBody;
 use crate::api::feeds::{visible_feed, writable_feed};
 use crate::api::indicators::{IndicatorPath, MAX_COMMENTS};
-use crate::api::paging::{self, Cursor};
+use crate::api::paging::{self, PageQuery};
 use crate::api::query::{NoParams, QueryPairs};
 use crate::api::render;
 use crate::api::representation::ApiVersion;
@@ -28,16 +28,13 @@ pub async fn list_comments(
     path: web::Path<IndicatorPath>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let params = query.only(&["limit", "cursor"])?;
-    let limit = paging::limit(
-        params.get("limit"),
+    let page = PageQuery::<i64>::read(
+        &query,
+        &["limit", "cursor"],
         paging::SMALL_PAGES,
         caller.user().is_none(),
     )?;
-    let after = match Cursor::decode(&params)? {
-        Some(k) => Some(k.as_i64().ok_or(ApiError::InvalidCursor)?),
-        None => None,
-    };
+    let (limit, after) = (page.limit, page.after);
     let (path, id) = path.into_inner().split()?;
     let rows = state
         .db
@@ -49,18 +46,11 @@ pub async fn list_comments(
         .await?;
     let shown = &rows[..rows.len().min(limit as usize)];
     let next = (rows.len() as i64 > limit)
-        .then(|| shown.last().map(|c| Cursor::encode(&json!(c.id), &params)))
+        .then(|| shown.last().map(|c| page.cursor_after(&json!(c.id))))
         .flatten();
     let list: Vec<Value> = shown.iter().map(|c| render::comment(c, version)).collect();
     let base = urls::base(&req, &state);
-    Ok(paging::with_next_link(
-        version.ok(&Value::Array(list)),
-        &base,
-        req.path(),
-        &params,
-        limit,
-        next,
-    ))
+    Ok(page.respond(version.ok(&Value::Array(list)), &base, req.path(), next))
 }
 
 /// The comment text of a body: `{"comment": {"text"}}`, `{"comment": S}`, `{"text"}` or `{"content"}`.

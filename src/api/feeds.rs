@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::api::body::JsonBody;
 use crate::api::dto::feed::{CreateFeedRequest, UpdateFeedRequest};
 use crate::api::indicators::load_views;
-use crate::api::paging::{self, Cursor};
+use crate::api::paging::{self, PageQuery};
 use crate::api::query::QueryPairs;
 use crate::api::render;
 use crate::api::representation::{self, ApiVersion};
@@ -25,6 +25,7 @@ use crate::models::feed::{self, FeedRow, NewFeed};
 use crate::models::indicator;
 use crate::models::user::{self, UserRow};
 use crate::startup::AppState;
+use chrono::NaiveDateTime;
 
 /// Path of routes under one feed.
 #[derive(Debug, Deserialize)]
@@ -61,16 +62,13 @@ pub async fn list_feeds(
     path: web::Path<UserPath>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let params = query.only(&["limit", "cursor"])?;
-    let limit = paging::limit(
-        params.get("limit"),
+    let page = PageQuery::<String>::read(
+        &query,
+        &["limit", "cursor"],
         paging::SMALL_PAGES,
         caller.user().is_none(),
     )?;
-    let after = match Cursor::decode(&params)? {
-        Some(key) => Some(key.as_str().ok_or(ApiError::InvalidCursor)?.to_string()),
-        None => None,
-    };
+    let (limit, after) = (page.limit, page.after.clone());
     let name = path.into_inner().user;
     let (owner, rows) = state
         .db
@@ -88,22 +86,11 @@ pub async fn list_feeds(
         .map(|f| render::feed(f, &owner.username, version, vec![]))
         .collect();
     let next = more
-        .then(|| {
-            shown
-                .last()
-                .map(|f| Cursor::encode(&json!(f.name), &params))
-        })
+        .then(|| shown.last().map(|f| page.cursor_after(&json!(f.name))))
         .flatten();
     let base = urls::base(&req, &state);
     let res = version.ok(&Value::Array(list));
-    Ok(paging::with_next_link(
-        res,
-        &base,
-        req.path(),
-        &params,
-        limit,
-        next,
-    ))
+    Ok(page.respond(res, &base, req.path(), next))
 }
 
 /// POST /api/users/{user}/feeds: 201 with the new feed; 403, 404, 422 (`validation_failed`,
@@ -165,19 +152,17 @@ pub async fn show_feed(
     path: web::Path<FeedPath>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let params = query.only(&["limit", "lasttime", "cursor"])?;
-    let limit = paging::limit(
-        params.get("limit"),
+    let page = PageQuery::<(NaiveDateTime, i64)>::read(
+        &query,
+        &["limit", "lasttime", "cursor"],
         paging::INDICATOR_PAGES,
         caller.user().is_none(),
     )?;
-    let since = paging::lasttime(params.get("lasttime"), state.clock.now())?;
-    let after = Cursor::decode(&params)?
-        .map(|k| Cursor::time_id(&k))
-        .transpose()?;
+    let (limit, after) = (page.limit, page.after);
+    let since = paging::lasttime(page.params.get("lasttime"), state.clock.now())?;
     let path = path.into_inner();
     let base = urls::base(&req, &state);
-    let (body_base, body_params) = (base.clone(), params.clone());
+    let (body_base, body_params) = (base.clone(), page.params.clone());
     let max_bytes = state.settings.max_page_bytes;
     let (body, next) = state
         .db
@@ -211,14 +196,7 @@ pub async fn show_feed(
             Ok::<_, ApiError>((representation::encode(&body)?, next))
         })
         .await?;
-    Ok(paging::with_next_link(
-        version.ok_encoded(body),
-        &base,
-        req.path(),
-        &params,
-        limit,
-        next,
-    ))
+    Ok(page.respond(version.ok_encoded(body), &base, req.path(), next))
 }
 
 /// PATCH (or PUT) /api/users/{user}/feeds/{feed}: 200 with the updated feed; 403, 404, 422.

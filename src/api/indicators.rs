@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::api::body::JsonBody;
 use crate::api::feeds::{FeedPath, visible_feed, writable_feed};
 use crate::api::indicator_body::{self, IndicatorInput, Patch, Rules};
-use crate::api::paging::{self, Cursor};
+use crate::api::paging::{self, Cursor, PageQuery};
 use crate::api::query::{NoParams, QueryPairs};
 use crate::api::render::{self, Extras, IndicatorView};
 use crate::api::representation::ApiVersion;
@@ -190,16 +190,14 @@ pub async fn list_indicators(
     path: web::Path<FeedPath>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let params = query.only(&["limit", "lasttime", "cursor"])?;
-    let limit = paging::limit(
-        params.get("limit"),
+    let page = PageQuery::<(NaiveDateTime, i64)>::read(
+        &query,
+        &["limit", "lasttime", "cursor"],
         paging::INDICATOR_PAGES,
         caller.user().is_none(),
     )?;
-    let since = paging::lasttime(params.get("lasttime"), state.clock.now())?;
-    let after = Cursor::decode(&params)?
-        .map(|k| Cursor::time_id(&k))
-        .transpose()?;
+    let (limit, after) = (page.limit, page.after);
+    let since = paging::lasttime(page.params.get("lasttime"), state.clock.now())?;
     let path = path.into_inner();
     let max_bytes = state.settings.max_page_bytes;
     let (views, extras, more) = state
@@ -222,15 +220,8 @@ pub async fn list_indicators(
         .await?;
     let base = urls::base(&req, &state);
     let shown = views.len() as i64;
-    let (list, next) = render_shown(&views, &extras, version, &base, (shown, more), &params);
-    Ok(paging::with_next_link(
-        version.ok(&list),
-        &base,
-        req.path(),
-        &params,
-        limit,
-        next,
-    ))
+    let (list, next) = render_shown(&views, &extras, version, &base, (shown, more), &page.params);
+    Ok(page.respond(version.ok(&list), &base, req.path(), next))
 }
 
 /// The outcome of applying one submission.

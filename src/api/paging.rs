@@ -133,6 +133,79 @@ impl Cursor {
     }
 }
 
+/// The kind of position a route's cursor holds: a `(time, id)` pair (indicator lists and
+/// searches), a name (feeds, users) or an id (comments).
+pub trait CursorKey: Sized {
+    /// The position of a decoded key; 400 `invalid_cursor` when it is not of this kind.
+    fn from_key(key: &Value) -> Result<Self, ApiError>;
+}
+
+impl CursorKey for (NaiveDateTime, i64) {
+    fn from_key(key: &Value) -> Result<Self, ApiError> {
+        Cursor::time_id(key)
+    }
+}
+
+impl CursorKey for String {
+    fn from_key(key: &Value) -> Result<Self, ApiError> {
+        key.as_str()
+            .map(str::to_string)
+            .ok_or(ApiError::InvalidCursor)
+    }
+}
+
+impl CursorKey for i64 {
+    fn from_key(key: &Value) -> Result<Self, ApiError> {
+        key.as_i64().ok_or(ApiError::InvalidCursor)
+    }
+}
+
+/// The paging part of a list request, read once: the route's checked parameters, the
+/// effective `limit` and the cursor's position. [`PageQuery::respond`] adds the `next` link.
+pub struct PageQuery<K> {
+    pub params: BTreeMap<&'static str, String>,
+    pub limit: i64,
+    pub after: Option<K>,
+}
+
+impl<K: CursorKey> PageQuery<K> {
+    /// Checks the query against `allowed` (400 for unknown or repeated names), reads `limit`
+    /// under `rule` (the anonymous maximum when `anonymous`) and decodes `cursor`.
+    pub fn read(
+        query: &super::query::QueryPairs,
+        allowed: &[&'static str],
+        rule: LimitRule,
+        anonymous: bool,
+    ) -> Result<Self, ApiError> {
+        let params = query.only(allowed)?;
+        let limit = limit(params.get("limit"), rule, anonymous)?;
+        let after = Cursor::decode(&params)?
+            .map(|key| K::from_key(&key))
+            .transpose()?;
+        Ok(Self {
+            params,
+            limit,
+            after,
+        })
+    }
+
+    /// The cursor that resumes after `key` under this request's parameters.
+    pub fn cursor_after(&self, key: &Value) -> String {
+        Cursor::encode(key, &self.params)
+    }
+
+    /// The answer with its `Link` to the next page when `next` holds a cursor.
+    pub fn respond(
+        &self,
+        res: HttpResponse,
+        base: &str,
+        path: &str,
+        next: Option<String>,
+    ) -> HttpResponse {
+        with_next_link(res, base, path, &self.params, self.limit, next)
+    }
+}
+
 /// Adds `Link: <…>; rel="next"` to a list answer when another page follows: the request's URL
 /// with every parameter kept, `limit` set to the effective value and `cursor` replaced.
 pub fn with_next_link(
@@ -180,6 +253,30 @@ mod tests {
 
     fn params(pairs: &[(&'static str, &str)]) -> BTreeMap<&'static str, String> {
         pairs.iter().map(|(k, v)| (*k, (*v).to_string())).collect()
+    }
+
+    #[test]
+    fn a_page_query_reads_limit_and_a_cursor_of_its_kind() {
+        use crate::api::query::QueryPairs;
+        let first = QueryPairs::parse("limit=7").unwrap();
+        let page =
+            PageQuery::<String>::read(&first, &["limit", "cursor"], SMALL_PAGES, false).unwrap();
+        assert_eq!((page.limit, page.after.as_deref()), (7, None));
+        let cursor = page.cursor_after(&json!("feed-b"));
+        let next = QueryPairs::parse(&format!("limit=7&cursor={cursor}")).unwrap();
+        let page =
+            PageQuery::<String>::read(&next, &["limit", "cursor"], SMALL_PAGES, true).unwrap();
+        assert_eq!((page.limit, page.after.as_deref()), (7, Some("feed-b")));
+        // A name cursor is no id cursor, and unknown names are refused.
+        assert!(matches!(
+            PageQuery::<i64>::read(&next, &["limit", "cursor"], SMALL_PAGES, false),
+            Err(ApiError::InvalidCursor)
+        ));
+        let extra = QueryPairs::parse("limit=7&q=x").unwrap();
+        assert!(matches!(
+            PageQuery::<i64>::read(&extra, &["limit", "cursor"], SMALL_PAGES, false),
+            Err(ApiError::UnknownParameter(_))
+        ));
     }
 
     #[test]
