@@ -213,19 +213,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn problems<T>(result: Result<T, ApiError>) -> Vec<(String, &'static str)> {
-        match result {
-            Ok(_) => vec![],
-            Err(ApiError::Invalid(errors)) => {
-                errors.into_iter().map(|e| (e.field, e.code)).collect()
-            }
-            Err(other) => panic!("{other:?}"),
-        }
-    }
-
-    fn one(field: &str, code: &'static str) -> Vec<(String, &'static str)> {
-        vec![(field.to_string(), code)]
-    }
+    use crate::api::dto::test_support::{one, problems};
 
     fn create(body: Value) -> Vec<(String, &'static str)> {
         problems(CreateFeedRequest::parse(body))

@@ -333,6 +333,29 @@ pub fn domain_error(field: &str, e: crate::domain::DomainError) -> FieldError {
     FieldError::new(field, e.code, e.message)
 }
 
+/// What the DTO tests compare: each problem's field and code, in order.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use crate::error::ApiError;
+
+    /// The `(field, code)` of each problem of a 422, none for a success; any other error
+    /// fails the test.
+    pub fn problems<T>(result: Result<T, ApiError>) -> Vec<(String, &'static str)> {
+        match result {
+            Ok(_) => vec![],
+            Err(ApiError::Invalid(errors)) => {
+                errors.into_iter().map(|e| (e.field, e.code)).collect()
+            }
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+
+    /// A single problem.
+    pub fn one(field: &str, code: &'static str) -> Vec<(String, &'static str)> {
+        vec![(field.to_string(), code)]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -113,18 +113,10 @@ mod tests {
         parse_time("2026-01-01T00:00:00Z").unwrap()
     }
 
-    fn problems(body: Value) -> Vec<(String, &'static str)> {
-        match CreateTokenRequest::parse(body, now()) {
-            Ok(_) => vec![],
-            Err(ApiError::Invalid(errors)) => {
-                errors.into_iter().map(|e| (e.field, e.code)).collect()
-            }
-            Err(other) => panic!("{other:?}"),
-        }
-    }
+    use crate::api::dto::test_support::one;
 
-    fn one(field: &str, code: &'static str) -> Vec<(String, &'static str)> {
-        vec![(field.to_string(), code)]
+    fn problems(body: Value) -> Vec<(String, &'static str)> {
+        crate::api::dto::test_support::problems(CreateTokenRequest::parse(body, now()))
     }
 
     #[test]
