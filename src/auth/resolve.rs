@@ -51,8 +51,7 @@ pub fn authenticate(
     // Reads must not become writes: the row says when it was last bumped.
     let mut last_used_at = tok.last_used_at;
     if last_used_at.is_none_or(|t| t < now - chrono::Duration::seconds(60)) {
-        let _turn = db::write_turn(c);
-        token::touch(c, tok.id, now)?;
+        db::write_tx(c, |tx| token::touch(tx, tok.id, now))?;
         last_used_at = Some(now);
     }
     let auth = AuthUser {

@@ -10,9 +10,10 @@
 //! - [`Db::long_write`]: work that runs for seconds or minutes (an import), on a connection
 //!   outside the pool (`dedicated`);
 //! - [`Db::run`]: a blocking call on a pooled connection outside the read queue, for work
-//!   that serialises its own statements (request counters, which take `write_turn`), does
-//!   something slow before its transaction (hashing a password), or must not wait behind the
-//!   reads (health, housekeeping).
+//!   that mixes reads with short write transactions of its own (the admission: a token's
+//!   resolution, then the day's count, each write in [`super::write_tx`]), does something
+//!   slow before its transaction (hashing a password), or must not wait behind the reads
+//!   (health, housekeeping).
 //!
 //! The CLI and the tests take a pool from [`super::connect`] and call model functions on a
 //! checked-out connection, inside [`super::write_tx`] when they write.
@@ -191,7 +192,8 @@ impl Db {
     }
 
     /// Runs `f` with a pooled connection on the blocking thread pool, outside the read queue
-    /// and without a transaction (see the module's list for what it is for).
+    /// and without a transaction: writes in it open their own with [`super::write_tx`] (see
+    /// the module's list for what it is for).
     pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,

@@ -322,15 +322,6 @@ where
 /// processes on the same file still meet SQLite's lock and `busy_timeout`.
 static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// Holds this process's SQLite write turn (nothing on PostgreSQL) until dropped.
-pub fn write_turn(conn: &DbConnection) -> Option<std::sync::MutexGuard<'static, ()>> {
-    match conn {
-        // A panic while writing poisons nothing we rely on: the transaction was rolled back.
-        DbConnection::Sqlite(_) => Some(SQLITE_WRITER.lock().unwrap_or_else(|p| p.into_inner())),
-        DbConnection::Postgresql(_) => None,
-    }
-}
-
 /// A connection inside a write transaction of this process's making ([`write_tx`],
 /// [`Db::write`], [`Db::upsert`]): model functions that write take one, so a write that is not
 /// serialised does not compile. It dereferences to the connection, for the reads of the same
@@ -382,6 +373,7 @@ where
 {
     type Tm = <DbConnection as Connection>::TransactionManager;
     if let DbConnection::Sqlite(c) = conn {
+        // A panic while writing poisons nothing we rely on: the transaction was rolled back.
         let _turn = SQLITE_WRITER.lock().unwrap_or_else(|p| p.into_inner());
         AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
         let result = f(&mut WriteTx::new(conn));

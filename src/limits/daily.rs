@@ -12,6 +12,10 @@
 //! gives the rest back.
 //! An unlimited user's requests are summed in memory and added to the day's row every few
 //! seconds and at shutdown, so they cost no write at all.
+//!
+//! Each count goes through the one write path, a short transaction of its own (`db::write_tx`)
+//! on the connection the caller holds: a lease is served only once its transaction committed,
+//! and a flush writes all its counts or none.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -19,7 +23,7 @@ use std::sync::Mutex;
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use chrono::{NaiveDate, NaiveDateTime};
 
-use crate::db::DbConnection;
+use crate::db::{self, DbConnection};
 use crate::domain::limit::Limit;
 use crate::models::daily;
 
@@ -184,21 +188,29 @@ impl Pending {
         slot.shown
     }
 
-    /// Gives the unused part of today's leases back (clean shutdown).
+    /// Gives the unused part of today's leases back (clean shutdown), in one transaction.
     pub fn release(&self, c: &mut DbConnection, today: NaiveDate) -> diesel::QueryResult<()> {
-        let drained: Vec<((String, NaiveDate), Lease)> = match self.leases.lock() {
-            Ok(mut map) => map.drain().collect(),
+        let unused: Vec<(String, i64)> = match self.leases.lock() {
+            Ok(mut map) => map
+                .drain()
+                .filter(|((_, day), lease)| *day == today && lease.left > 0)
+                .map(|((subject, _), lease)| (subject, lease.left))
+                .collect(),
             Err(_) => return Ok(()),
         };
-        for ((subject, day), lease) in drained {
-            if day == today && lease.left > 0 {
-                daily::add(c, &subject, day, -lease.left)?;
-            }
+        if unused.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        db::write_tx(c, |tx| {
+            for (subject, left) in &unused {
+                daily::add(tx, subject, today, -left)?;
+            }
+            Ok(())
+        })
     }
 
-    /// Adds every pending count to the database; counts that fail to write are kept for the next flush.
+    /// Adds every pending count to the database in one transaction; when it fails, the counts
+    /// are kept for the next flush.
     pub fn flush(&self, c: &mut DbConnection) -> diesel::QueryResult<()> {
         // Leases of past days are worthless (their requests stay counted, failing closed).
         if let Ok(mut map) = self.leases.lock()
@@ -210,16 +222,24 @@ impl Pending {
             Ok(mut map) => map.drain().collect(),
             Err(_) => return Ok(()),
         };
-        let mut result = Ok(());
-        for ((subject, day), n) in drained {
-            if let Err(e) = daily::add(c, &subject, day, n) {
-                if let Ok(mut map) = self.unlimited.lock() {
-                    *map.entry((subject, day)).or_insert(0) += n;
-                }
-                result = Err(e);
+        if drained.is_empty() {
+            return Ok(());
+        }
+        let written = db::write_tx(c, |tx| {
+            for ((subject, day), n) in &drained {
+                daily::add(tx, subject, *day, *n)?;
+            }
+            Ok(())
+        });
+        if written.is_err()
+            && let Ok(mut map) = self.unlimited.lock()
+        {
+            // The transaction was rolled back: every count waits for the next flush.
+            for (key, n) in drained {
+                *map.entry(key).or_insert(0) += n;
             }
         }
-        result
+        written
     }
 }
 
@@ -277,7 +297,10 @@ pub fn renew(
             return Ok(());
         };
         let block = lease_size(limit, counted);
-        if let Some(counted) = daily::count_within_limit(c, subject, day, limit, block)? {
+        let counted = db::write_tx(c, |tx| {
+            daily::count_within_limit(tx, subject, day, limit, block)
+        })?;
+        if let Some(counted) = counted {
             pending.keep_lease(
                 subject,
                 day,
@@ -324,12 +347,14 @@ pub fn charge(
     let block = pending
         .last_counted(subject, day)
         .map_or(1, |counted| lease_size(n, counted));
-    let mut counted = daily::count_within_limit(c, subject, day, n, block)?;
-    let mut taken = block;
-    if counted.is_none() && block > 1 {
-        counted = daily::count_within_limit(c, subject, day, n, 1)?;
-        taken = 1;
-    }
+    // A lease is used only once its transaction committed.
+    let (counted, taken) = db::write_tx(c, |tx| {
+        let counted = daily::count_within_limit(tx, subject, day, n, block)?;
+        if counted.is_none() && block > 1 {
+            return Ok((daily::count_within_limit(tx, subject, day, n, 1)?, 1));
+        }
+        Ok::<_, diesel::result::Error>((counted, block))
+    })?;
     Ok(match counted {
         Some(counted) => {
             let shown = pending.keep_lease(

@@ -1,6 +1,7 @@
 //! The `daily_usage` table: requests per subject (`u:<id>` or `a:<address>`) and UTC day.
 //! Admission is one atomic statement, so any number of gateways sharing the database admit
-//! exactly the limit.
+//! exactly the limit. Like every write, the counts are written inside a write transaction
+//! (`db::write_tx`); the caller keeps it short (`limits::daily`).
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
@@ -11,8 +12,11 @@ use crate::db::{DbConnection, WriteTx};
 /// Counts `n` requests for `subject` on `day` if `limit` leaves room for all of them; returns
 /// the new count, or `None` when it does not (nothing counted). `1 ≤ n ≤ limit`: a limit of 0
 /// is refused by the caller without a statement (the insert arm would admit).
+///
+/// On PostgreSQL the enclosing transaction's commit no longer waits for the WAL flush: count
+/// in a transaction that writes nothing else.
 pub fn count_within_limit(
-    c: &mut DbConnection,
+    c: &mut WriteTx<'_>,
     subject: &str,
     day: NaiveDate,
     limit: i64,
@@ -29,8 +33,7 @@ pub fn count_within_limit(
         .do_update()
         .set(daily_usage::used.eq(daily_usage::used + n))
         .filter(daily_usage::used.le(limit - n));
-    let _turn = crate::db::write_turn(c);
-    match c {
+    match c.conn() {
         DbConnection::Sqlite(conn) => insert
             .returning(daily_usage::used)
             .get_result(conn)
@@ -39,18 +42,18 @@ pub fn count_within_limit(
         // statement's row lock, not by durability, and waiting for an fsync on every request
         // would make every read as slow as a durable write. A crash may forget the last few
         // hundred milliseconds of counts; indicator writes keep synchronous commits.
-        DbConnection::Postgresql(conn) => conn.transaction(|conn| {
+        DbConnection::Postgresql(conn) => {
             diesel::sql_query("SET LOCAL synchronous_commit = off").execute(conn)?;
             insert
                 .returning(daily_usage::used)
                 .get_result(conn)
                 .optional()
-        }),
+        }
     }
 }
 
 /// Adds `n` requests without a limit (unlimited users' batched counts).
-pub fn add(c: &mut DbConnection, subject: &str, day: NaiveDate, n: i64) -> QueryResult<()> {
+pub fn add(c: &mut WriteTx<'_>, subject: &str, day: NaiveDate, n: i64) -> QueryResult<()> {
     let insert = diesel::insert_into(daily_usage::table)
         .values((
             daily_usage::subject.eq(subject),
@@ -60,8 +63,7 @@ pub fn add(c: &mut DbConnection, subject: &str, day: NaiveDate, n: i64) -> Query
         .on_conflict((daily_usage::subject, daily_usage::day))
         .do_update()
         .set(daily_usage::used.eq(daily_usage::used + n));
-    let _turn = crate::db::write_turn(c);
-    crate::on_backend!(c, |conn| insert.execute(conn).map(|_| ()))
+    crate::on_backend!(c.conn(), |conn| insert.execute(conn).map(|_| ()))
 }
 
 /// The requests counted for `subject` on `day`.

@@ -126,7 +126,8 @@ pub fn revoke(
 }
 
 /// Records use, at most once a minute per token, so reads do not become writes.
-pub fn touch(c: &mut DbConnection, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+pub fn touch(c: &mut WriteTx<'_>, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+    let c = c.conn();
     let stale = now - chrono::Duration::seconds(60);
     diesel::update(api_tokens::table.find(id))
         .filter(

@@ -442,7 +442,7 @@ both_backends! {
         {
             let mut conn = app.pool.get().unwrap();
             let id = feedgate::models::user::find_by_name(&mut conn, "alice").unwrap().id;
-            daily::add(&mut conn, &daily::user_subject(id), now.date(), 7).unwrap();
+            feedgate::db::write_tx(&mut conn, |tx| daily::add(tx, &daily::user_subject(id), now.date(), 7)).unwrap();
         }
         let res = app.get_as(admin, "/api/admin/users/alice/usage");
         let usage = res.assert_status(200).json();

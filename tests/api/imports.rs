@@ -501,13 +501,15 @@ fn metric(app: &TestApp, token: &str, name: &str) -> i64 {
         .unwrap_or_else(|| panic!("no {name} in {text}"))
 }
 
-/// Holds what every import into these feeds waits for before its first batch: the SQLite
-/// write turn of this process, or the feeds' PostgreSQL advisory locks (`writer::lock_feed`).
+/// Holds what every import into these feeds waits for before its first batch: on SQLite a
+/// write transaction of this process left open on another thread (imports wait for this
+/// process's write turn), on PostgreSQL the feeds' advisory locks (`writer::lock_feed`).
 /// Dropping it lets them go on.
 struct ImportsHeld {
     conn: db::PooledConn,
     feeds: Vec<i64>,
-    turn: Option<std::sync::MutexGuard<'static, ()>>,
+    /// Ends the open SQLite transaction, and its thread.
+    writer: Option<(std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>)>,
 }
 
 impl ImportsHeld {
@@ -518,18 +520,34 @@ impl ImportsHeld {
             .iter()
             .map(|(u, f)| feed_id(&mut conn, u, f))
             .collect();
-        if let DbConnection::Postgresql(pg) = &mut *conn {
-            for id in &ids {
-                diesel::sql_query(format!("SELECT pg_advisory_lock({id})"))
-                    .execute(pg)
-                    .unwrap();
+        let writer = match &mut *conn {
+            DbConnection::Postgresql(pg) => {
+                for id in &ids {
+                    diesel::sql_query(format!("SELECT pg_advisory_lock({id})"))
+                        .execute(pg)
+                        .unwrap();
+                }
+                None
             }
-        }
-        let turn = db::write_turn(&conn);
+            DbConnection::Sqlite(_) => {
+                let mut writer = app.pool.get().unwrap();
+                let (began, until) = (std::sync::mpsc::channel(), std::sync::mpsc::channel());
+                let thread = std::thread::spawn(move || {
+                    db::write_tx(&mut writer, |_| {
+                        began.0.send(()).unwrap();
+                        let _ = until.1.recv();
+                        Ok::<_, diesel::result::Error>(())
+                    })
+                    .unwrap();
+                });
+                began.1.recv().unwrap();
+                Some((until.0, thread))
+            }
+        };
         ImportsHeld {
             conn,
             feeds: ids,
-            turn,
+            writer,
         }
     }
 }
@@ -537,7 +555,10 @@ impl ImportsHeld {
 impl Drop for ImportsHeld {
     fn drop(&mut self) {
         use diesel::prelude::*;
-        drop(self.turn.take());
+        if let Some((until, thread)) = self.writer.take() {
+            let _ = until.send(());
+            thread.join().unwrap();
+        }
         if let DbConnection::Postgresql(pg) = &mut *self.conn {
             for id in &self.feeds {
                 diesel::sql_query(format!("SELECT pg_advisory_unlock({id})"))
