@@ -155,19 +155,14 @@ impl Settings {
             .max(4)
     }
 
-    /// Reader threads (`db::reads`): as set, or on SQLite one more than the CPUs (a read there
-    /// is CPU work: more threads only share the cores and lengthen the tail, one spare keeps
-    /// a slow read from stalling a core's queue) and on PostgreSQL one per pooled connection
-    /// (a read there mostly waits for the server).
+    /// Reader threads (`db::reads`): as set, or the backend's default for this machine's CPUs
+    /// and the pool ([`crate::db::Backend::default_read_threads`]).
     pub fn read_threads(&self, backend: crate::db::Backend) -> usize {
         if self.read_threads > 0 {
             return self.read_threads;
         }
         let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-        match backend {
-            crate::db::Backend::Sqlite => cpus + 1,
-            crate::db::Backend::Postgres => self.pool_size() as usize,
-        }
+        backend.default_read_threads(cpus, self.pool_size())
     }
 
     /// The defaults, as `feedgate serve` with no flags (environment ignored): for tests and tools.

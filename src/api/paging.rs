@@ -12,6 +12,7 @@ use chrono::NaiveDateTime;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::domain::hex::hex;
 use crate::domain::time::parse_time;
 use crate::error::ApiError;
 
@@ -87,11 +88,7 @@ impl Cursor {
             h.update(v.as_bytes());
             h.update([0]);
         }
-        h.finalize()
-            .iter()
-            .take(4)
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        hex(&h.finalize()[..4])
     }
 
     /// Encodes `key` for a request with these parameters.

@@ -16,12 +16,16 @@ pub mod schema;
 mod setup;
 pub mod sql;
 pub mod time;
+mod url;
+mod write;
 
 use dedicated::run_dedicated;
 pub use handle::{Db, LostRace, PoolUsage, Walk};
+pub use url::DatabaseUrl;
+use url::one_line;
+use write::SQLITE_WRITER;
+pub use write::{WriteTx, write_tx};
 
-use std::fmt;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
@@ -67,6 +71,17 @@ impl Backend {
             Backend::Postgres => "postgres",
         }
     }
+
+    /// Reader threads (`reads`) when the settings name none: on SQLite one more than the CPUs
+    /// (a read there is CPU work: more threads only share the cores and lengthen the tail, one
+    /// spare keeps a slow read from stalling a core's queue), on PostgreSQL one per pooled
+    /// connection (a read there mostly waits for the server).
+    pub fn default_read_threads(self, cpus: usize, pool_size: u32) -> usize {
+        match self {
+            Backend::Sqlite => cpus + 1,
+            Backend::Postgres => pool_size as usize,
+        }
+    }
 }
 
 impl DbConnection {
@@ -77,13 +92,6 @@ impl DbConnection {
             DbConnection::Sqlite(_) => Backend::Sqlite,
         }
     }
-}
-
-/// A parsed `--database-url`: `sqlite://PATH` or `postgres://…` / `postgresql://…`.
-#[derive(Clone, PartialEq, Eq)]
-pub enum DatabaseUrl {
-    Sqlite(PathBuf),
-    Postgres(String),
 }
 
 /// Why a database URL was refused or the database could not be opened.
@@ -105,103 +113,6 @@ pub enum ConnectError {
     Setup(String),
     #[error("cannot start the reader threads: {0}")]
     Threads(std::io::Error),
-}
-
-impl DatabaseUrl {
-    /// Parses a URL by its scheme; anything but SQLite or PostgreSQL is an error.
-    pub fn parse(raw: &str) -> Result<Self, ConnectError> {
-        let raw = raw.trim();
-        if let Some(rest) = raw.strip_prefix("sqlite://") {
-            if rest.is_empty() || rest == ":memory:" || rest.starts_with("file::memory:") {
-                return Err(ConnectError::NoSqlitePath);
-            }
-            return Ok(DatabaseUrl::Sqlite(PathBuf::from(rest)));
-        }
-        let lower = raw.get(..13).unwrap_or(raw).to_ascii_lowercase();
-        if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
-            return Ok(DatabaseUrl::Postgres(raw.to_string()));
-        }
-        // Show only the scheme: the rest may hold a password.
-        let scheme = raw
-            .split("://")
-            .next()
-            .unwrap_or("")
-            .chars()
-            .take(32)
-            .collect::<String>();
-        Err(ConnectError::UnsupportedScheme(format!("{scheme}://")))
-    }
-
-    /// The backend this URL selects.
-    pub fn backend(&self) -> Backend {
-        match self {
-            DatabaseUrl::Sqlite(_) => Backend::Sqlite,
-            DatabaseUrl::Postgres(_) => Backend::Postgres,
-        }
-    }
-
-    /// A description safe to log: the SQLite path, or the PostgreSQL host and database without credentials.
-    pub fn redacted(&self) -> String {
-        match self {
-            DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
-            DatabaseUrl::Postgres(url) => {
-                let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", url));
-                let after_at = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
-                let without_query = after_at.split('?').next().unwrap_or(after_at);
-                format!("{scheme}://{without_query}")
-            }
-        }
-    }
-
-    /// Opens one connection, with the per-backend settings applied.
-    pub fn establish(&self) -> Result<DbConnection, ConnectError> {
-        match self {
-            DatabaseUrl::Sqlite(path) => {
-                let text = path.to_string_lossy().into_owned();
-                let mut conn = diesel::SqliteConnection::establish(&text).map_err(|e| {
-                    ConnectError::Sqlite {
-                        path: text.clone(),
-                        reason: one_line(&e.to_string()),
-                    }
-                })?;
-                setup::sqlite(&mut conn).map_err(|e| ConnectError::Sqlite {
-                    path: text,
-                    reason: one_line(&e.to_string()),
-                })?;
-                Ok(DbConnection::Sqlite(conn))
-            }
-            DatabaseUrl::Postgres(url) => {
-                let mut conn = diesel::PgConnection::establish(&with_connect_timeout(url))
-                    .map_err(|e| ConnectError::Postgres {
-                        target: self.redacted(),
-                        reason: one_line(&e.to_string()),
-                    })?;
-                setup::postgres(&mut conn)
-                    .map_err(|e| ConnectError::Setup(one_line(&e.to_string())))?;
-                Ok(DbConnection::Postgresql(conn))
-            }
-        }
-    }
-}
-
-impl fmt::Debug for DatabaseUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.redacted())
-    }
-}
-
-/// libpq waits minutes for an unreachable host unless told otherwise.
-fn with_connect_timeout(url: &str) -> String {
-    if url.contains("connect_timeout=") {
-        return url.to_string();
-    }
-    let sep = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{sep}connect_timeout=5")
-}
-
-/// Error texts from libpq span lines; a startup error is one line.
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Our r2d2 manager: connects by URL scheme and applies the per-backend settings to each connection.
@@ -313,146 +224,5 @@ where
     match task.await {
         Ok(result) => result,
         Err(_) => Err(E::from(RunError::Cancelled)),
-    }
-}
-
-/// SQLite admits one writer at a time. Writers of this process queue here, so a waiting
-/// thread wakes the moment the lock is free; contending on SQLite's own lock instead makes
-/// its busy handler sleep in steps of 1–100 ms, which ruins latency under load. Other
-/// processes on the same file still meet SQLite's lock and `busy_timeout`.
-static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// A connection inside a write transaction of this process's making ([`write_tx`],
-/// [`Db::write`], [`Db::upsert`]): model functions that write take one, so a write that is not
-/// serialised does not compile. It dereferences to the connection, for the reads of the same
-/// transaction.
-///
-/// ```compile_fail
-/// // A model write outside a transaction is refused by the compiler.
-/// fn unserialised(c: &mut feedgate::db::DbConnection) {
-///     let _ = feedgate::models::feed::delete(c, 1);
-/// }
-/// ```
-pub struct WriteTx<'a> {
-    conn: &'a mut DbConnection,
-}
-
-impl<'a> WriteTx<'a> {
-    /// Only `db/` opens transactions.
-    fn new(conn: &'a mut DbConnection) -> Self {
-        WriteTx { conn }
-    }
-
-    /// The connection, for the statements of a model function that writes.
-    pub fn conn(&mut self) -> &mut DbConnection {
-        self.conn
-    }
-}
-
-impl std::ops::Deref for WriteTx<'_> {
-    type Target = DbConnection;
-
-    fn deref(&self) -> &DbConnection {
-        self.conn
-    }
-}
-
-impl std::ops::DerefMut for WriteTx<'_> {
-    fn deref_mut(&mut self) -> &mut DbConnection {
-        self.conn
-    }
-}
-
-/// Runs `f` in a write transaction. On SQLite it takes the write lock up front (`BEGIN
-/// IMMEDIATE`), so a read-then-write transaction cannot fail with SQLITE_BUSY half-way through
-/// when another writer got there first; on PostgreSQL it is a plain transaction.
-pub fn write_tx<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
-where
-    E: From<diesel::result::Error>,
-    F: FnOnce(&mut WriteTx<'_>) -> Result<T, E>,
-{
-    type Tm = <DbConnection as Connection>::TransactionManager;
-    if let DbConnection::Sqlite(c) = conn {
-        // A panic while writing poisons nothing we rely on: the transaction was rolled back.
-        let _turn = SQLITE_WRITER.lock().unwrap_or_else(|p| p.into_inner());
-        AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
-        let result = f(&mut WriteTx::new(conn));
-        return match result {
-            Ok(value) => Tm::commit_transaction(conn)
-                .map(|()| value)
-                .map_err(E::from),
-            Err(e) => {
-                Tm::rollback_transaction(conn)?;
-                Err(e)
-            }
-        };
-    }
-    conn.transaction(|c| f(&mut WriteTx::new(c)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_are_parsed_by_scheme() {
-        assert_eq!(
-            DatabaseUrl::parse("sqlite://./feedgate.db").ok(),
-            Some(DatabaseUrl::Sqlite(PathBuf::from("./feedgate.db")))
-        );
-        assert_eq!(
-            DatabaseUrl::parse("sqlite:///var/lib/fg.db").ok(),
-            Some(DatabaseUrl::Sqlite(PathBuf::from("/var/lib/fg.db")))
-        );
-        assert!(matches!(
-            DatabaseUrl::parse("postgres://u:p@h/db"),
-            Ok(DatabaseUrl::Postgres(_))
-        ));
-        assert!(matches!(
-            DatabaseUrl::parse("PostgreSQL://h/db"),
-            Ok(DatabaseUrl::Postgres(_))
-        ));
-        assert!(matches!(
-            DatabaseUrl::parse("mysql://u:p@h/db"),
-            Err(ConnectError::UnsupportedScheme(_))
-        ));
-        assert!(matches!(
-            DatabaseUrl::parse("feedgate.db"),
-            Err(ConnectError::UnsupportedScheme(_))
-        ));
-        assert!(matches!(
-            DatabaseUrl::parse("sqlite://"),
-            Err(ConnectError::NoSqlitePath)
-        ));
-        assert!(matches!(
-            DatabaseUrl::parse("sqlite://:memory:"),
-            Err(ConnectError::NoSqlitePath)
-        ));
-    }
-
-    #[test]
-    fn redaction_drops_credentials() {
-        let url =
-            DatabaseUrl::parse("postgres://app:s3cret@db.example:5432/fg?sslmode=disable").unwrap();
-        assert_eq!(url.redacted(), "postgres://db.example:5432/fg");
-        assert!(!format!("{url:?}").contains("s3cret"));
-        let err = DatabaseUrl::parse("mysql://app:s3cret@h/db").err().unwrap();
-        assert!(!err.to_string().contains("s3cret"));
-    }
-
-    #[test]
-    fn a_connect_timeout_is_added_once() {
-        assert_eq!(
-            with_connect_timeout("postgres://h/db"),
-            "postgres://h/db?connect_timeout=5"
-        );
-        assert_eq!(
-            with_connect_timeout("postgres://h/db?a=b"),
-            "postgres://h/db?a=b&connect_timeout=5"
-        );
-        assert_eq!(
-            with_connect_timeout("postgres://h/db?connect_timeout=2"),
-            "postgres://h/db?connect_timeout=2"
-        );
     }
 }

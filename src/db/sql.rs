@@ -111,8 +111,8 @@ where
 /// A select with its row limit written into the SQL text instead of bound.
 ///
 /// SQLite (3.47 and later) re-parses a prepared statement whenever a value bound to `LIMIT ?`
-/// is bound again, because the limit may change its plan; that re-parse was 40 % of the CPU of
-/// a search (perf, bench scenario 3a). A literal limit keeps the prepared statement valid. The
+/// is bound again, because the limit may change its plan, so every search would be parsed
+/// again. A literal limit keeps the prepared statement valid. The
 /// literal is rounded up to a power of two (at least 32) so a connection keeps a handful of
 /// statements per query shape whatever limits clients send; callers read at most the rows
 /// they asked for ([`take_rows`]), and SQLite produces rows only as they are read.
@@ -165,8 +165,8 @@ where
 }
 
 /// A query whose SQL text is fixed by the type `K` alone, so diesel finds its prepared
-/// statement by type instead of rendering the text again to look it up (rendering a search's
-/// 40-column select took 15 % of the server's CPU in bench scenario 3a).
+/// statement by type instead of rendering the whole text again on every run to look it up (a
+/// search's select has 40 columns).
 ///
 /// Only for a query built by one code path whose text depends on nothing but what `K` names:
 /// two texts under one `K` would run the first one's statement with the second one's binds.
@@ -205,8 +205,8 @@ impl<Q, K, Conn> diesel::RunQueryDsl<Conn> for Keyed<Q, K> {}
 /// `(a, b) < (?, ?)`: the keyset condition "after this page" in one comparison.
 ///
 /// The equivalent `a < ? OR (a = ? AND b < ?)` with bound values is not used as an index range
-/// by SQLite, which then walks the feed from its newest row to the cursor (measured: 3.8 ms
-/// instead of 0.6 ms for a page 10,000 rows deep); the row value is, on both backends.
+/// by SQLite, which then walks the feed from its newest row to the cursor, so a deep page
+/// would cost more than the first; the row value is, on both backends.
 #[derive(Debug, Clone)]
 pub struct RowBefore<A, B, VA, VB> {
     columns: (A, B),

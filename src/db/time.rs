@@ -36,8 +36,8 @@ impl From<DbTimeOpt> for Option<NaiveDateTime> {
 }
 
 /// A timestamp to bind. diesel formats each SQLite timestamp with chrono's `strftime`
-/// interpreter (8 % of an import's writer thread, five timestamps per row) into a new `String`
-/// per bind; a `Stamp` writes the same text once, directly, into itself, and is bound borrowed.
+/// interpreter into a new `String` per bind (an import binds five per row); a `Stamp` writes
+/// the same text once, directly, into itself, and is bound borrowed.
 /// PostgreSQL gets diesel's binary encoding.
 #[derive(Debug, Clone, Copy, diesel::expression::AsExpression)]
 #[diesel(sql_type = Timestamp)]

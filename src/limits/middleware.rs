@@ -22,6 +22,7 @@ use crate::auth::resolve::{accepts_basic, authenticate, is_unmetered};
 use crate::auth::token::PlainToken;
 use crate::clock::Clock;
 use crate::db::{self, Db, DbConnection};
+use crate::domain::hex::hex;
 use crate::domain::limit::Limit;
 use crate::domain::proxy::ProxyNet;
 use crate::error::ApiError;
@@ -102,7 +103,7 @@ pub async fn admit(
     let cached = token_hash.and_then(|hash| state.tokens.get(&hash, now).map(|r| (hash, r)));
     let known = cached.as_ref().map(|(hash, _)| *hash);
     let burst_key = match known {
-        Some(hash) => format!("t:{}", hex8(&hash)),
+        Some(hash) => burst_key_of(&hash),
         None => format!("a:{address}"),
     };
     if let Err(wait) = state.burst.check(&burst_key) {
@@ -152,7 +153,7 @@ pub async fn admit(
             // the request counts in its own bucket too, so that bucket holds from its first
             // request on (junk never gets a bucket: the limiter's memory stays bounded).
             if let (Caller::User(_), Some(hash), None) = (&caller, token_hash, known) {
-                let _ = state.burst.check(&format!("t:{}", hex8(&hash)));
+                let _ = state.burst.check(&burst_key_of(&hash));
             }
             let identified = !matches!(caller, Caller::Anonymous { .. });
             req.extensions_mut().insert(caller);
@@ -183,10 +184,6 @@ fn fail_closed(e: ApiError) -> ApiError {
         }
         other => other,
     }
-}
-
-fn hex8(hash: &[u8; 32]) -> String {
-    hash.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
 fn refused(state: DailyState, now: chrono::NaiveDateTime) -> ApiError {
@@ -331,6 +328,11 @@ fn charge_and_renew(
         });
     }
     Some(admission)
+}
+
+/// A known token's burst bucket: its hash's first 8 bytes are enough to tell tokens apart.
+fn burst_key_of(hash: &[u8; 32]) -> String {
+    format!("t:{}", hex(&hash[..8]))
 }
 
 /// A token's SHA-256 as a fixed-size key (always 32 bytes).
