@@ -1,63 +1,27 @@
-//! Admin routes (spec §6.9): users with their limits, usage and tokens. Every route needs the
-//! admin role (403 `admin_required`; anonymous 401); GET needs read scope, the rest write scope.
-//! Objects are never wrapped; v0 and v1 differ only in the time format. Demoting, disabling or
-//! deleting the last enabled admin is 409 `last_admin`. The token routes are those of §6.3 for
-//! any user: they call the `api::tokens` handlers with the admin as caller.
-
-use std::future::{Ready, ready};
+//! `/api/admin/users` and `/api/admin/users/{user}`: the admin user object, and listing,
+//! creating, showing, changing and deleting users.
 
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::{Map, Value, json};
 
+use super::{AdminReader, AdminWriter};
 use crate::api::body::JsonBody;
 use crate::api::dto::user::{CreateUserRequest, NewUserInput, UpdateUserRequest, UserPatch};
 use crate::api::paging::{self, PageQuery};
 use crate::api::query::{NoParams, QueryPairs};
 use crate::api::representation::ApiVersion;
-use crate::api::tokens::{self, TokenPath, account_error, token_object};
+use crate::api::tokens::{account_error, token_object};
 use crate::api::urls;
 use crate::api::users::UserPath;
-use crate::auth::accounts::{self, MAX_TOKENS_PER_USER};
-use crate::auth::caller::{AuthUser, Caller};
+use crate::auth::accounts;
 use crate::auth::password::Password;
 use crate::config::DefaultLimits;
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
-use crate::limits::daily::next_midnight;
 use crate::models::user::{self, ExtraUsage, LimitKind, ROLE_ADMIN, ROLE_USER, UserRow};
 use crate::startup::AppState;
-
-/// An authenticated admin; `WRITE` also demands the write scope. Non-admins get 403
-/// `admin_required` whatever their scope, anonymous callers 401, a read-only admin token on a
-/// writing route 403 `insufficient_scope` (spec §1.4 step 8, before query and body).
-#[derive(Debug, Clone)]
-pub struct Admin<const WRITE: bool>(pub AuthUser);
-
-/// An admin on a reading route.
-pub type AdminReader = Admin<false>;
-/// An admin with a write-scoped token.
-pub type AdminWriter = Admin<true>;
-
-impl<const WRITE: bool> FromRequest for Admin<WRITE> {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let caller = Caller::from_request(req, payload).into_inner();
-        ready(caller.and_then(|c| require_admin(c, WRITE)).map(Admin))
-    }
-}
-
-fn require_admin(caller: Caller, write: bool) -> Result<AuthUser, ApiError> {
-    match caller {
-        Caller::User(u) if !u.admin => Err(ApiError::AdminRequired),
-        Caller::User(u) if write && !u.write => Err(ApiError::InsufficientScope),
-        Caller::User(u) => Ok(u),
-        Caller::Anonymous { .. } | Caller::Basic(_) => Err(ApiError::AuthenticationRequired),
-    }
-}
 
 /// The admin user object (spec §6.9).
 pub fn admin_user_object(
@@ -91,46 +55,8 @@ pub fn admin_user_object(
     obj
 }
 
-/// The usage object (spec §6.9): requests of the UTC day `now` falls in, and each quota.
-pub fn usage_object(
-    row: &UserRow,
-    extra: ExtraUsage,
-    defaults: &DefaultLimits,
-    version: ApiVersion,
-    now: NaiveDateTime,
-) -> Value {
-    let mut obj = Map::new();
-    obj.insert("username".into(), json!(row.username));
-    obj.insert(
-        "date".into(),
-        json!(now.date().format("%Y-%m-%d").to_string()),
-    );
-    for kind in LimitKind::ALL {
-        let used = row.used(kind, extra.requests_today);
-        let limit = row.limit(kind, defaults).0;
-        let (name, entry) = match kind {
-            LimitKind::RequestsPerDay => (
-                "requests",
-                json!({
-                    "used": used,
-                    "limit": limit,
-                    "remaining": limit.map(|l| (l - used).max(0)),
-                    "reset_at": version.time(next_midnight(now)),
-                }),
-            ),
-            other => (other.name(), json!({"used": used, "limit": limit})),
-        };
-        obj.insert(name.into(), entry);
-    }
-    obj.insert(
-        "tokens".into(),
-        json!({"used": extra.tokens, "limit": MAX_TOKENS_PER_USER}),
-    );
-    Value::Object(obj)
-}
-
 /// Finds a user (404) with the usage that is not on its row.
-fn load(
+pub(super) fn load(
     c: &mut DbConnection,
     name: &str,
     day: NaiveDate,
@@ -363,99 +289,4 @@ fn remove_user(
     }
     let deleted = user::delete(c, row.id)?;
     Ok((row, extra, deleted))
-}
-
-/// GET /api/admin/users/{user}/tokens: 200 with the user's unrevoked tokens, newest first;
-/// 401, 403, 404. The §6.3 route, with the admin as caller.
-pub async fn list_admin_user_tokens(
-    state: web::Data<AppState>,
-    version: ApiVersion,
-    admin: AdminReader,
-    params: NoParams,
-    path: web::Path<UserPath>,
-) -> Result<HttpResponse, ApiError> {
-    tokens::list_tokens(state, version, Caller::User(admin.0), params, path).await
-}
-
-/// POST /api/admin/users/{user}/tokens: 201 with a new token of the user and its plaintext;
-/// 401, 403, 404, 422 (`validation_failed`; `quota_exceeded` at 100 tokens). The §6.3 route,
-/// with the admin as caller.
-pub async fn create_admin_user_token(
-    state: web::Data<AppState>,
-    version: ApiVersion,
-    admin: AdminWriter,
-    params: NoParams,
-    path: web::Path<UserPath>,
-    payload: JsonBody,
-) -> Result<HttpResponse, ApiError> {
-    tokens::create_token(state, version, Caller::User(admin.0), params, path, payload).await
-}
-
-/// DELETE /api/admin/users/{user}/tokens/{tid}: 200 with the revoked token; 401, 403, 404
-/// (unknown user; unknown, revoked or another user's token). The §6.3 route, with the admin
-/// as caller.
-pub async fn revoke_admin_user_token(
-    state: web::Data<AppState>,
-    version: ApiVersion,
-    admin: AdminWriter,
-    params: NoParams,
-    path: web::Path<TokenPath>,
-) -> Result<HttpResponse, ApiError> {
-    tokens::revoke_token(state, version, Caller::User(admin.0), params, path).await
-}
-
-/// GET /api/admin/users/{user}/usage: 200 with today's requests and each quota against its
-/// effective limit (`null` = unlimited); 401, 403, 404.
-pub async fn show_admin_user_usage(
-    state: web::Data<AppState>,
-    version: ApiVersion,
-    _admin: AdminReader,
-    _: NoParams,
-    path: web::Path<UserPath>,
-) -> Result<HttpResponse, ApiError> {
-    let name = path.into_inner().user;
-    let now = state.clock.now();
-    let (row, extra) = state.db.read(move |c| load(c, &name, now.date())).await?;
-    let defaults = state.settings.default_limits();
-    Ok(version.ok(&usage_object(&row, extra, &defaults, version, now)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_admins_pass_and_scope_comes_second() {
-        let user = |admin, write| {
-            Caller::User(AuthUser {
-                id: 1,
-                name: "a".into(),
-                admin,
-                write,
-                token_id: 1,
-                token_expires_at: None,
-            })
-        };
-        let code = |r: Result<AuthUser, ApiError>| r.err().map(|e| e.code());
-        assert_eq!(
-            code(require_admin(user(false, true), false)),
-            Some("admin_required")
-        );
-        assert_eq!(
-            code(require_admin(user(false, false), true)),
-            Some("admin_required")
-        );
-        assert_eq!(
-            code(require_admin(user(true, false), true)),
-            Some("insufficient_scope")
-        );
-        assert_eq!(code(require_admin(user(true, false), false)), None);
-        let anon = Caller::Anonymous {
-            ip: "192.0.2.1".into(),
-        };
-        assert_eq!(
-            code(require_admin(anon, false)),
-            Some("authentication_required")
-        );
-    }
 }
