@@ -122,3 +122,35 @@ fn the_day_ends_at_utc_midnight() {
         &next.and_utc().timestamp().to_string()
     );
 }
+
+#[test]
+fn a_flush_writes_every_count_or_keeps_them_all_for_the_next() {
+    use diesel::connection::SimpleConnection;
+    let dir = tempfile::tempdir().unwrap();
+    let url = crate::db::DatabaseUrl::Sqlite(dir.path().join("flush.db"));
+    let pool = crate::db::connect(&url, crate::db::PoolOptions::default()).unwrap();
+    let mut c = pool.get().unwrap();
+    let day = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+    let p = Pending::default();
+    for _ in 0..3 {
+        p.add("u:1", day);
+    }
+    p.add("u:2", day);
+    // One subject's count cannot be written: the other's, written or not before it, is not
+    // kept either, and both wait for the next flush.
+    c.batch_execute(
+        "CREATE TRIGGER refuse BEFORE INSERT ON daily_usage WHEN NEW.subject = 'u:2' \
+         BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+    )
+    .unwrap();
+    assert!(p.flush(&mut c).is_err());
+    assert_eq!(daily::used(&mut c, "u:1", day).unwrap(), 0);
+    c.batch_execute("DROP TRIGGER refuse").unwrap();
+    p.add("u:1", day);
+    p.flush(&mut c).unwrap();
+    assert_eq!(daily::used(&mut c, "u:1", day).unwrap(), 4);
+    assert_eq!(daily::used(&mut c, "u:2", day).unwrap(), 1);
+    // Counts are written once.
+    p.flush(&mut c).unwrap();
+    assert_eq!(daily::used(&mut c, "u:1", day).unwrap(), 4);
+}
