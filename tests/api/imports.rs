@@ -502,8 +502,8 @@ fn metric(app: &TestApp, token: &str, name: &str) -> i64 {
 }
 
 /// Holds what every import into these feeds waits for before its first batch: the SQLite
-/// write turn of this process, or the feeds' PostgreSQL advisory locks (`writer::lock_feed`).
-/// Dropping it lets them go on.
+/// write turn of this process, or the feeds' PostgreSQL advisory locks
+/// (`models::import_batch::lock_feed`). Dropping it lets them go on.
 struct ImportsHeld {
     conn: db::PooledConn,
     feeds: Vec<i64>,
