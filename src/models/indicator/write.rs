@@ -413,3 +413,94 @@ where
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use diesel::debug_query;
+
+    use super::*;
+
+    fn row(now: Stamp) -> InsertRow<'static> {
+        InsertRow {
+            feed_id: 1,
+            user_id: 2,
+            created_at: now,
+            updated_at: now,
+            provider: Some("shadowserver"),
+            value: "192.0.2.1",
+            itype: "ipv4",
+            ip_lo: None,
+            ip_hi: None,
+            host_rev: None,
+            portlist: None,
+            portlist_src: None,
+            protocol: None,
+            firsttime: Some(now),
+            lasttime: Some(now),
+            effective_at: now,
+            count: 1,
+            description: None,
+            copy: StoredCopy::full(Some("{}")),
+            asn: None,
+            asn_desc: None,
+            cc: None,
+            tags: "",
+            import_key: Some("k"),
+            comments_count: 0,
+        }
+    }
+
+    /// The value tuples of a rendered statement, each split into its values.
+    fn tuples(sql: &str) -> Vec<Vec<String>> {
+        let values = sql
+            .split(" VALUES ")
+            .nth(1)
+            .and_then(|v| v.split(" ON CONFLICT").next())
+            .unwrap();
+        values
+            .trim_start_matches('(')
+            .trim_end_matches(')')
+            .split("),(")
+            .map(|t| t.split(',').map(str::to_owned).collect())
+            .collect()
+    }
+
+    #[test]
+    fn every_row_of_either_kind_has_a_value_for_each_column() {
+        let now = Stamp::new(NaiveDateTime::default());
+        let rows = [row(now), row(now), row(now)];
+        let columns = COLUMNS.split(',').count();
+        let api = RowsStatement::<ApiRows, false>::new(&rows);
+        let import = RowsStatement::<ImportRows, false>::new(&rows);
+        let rendered = [
+            debug_query::<diesel::sqlite::Sqlite, _>(&api).to_string(),
+            debug_query::<diesel::sqlite::Sqlite, _>(&import).to_string(),
+            debug_query::<diesel::pg::Pg, _>(&api).to_string(),
+            debug_query::<diesel::pg::Pg, _>(&import).to_string(),
+        ];
+        for sql in &rendered {
+            let tuples = tuples(sql);
+            assert_eq!(tuples.len(), rows.len(), "{sql}");
+            for t in &tuples {
+                assert_eq!(t.len(), columns, "{sql}");
+            }
+        }
+    }
+
+    #[test]
+    fn later_rows_refer_to_the_shared_values_of_the_first() {
+        let now = Stamp::new(NaiveDateTime::default());
+        let rows = [row(now), row(now)];
+        let import = RowsStatement::<ImportRows, false>::new(&rows);
+        let sql = debug_query::<diesel::pg::Pg, _>(&import).to_string();
+        let pg = tuples(&sql);
+        // feed, owner, created, updated, provider: bound once, then named by number.
+        assert_eq!(pg[0][..5], ["$1", "$2", "$3", "$3", "$4"]);
+        assert_eq!(pg[1][..5], ["$1", "$2", "$3", "$3", "$4"]);
+        assert_eq!(pg[1][5], "$23");
+        let api = RowsStatement::<ApiRows, false>::new(&rows);
+        let sql = debug_query::<diesel::sqlite::Sqlite, _>(&api).to_string();
+        let sqlite = tuples(&sql);
+        assert_eq!(sqlite[1][..5], ["?1", "?2", "?3", "?3", "?"]);
+    }
+}
