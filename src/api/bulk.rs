@@ -300,7 +300,6 @@ fn apply_all(
             count: Some(row.count),
             description: Some(row.description.clone()),
             content: Some(row.content.clone()),
-            content_header: None,
             provider: Some(row.provider.clone()),
             tags: Some(row.tags.clone()),
             comments_count: Some(counts[*slot]),

@@ -304,7 +304,6 @@ pub fn apply(
                 count: Some(merged.count),
                 description: input.description.given().cloned().map(Some),
                 content: input.content.given().cloned().map(Some),
-                content_header: None,
                 provider: input.provider.given().cloned().map(Some),
                 tags: Some(merged.tags),
                 comments_count: None,
@@ -405,7 +404,6 @@ pub fn new_row(
         comments_count: 0,
         created_at: now,
         updated_at: now,
-        content_header: None,
     })
 }
 
@@ -604,7 +602,6 @@ pub async fn update_indicator(
                 count: None,
                 description: input.description.clone().change(),
                 content: input.content.clone().change(),
-                content_header: None,
                 provider: input.provider.clone().change(),
                 tags: tags.map(|t| t.joined()),
                 comments_count: None,

@@ -140,10 +140,7 @@ impl Serialize for IndicatorFields<'_, '_> {
         m.serialize_entry("lasttime", &r.lasttime.map(time))?;
         m.serialize_entry("count", &r.count)?;
         m.serialize_entry("description", &r.description)?;
-        debug_assert!(
-            r.content_header.is_none(),
-            "a packed copy reached the renderer"
-        );
+        debug_assert!(r.copy_is_full(), "a packed copy reached the renderer");
         m.serialize_entry("content", &r.content)?;
         m.serialize_entry("provider", &r.provider)?;
         m.serialize_entry("asn", &r.asn)?;

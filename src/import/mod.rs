@@ -1,10 +1,14 @@
 //! Importers that turn files from outside sources into indicators. The engine
 //! (`shadowserver`) is synchronous over `impl Read` and knows nothing of the database: it
-//! yields mapped rows; `writer` merges them into a feed through `models/`, and `spool` turns
-//! stdin, HTTP bodies and downloads into hashed temporary files. The CLI, the HTTP endpoint
-//! and the pull command drive them.
+//! yields mapped rows. `writer` drives an import into a feed (the ledger, file by file),
+//! `pipeline` reads a file's batches on a second thread, `merge` applies a batch (§4.2 through
+//! `domain::merge`, the statements of `models/`), and `spool` turns stdin, HTTP bodies and
+//! downloads into hashed temporary files. The CLI, the HTTP endpoint and the pull command
+//! drive them.
 
 pub mod gate;
+mod merge;
+mod pipeline;
 pub mod shadowserver;
 pub mod spool;
 pub mod writer;

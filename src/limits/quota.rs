@@ -4,6 +4,8 @@
 //! update locks the row and re-checks its condition; on SQLite `BEGIN IMMEDIATE` serialises
 //! writers. A refusal rolls the whole transaction back.
 
+use diesel::QueryResult;
+
 use crate::config::DefaultLimits;
 use crate::db::WriteTx;
 use crate::domain::limit::Limit;
@@ -33,6 +35,56 @@ pub fn take_indicators(
         used,
         requested: n,
     })
+}
+
+/// An import batch's share of the owner's indicator quota (spec `shadowserver.md` §4.5): the
+/// owner's row is locked and read once, the batch creates indicators while units are
+/// [`left`](Self::left), and [`take`](Self::take) then takes them with the conditional
+/// statement every quota uses. Rows past the quota are skipped, not refused: the import goes
+/// on with the rows that update stored indicators.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportAllowance {
+    owner_id: i64,
+    limit: Limit,
+    left: i64,
+}
+
+impl ImportAllowance {
+    /// Locks the owner's row and reads what is left of the quota: the owner's override, else
+    /// `default`.
+    pub fn lock(c: &mut WriteTx<'_>, owner_id: i64, default: Limit) -> QueryResult<Self> {
+        let (override_limit, used) = user::lock_indicator_quota(c, owner_id)?;
+        let limit = Limit::effective(override_limit, default);
+        let left = limit.0.map_or(i64::MAX, |l| (l - used).max(0));
+        Ok(ImportAllowance {
+            owner_id,
+            limit,
+            left,
+        })
+    }
+
+    /// Whether one more indicator fits; counts it when it does.
+    pub fn admit(&mut self) -> bool {
+        if self.left == 0 {
+            return false;
+        }
+        self.left -= 1;
+        true
+    }
+
+    /// Takes the `n` indicators admitted. The row is locked and they fit, so a refusal means
+    /// the data changed under the transaction: it is rolled back.
+    pub fn take(&self, c: &mut WriteTx<'_>, n: i64) -> QueryResult<()> {
+        if n == 0 {
+            return Ok(());
+        }
+        let most = self.limit.0.unwrap_or(i64::MAX);
+        if user::add_indicator_count(c, self.owner_id, n, Some(most))? {
+            Ok(())
+        } else {
+            Err(diesel::result::Error::RollbackTransaction)
+        }
+    }
 }
 
 /// Takes (or returns, with `n` = -1) one feed of the given kind.

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::db::schema::content_headers;
 use crate::db::{DbConnection, WriteTx};
+use crate::models::stored_copy::HeaderId;
 
 #[derive(Insertable)]
 #[diesel(table_name = content_headers)]
@@ -19,7 +20,7 @@ struct NewContentHeader<'a> {
 }
 
 /// The id of this list of names, stored if new. Call it in a write transaction.
-pub fn id_for(c: &mut WriteTx<'_>, names: &[String]) -> QueryResult<i64> {
+pub fn id_for(c: &mut WriteTx<'_>, names: &[String]) -> QueryResult<HeaderId> {
     let c = c.conn();
     let text = serde_json::to_string(names)
         .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
@@ -33,6 +34,7 @@ pub fn id_for(c: &mut WriteTx<'_>, names: &[String]) -> QueryResult<i64> {
         .filter(content_headers::digest.eq(&digest))
         .select(content_headers::id)
         .first(c)
+        .map(HeaderId)
 }
 
 /// The names of these ids; an id with unreadable names is left out.

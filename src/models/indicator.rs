@@ -1,16 +1,18 @@
-//! The `indicators` table: rows, the insert and merge forms, and the per-feed queries (upsert
-//! lookup, keyset pages). Search queries live in `models::search`.
+//! The `indicators` table: the three shapes of an indicator (the row as stored, a new one,
+//! changes to one) and the per-feed queries (upsert lookup, keyset pages). Writing new rows,
+//! one or many, is in `write` (the one column list and multi-row statement builder); search
+//! queries live in `models::search`, the importer's batch statements in `models::import_batch`.
+
+mod write;
+
+pub use write::{InsertRow, Shared, insert, insert_absent, upsert_imported};
 
 use chrono::NaiveDateTime;
-use diesel::backend::Backend;
 use diesel::connection::DefaultLoadingMode;
 use diesel::prelude::*;
-use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::serialize::ToSql;
-use diesel::sql_types::{BigInt, Binary, HasSqlType, Nullable, Text, Timestamp};
 
 use crate::db::schema::indicators;
-use crate::db::time::{DbTime, DbTimeOpt, Stamp};
+use crate::db::time::{DbTime, DbTimeOpt};
 use crate::db::{DbConnection, WriteTx};
 
 /// One indicator as stored: the [`IndicatorFields`] every reader shows (reached through
@@ -29,8 +31,10 @@ pub struct IndicatorRow {
     pub comments_count: i64,
     pub attachments_count: i64,
     /// Set while `content` is an imported row's packed copy; [`expand_contents`] rebuilds the
-    /// full text and clears it. Always `None` in rows handed to the API's renderers.
-    pub content_header: Option<i64>,
+    /// full text and clears it (`models::stored_copy`). Private: outside `models/` a row's
+    /// copy is only ever full, which [`IndicatorRow::copy_is_full`] tells.
+    #[diesel(column_name = content_header)]
+    header: Option<i64>,
 }
 
 /// The columns of an indicator that every reader shows, and all the CSV export reads: no
@@ -80,13 +84,20 @@ impl std::ops::DerefMut for IndicatorRow {
 }
 
 impl IndicatorRow {
+    /// Whether `content` is the full stored copy (not an imported row's packed one, which
+    /// [`expand_contents`] expands).
+    pub fn copy_is_full(&self) -> bool {
+        self.header.is_none()
+    }
+
     /// The tags as a list (`[]` when none).
     pub fn tag_list(&self) -> Vec<&str> {
         self.tags.split(',').filter(|t| !t.is_empty()).collect()
     }
 }
 
-/// An indicator to insert (bound through [`InsertRow`]).
+/// An indicator to insert, owned by its writer (bound through [`InsertRow`]); its `content`
+/// is stored full.
 #[derive(Debug, Clone)]
 pub struct NewIndicator {
     pub feed_id: i64,
@@ -114,76 +125,6 @@ pub struct NewIndicator {
     pub comments_count: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
-    pub content_header: Option<i64>,
-}
-
-/// The bound form of a [`NewIndicator`]: text borrowed, timestamps written once as
-/// [`Stamp`]s (diesel formats a `NaiveDateTime` with chrono's `strftime` interpreter into a new
-/// `String` per bind). `None` inserts NULL (not DEFAULT), which lets
-/// SQLite take many rows in one statement.
-#[derive(Insertable)]
-#[diesel(table_name = indicators)]
-#[diesel(treat_none_as_default_value = false)]
-struct InsertRow<'a> {
-    feed_id: i64,
-    user_id: i64,
-    value: &'a str,
-    itype: &'a str,
-    ip_lo: Option<&'a [u8]>,
-    ip_hi: Option<&'a [u8]>,
-    host_rev: Option<&'a [u8]>,
-    portlist: Option<&'a str>,
-    portlist_src: Option<&'a str>,
-    protocol: Option<i64>,
-    firsttime: Option<Stamp>,
-    lasttime: Option<Stamp>,
-    effective_at: Stamp,
-    count: i64,
-    description: Option<&'a str>,
-    content: Option<&'a str>,
-    provider: Option<&'a str>,
-    asn: Option<i64>,
-    asn_desc: Option<&'a str>,
-    cc: Option<&'a str>,
-    tags: &'a str,
-    import_key: Option<&'a str>,
-    comments_count: i64,
-    created_at: Stamp,
-    updated_at: Stamp,
-    content_header: Option<i64>,
-}
-
-impl<'a> From<&'a NewIndicator> for InsertRow<'a> {
-    fn from(n: &'a NewIndicator) -> Self {
-        InsertRow {
-            feed_id: n.feed_id,
-            user_id: n.user_id,
-            value: &n.value,
-            itype: &n.itype,
-            ip_lo: n.ip_lo.as_deref(),
-            ip_hi: n.ip_hi.as_deref(),
-            host_rev: n.host_rev.as_deref(),
-            portlist: n.portlist.as_deref(),
-            portlist_src: n.portlist_src.as_deref(),
-            protocol: n.protocol,
-            firsttime: n.firsttime.map(Stamp::new),
-            lasttime: n.lasttime.map(Stamp::new),
-            effective_at: Stamp::new(n.effective_at),
-            count: n.count,
-            description: n.description.as_deref(),
-            content: n.content.as_deref(),
-            provider: n.provider.as_deref(),
-            asn: n.asn,
-            asn_desc: n.asn_desc.as_deref(),
-            cc: n.cc.as_deref(),
-            tags: &n.tags,
-            import_key: n.import_key.as_deref(),
-            comments_count: n.comments_count,
-            created_at: Stamp::new(n.created_at),
-            updated_at: Stamp::new(n.updated_at),
-            content_header: n.content_header,
-        }
-    }
 }
 
 /// Changes to an indicator; `Some(None)` sets NULL.
@@ -198,28 +139,12 @@ pub struct IndicatorChanges {
     pub effective_at: Option<NaiveDateTime>,
     pub count: Option<i64>,
     pub description: Option<Option<String>>,
+    /// New text is stored full: [`update`] drops a packed copy's header with it.
     pub content: Option<Option<String>>,
-    /// Cleared by [`update`] whenever `content` is set: new text is never packed.
-    pub content_header: Option<Option<i64>>,
     pub provider: Option<Option<String>>,
     pub tags: Option<String>,
     pub comments_count: Option<i64>,
     pub updated_at: Option<NaiveDateTime>,
-}
-
-/// The prefix length of a new row's network (`None` unless it is one).
-fn network_bits(new: &NewIndicator) -> Option<u8> {
-    crate::models::ip_prefix::network_bits(new.ip_lo.as_deref()?, new.ip_hi.as_deref()?)
-}
-
-/// Inserts one indicator.
-pub fn insert(c: &mut WriteTx<'_>, new: &NewIndicator) -> QueryResult<IndicatorRow> {
-    crate::models::ip_prefix::note(c, network_bits(new))?;
-    let c = c.conn();
-    let insert = diesel::insert_into(indicators::table).values(InsertRow::from(new));
-    crate::on_backend!(c, |conn| insert
-        .returning(IndicatorRow::as_returning())
-        .get_result(conn))
 }
 
 /// The API-written indicator of a feed with this normalised value, if any, locked for the rest
@@ -274,205 +199,6 @@ pub fn find_api_values(
     }
 }
 
-/// Rows per multi-row INSERT (17 parameters each: far under both backends' bind limits).
-const INSERT_ROWS: usize = 256;
-const _: () = assert!(INSERT_ROWS * 17 + 3 <= 32_766);
-
-/// Inserts many API-written indicators (no `import_key`) with multi-row statements, skipping
-/// each whose value the feed already holds; returns `(id, value)` of each row inserted, in no
-/// particular order. The caller learns which values exist from what is missing, so a bulk
-/// request needs no lookup of its values before the insert: the unique index is probed once per
-/// row, by the insert itself, not again by a separate lookup.
-///
-/// The statements come in a few fixed row counts (`db::sql::chunk_sizes`), so each connection
-/// prepares them once: diesel keeps no statement of its own multi-row inserts, whose text
-/// depends on the row count, and SQLite would parse and plan a new 1,000-row statement for
-/// every bulk request.
-pub fn insert_absent(
-    c: &mut WriteTx<'_>,
-    shared: &Shared,
-    rows: &[NewIndicator],
-) -> QueryResult<Vec<(i64, String)>> {
-    crate::models::ip_prefix::note(c, rows.iter().filter_map(network_bits))?;
-    let c = c.conn();
-    let bound: Vec<InsertRow<'_>> = rows.iter().map(InsertRow::from).collect();
-    let shared = SharedBinds {
-        feed_id: shared.feed_id,
-        user_id: shared.user_id,
-        now: Stamp::new(shared.now),
-    };
-    let mut out = Vec::with_capacity(rows.len());
-    let mut at = 0;
-    for size in crate::db::sql::chunk_sizes(bound.len(), INSERT_ROWS) {
-        let chunk = &bound[at..at + size];
-        let ids: Vec<(i64, String)> = if size == INSERT_ROWS {
-            let insert = InsertMany::<true> {
-                shared: &shared,
-                rows: chunk,
-            };
-            crate::on_backend!(c, |conn| insert.get_results(conn))?
-        } else {
-            let insert = InsertMany::<false> {
-                shared: &shared,
-                rows: chunk,
-            };
-            crate::on_backend!(c, |conn| insert.get_results(conn))?
-        };
-        out.extend(ids);
-        at += size;
-    }
-    Ok(out)
-}
-
-/// What every row of one [`insert_absent`] has in common: the feed, its owner, and the time
-/// the rows are created and updated. The rows' own `feed_id`, `user_id`, `created_at` and
-/// `updated_at` are not read, and neither are the fields an API-written indicator never has
-/// (`import_key`, `asn`, `asn_desc`, `cc`, `content_header`: stored as NULL).
-pub struct Shared {
-    pub feed_id: i64,
-    pub user_id: i64,
-    pub now: NaiveDateTime,
-}
-
-/// [`Shared`] in its bound form.
-struct SharedBinds {
-    feed_id: i64,
-    user_id: i64,
-    now: Stamp,
-}
-
-/// How a statement names its n-th parameter again after binding it once: a 256-row insert
-/// binds the feed, the owner and the time three times instead of 768 (9 of 26 binds a row,
-/// counting the columns left NULL, were the same in every row).
-pub trait ReuseParam {
-    /// The parameters 1 to 3 as written in SQL.
-    const PARAMS: [&'static str; 3];
-}
-
-/// SQLite numbers a plain `?` one above the highest number used so far, so `?3` may appear
-/// among them.
-impl ReuseParam for diesel::sqlite::Sqlite {
-    const PARAMS: [&'static str; 3] = ["?1", "?2", "?3"];
-}
-
-/// diesel writes PostgreSQL's parameters as `$n` in bind order; a repeated `$n` binds nothing.
-impl ReuseParam for diesel::pg::Pg {
-    const PARAMS: [&'static str; 3] = ["$1", "$2", "$3"];
-}
-
-/// `INSERT INTO indicators … VALUES (…), … ON CONFLICT … DO NOTHING RETURNING id, value` for
-/// `rows`; `FULL` when it
-/// has [`INSERT_ROWS`] rows.
-struct InsertMany<'a, const FULL: bool> {
-    shared: &'a SharedBinds,
-    rows: &'a [InsertRow<'a>],
-}
-
-/// A full chunk's statement is found by type, without rendering its text to look it up.
-impl QueryId for InsertMany<'_, true> {
-    type QueryId = FullInsert;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-/// The type-level name of the full-chunk insert.
-struct FullInsert;
-
-/// A smaller chunk's statement is found by its text (one of a few, see `chunk_sizes`).
-impl QueryId for InsertMany<'_, false> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl<const FULL: bool> Query for InsertMany<'_, FULL> {
-    type SqlType = (BigInt, Text);
-}
-
-impl<Conn, const FULL: bool> RunQueryDsl<Conn> for InsertMany<'_, FULL> {}
-
-impl<DB, const FULL: bool> QueryFragment<DB> for InsertMany<'_, FULL>
-where
-    DB: Backend
-        + ReuseParam
-        + HasSqlType<Text>
-        + HasSqlType<Binary>
-        + HasSqlType<BigInt>
-        + HasSqlType<Timestamp>,
-    str: ToSql<Text, DB>,
-    [u8]: ToSql<Binary, DB>,
-    i64: ToSql<BigInt, DB>,
-    Stamp: ToSql<Timestamp, DB>,
-{
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        // The shared values come first, so the first row binds them as parameters 1 to 3.
-        out.push_sql(
-            "INSERT INTO indicators (feed_id, user_id, created_at, updated_at, value, itype, \
-             ip_lo, ip_hi, host_rev, portlist, portlist_src, protocol, firsttime, lasttime, \
-             effective_at, count, description, content, provider, tags, comments_count) VALUES ",
-        );
-        let [feed, owner, now] = DB::PARAMS;
-        for (i, r) in self.rows.iter().enumerate() {
-            if i == 0 {
-                out.push_sql("(");
-                out.push_bind_param::<BigInt, i64>(&self.shared.feed_id)?;
-                out.push_sql(",");
-                out.push_bind_param::<BigInt, i64>(&self.shared.user_id)?;
-                out.push_sql(",");
-                out.push_bind_param::<Timestamp, Stamp>(&self.shared.now)?;
-            } else {
-                out.push_sql(",(");
-                out.push_sql(feed);
-                out.push_sql(",");
-                out.push_sql(owner);
-                out.push_sql(",");
-                out.push_sql(now);
-            }
-            out.push_sql(",");
-            out.push_sql(now);
-            out.push_sql(",");
-            out.push_bind_param::<Text, str>(r.value)?;
-            out.push_sql(",");
-            out.push_bind_param::<Text, str>(r.itype)?;
-            out.push_sql(",");
-            out.push_bind_param::<Nullable<Binary>, _>(&r.ip_lo)?;
-            out.push_sql(",");
-            out.push_bind_param::<Nullable<Binary>, _>(&r.ip_hi)?;
-            out.push_sql(",");
-            out.push_bind_param::<Nullable<Binary>, _>(&r.host_rev)?;
-            out.push_sql(",");
-            out.push_bind_param::<Nullable<Text>, _>(&r.portlist)?;
-            out.push_sql(",");
-            out.push_bind_param::<Nullable<Text>, _>(&r.portlist_src)?;
-            out.push_sql(",");
-            out.push_bind_param::<Nullable<BigInt>, _>(&r.protocol)?;
-            out.push_sql(",");
-            out.push_bind_param::<Nullable<Timestamp>, _>(&r.firsttime)?;
-            out.push_sql(",");
-            out.push_bind_param::<Nullable<Timestamp>, _>(&r.lasttime)?;
-            out.push_sql(",");
-            out.push_bind_param::<Timestamp, Stamp>(&r.effective_at)?;
-            out.push_sql(",");
-            out.push_bind_param::<BigInt, i64>(&r.count)?;
-            out.push_sql(",");
-            out.push_bind_param::<Nullable<Text>, _>(&r.description)?;
-            out.push_sql(",");
-            out.push_bind_param::<Nullable<Text>, _>(&r.content)?;
-            out.push_sql(",");
-            out.push_bind_param::<Nullable<Text>, _>(&r.provider)?;
-            out.push_sql(",");
-            out.push_bind_param::<Text, str>(r.tags)?;
-            out.push_sql(",");
-            out.push_bind_param::<BigInt, i64>(&r.comments_count)?;
-            out.push_sql(")");
-        }
-        // The target names the partial unique index's predicate, which both backends require
-        // to pick that index; a skipped row returns nothing.
-        out.push_sql(
-            " ON CONFLICT (feed_id, value) WHERE import_key IS NULL DO NOTHING RETURNING id, value",
-        );
-        Ok(())
-    }
-}
-
 /// An indicator by id within a feed.
 pub fn find_in_feed(c: &mut DbConnection, feed_id: i64, id: i64) -> QueryResult<IndicatorRow> {
     indicators::table
@@ -489,18 +215,16 @@ pub fn update(
     changes: &IndicatorChanges,
 ) -> QueryResult<IndicatorRow> {
     let c = c.conn();
-    // New text is stored full: an imported row's packed copy loses its header with it.
-    let cleared;
-    let changes = if changes.content.is_some() && changes.content_header.is_none() {
-        cleared = IndicatorChanges {
-            content_header: Some(None),
-            ..changes.clone()
-        };
-        &cleared
-    } else {
-        changes
-    };
-    let update = diesel::update(indicators::table.find(id)).set(changes);
+    let target = indicators::table.find(id);
+    if changes.content.is_some() {
+        // New text is stored full: an imported row's packed copy loses its header with it.
+        let update =
+            diesel::update(target).set((changes, indicators::content_header.eq(None::<i64>)));
+        return crate::on_backend!(c, |conn| update
+            .returning(IndicatorRow::as_returning())
+            .get_result(conn));
+    }
+    let update = diesel::update(target).set(changes);
     crate::on_backend!(c, |conn| update
         .returning(IndicatorRow::as_returning())
         .get_result(conn))
@@ -514,19 +238,16 @@ pub fn expand_contents<'r>(
     c: &mut DbConnection,
     rows: impl IntoIterator<Item = &'r mut IndicatorRow>,
 ) -> QueryResult<()> {
-    let packed: Vec<&mut IndicatorRow> = rows
-        .into_iter()
-        .filter(|r| r.content_header.is_some())
-        .collect();
+    let packed: Vec<&mut IndicatorRow> = rows.into_iter().filter(|r| r.header.is_some()).collect();
     if packed.is_empty() {
         return Ok(());
     }
-    let mut ids: Vec<i64> = packed.iter().filter_map(|r| r.content_header).collect();
+    let mut ids: Vec<i64> = packed.iter().filter_map(|r| r.header).collect();
     ids.sort_unstable();
     ids.dedup();
     let names = crate::models::content_header::names_of(c, &ids)?;
     for r in packed {
-        let header = r.content_header.take();
+        let header = r.header.take();
         let full = match (r.content.as_deref(), header.and_then(|h| names.get(&h))) {
             (Some(text), Some(names)) => crate::models::stored_copy::expand(text, names),
             _ => None,

@@ -1,6 +1,8 @@
 //! One file per table: the row struct, the insert form and plain functions on `&mut DbConnection`
 //! returning `QueryResult`, so the API, the CLI and the importer share them. `search` holds the
-//! search statements and `stored_copy` the text format of an imported row's copy.
+//! search statements, `stored_copy` an indicator's stored copy (sealed: the packed form of an
+//! imported row's copy never leaves `models/`) and `import_batch` the importer's statements
+//! around a batch.
 
 pub mod attachment;
 pub mod comment;
@@ -8,6 +10,7 @@ pub mod content_header;
 pub mod daily;
 pub mod feed;
 pub mod import;
+pub mod import_batch;
 pub mod indicator;
 pub mod ip_prefix;
 pub mod meta;

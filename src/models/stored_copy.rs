@@ -1,12 +1,61 @@
-//! The text format of an imported row's stored copy (spec §3.4; `import::shadowserver`'s
-//! `content.rs` builds it): JSON strings cut at 1,024 bytes, and [`expand`], which turns a
-//! packed copy (values by column position) back into the full text the API shows. It lives
-//! here, below the importer, because reading an indicator expands its copy.
+//! An indicator's stored copy (`content`) and the packed form of an imported row's copy (spec
+//! §3.4; `import::shadowserver`'s `content.rs` builds it): JSON strings cut at 1,024 bytes,
+//! [`expand`], which turns a packed copy (values by column position) back into the full text
+//! the API shows, and [`StoredCopy`], the one way to write a copy. A packed copy's header
+//! (the `content_header` column) never leaves `models/`: writers hand a [`StoredCopy`], and
+//! readers get rows already expanded (`models::indicator::expand_contents`). It lives here,
+//! below the importer, because reading an indicator expands its copy.
 
 use std::fmt::Write as _;
 
+use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::value::RawValue;
+
+use crate::db::schema::indicators;
+
+/// The id of a stored list of column names (`content_headers`), which packed copies refer
+/// to. Only [`crate::models::content_header::id_for`] makes one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeaderId(pub(super) i64);
+
+/// The stored copy a new indicator is written with: none, a full text, or a packed text with
+/// the header whose names it refers to.
+#[derive(Debug, Clone, Copy, Default, Insertable)]
+#[diesel(table_name = indicators)]
+#[diesel(treat_none_as_default_value = false)]
+pub struct StoredCopy<'a> {
+    content: Option<&'a str>,
+    content_header: Option<i64>,
+}
+
+impl<'a> StoredCopy<'a> {
+    /// A full copy (or none).
+    pub fn full(text: Option<&'a str>) -> Self {
+        StoredCopy {
+            content: text,
+            content_header: None,
+        }
+    }
+
+    /// A packed copy, readable with the names of `header`.
+    pub fn packed(text: &'a str, header: HeaderId) -> Self {
+        StoredCopy {
+            content: Some(text),
+            content_header: Some(header.0),
+        }
+    }
+
+    /// The text as stored.
+    pub(super) fn text(&self) -> &Option<&'a str> {
+        &self.content
+    }
+
+    /// The header of a packed copy.
+    pub(super) fn header(&self) -> &Option<i64> {
+        &self.content_header
+    }
+}
 
 /// The longest value kept, in bytes.
 pub(crate) const MAX_VALUE_BYTES: usize = 1024;

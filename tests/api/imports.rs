@@ -503,8 +503,8 @@ fn metric(app: &TestApp, token: &str, name: &str) -> i64 {
 
 /// Holds what every import into these feeds waits for before its first batch: on SQLite a
 /// write transaction of this process left open on another thread (imports wait for this
-/// process's write turn), on PostgreSQL the feeds' advisory locks (`writer::lock_feed`).
-/// Dropping it lets them go on.
+/// process's write turn), on PostgreSQL the feeds' advisory locks
+/// (`models::import_batch::lock_feed`). Dropping it lets them go on.
 struct ImportsHeld {
     conn: db::PooledConn,
     feeds: Vec<i64>,

@@ -23,6 +23,7 @@
 pub mod client;
 mod content;
 mod detect;
+mod file;
 mod input;
 mod map;
 mod read;
@@ -41,9 +42,9 @@ mod tests;
 pub use crate::models::stored_copy::expand as expand_content;
 pub use content::Content;
 pub use detect::{ReportType, detect_type, normalise_type};
+pub use file::{FileError, FileErrorCode, FileFacts, Format};
 pub use input::{
-    DEFAULT_MAX_UNZIPPED_BYTES, FileError, FileErrorCode, FileFacts, Format, ImportError,
-    ImportOptions, PendingHash, Report, open_report,
+    DEFAULT_MAX_UNZIPPED_BYTES, ImportError, ImportOptions, PendingHash, Report, open_report,
 };
 pub use map::{MappedRow, PROVIDER, RowSkip, SkipReason};
 pub use read::FileRows;

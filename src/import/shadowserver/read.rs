@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::detect::ReportType;
-use super::input::{FileError, FileFacts, Format, ImportOptions};
+use super::file::{FileError, FileFacts, Format};
 use super::map::{MappedRow, Mapper, RowSkip, SkipReason};
 use super::read_csv::CsvSource;
 use super::read_json::JsonSource;
@@ -61,11 +61,12 @@ pub struct FileRows<'a> {
 impl<'a> FileRows<'a> {
     /// Opens the rows of a file: reads the header (CSV) or the first element (JSON) and
     /// decides the indicator column. A missing `timestamp` column or an unparsable first
-    /// JSON element rejects the file (`unreadable_report`).
+    /// JSON element rejects the file (`unreadable_report`). `now` is when the import started
+    /// (later timestamps are refused).
     pub(crate) fn open(
         stream: ByteStream<'a>,
         facts: &FileFacts,
-        opts: &ImportOptions,
+        now: chrono::NaiveDateTime,
         bytes_read: Arc<AtomicU64>,
     ) -> Result<Self, FileError> {
         let mut warnings = Warnings::default();
@@ -77,12 +78,7 @@ impl<'a> FileRows<'a> {
                 return Err(FileError::unreadable("not a CSV or JSON report"));
             }
         };
-        let mapper = Mapper::new(
-            &facts.report_type,
-            source.header(),
-            facts.report_date,
-            opts.now,
-        );
+        let mapper = Mapper::new(&facts.report_type, source.header(), facts.report_date, now);
         Ok(FileRows {
             source,
             mapper,

@@ -4,7 +4,7 @@
 
 use std::io::{self, Read};
 
-use super::input::FileError;
+use super::file::FileError;
 use super::record::{Header, MAX_RECORD_BYTES, RawRow, Record};
 use super::warnings::Warnings;
 

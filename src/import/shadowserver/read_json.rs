@@ -10,7 +10,7 @@ use std::io::{BufRead, BufReader, Read};
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
-use super::input::FileError;
+use super::file::FileError;
 use super::record::{Header, MAX_RECORD_BYTES, RawRow, Record, normalise_names};
 use super::warnings::Warnings;
 

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::detect::ReportType;
-use super::input::{FileError, FileFacts};
+use super::file::{FileError, FileFacts};
 use super::map::{RowSkip, SkipReason};
 use super::read::FileRows;
 use super::table::Rule;

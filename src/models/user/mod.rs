@@ -5,7 +5,10 @@ mod limits;
 mod usage;
 
 pub use limits::{LimitChanges, LimitKind, set_limits};
-pub use usage::{ExtraUsage, add_feed_count, add_indicator_count, extra_usage, extra_usage_of};
+pub use usage::{
+    ExtraUsage, add_feed_count, add_indicator_count, extra_usage, extra_usage_of,
+    lock_indicator_quota,
+};
 
 use std::collections::HashMap;
 

@@ -53,6 +53,19 @@ pub fn extra_usage(
     Ok(out)
 }
 
+/// The user's indicator quota override and indicator count, the row locked for the rest of
+/// the transaction on PostgreSQL (SQLite's write transaction holds the database), so that
+/// what is left stays exact until it ends.
+pub fn lock_indicator_quota(c: &mut WriteTx<'_>, id: i64) -> QueryResult<(Option<i64>, i64)> {
+    let query = users::table
+        .find(id)
+        .select((users::max_indicators, users::indicator_count));
+    match c.conn() {
+        DbConnection::Postgresql(conn) => query.for_update().get_result(conn),
+        DbConnection::Sqlite(conn) => query.get_result(conn),
+    }
+}
+
 /// Adds `n` to the user's indicator count (a negative `n` gives units back). With `most`, only
 /// while the new total stays within it: one conditional statement, so concurrent writers
 /// cannot overshoot (`limits::quota` owns the rule). Whether the row changed; `false` with
