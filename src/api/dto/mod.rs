@@ -370,6 +370,11 @@ pub(crate) mod test_support {
         }
     }
 
+    /// `(field, code)` pairs as `problems` gives them.
+    pub fn fields(list: &[(&str, &'static str)]) -> Vec<(String, &'static str)> {
+        list.iter().map(|(f, c)| (f.to_string(), *c)).collect()
+    }
+
     /// A single problem.
     pub fn one(field: &str, code: &'static str) -> Vec<(String, &'static str)> {
         vec![(field.to_string(), code)]
@@ -381,6 +386,8 @@ mod tests {
     use super::*;
     use serde_json::json;
     use validator::Validate;
+
+    use test_support::fields as p;
 
     #[derive(Debug, Default, Deserialize, Validate)]
     #[serde(default)]
@@ -410,10 +417,6 @@ mod tests {
         .into_iter()
         .map(|e| (e.field, e.code))
         .collect()
-    }
-
-    fn p(list: &[(&str, &'static str)]) -> Vec<(String, &'static str)> {
-        list.iter().map(|(f, c)| (f.to_string(), *c)).collect()
     }
 
     #[test]
