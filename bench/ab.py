@@ -12,8 +12,9 @@ server process over the run, divided by the requests), which is steadier than re
 
 `--b-user limited` with the same binary twice compares two users instead (scenario 9).
 `--workdir` is a directory kept by `bench/run.sh -- --keep` (its `feedgate.db` and path files).
-Read scenarios only: the paths file's lines are GETs, sent as the user `--user` (a token is
-minted for it with the CLI; `-` sends none).
+Reads: the paths file's lines are GETs, sent as the user `--user` (a token is minted for it
+with the CLI; `-` sends none). Writes: `--bulk FEED` (scenario 2) or `--create FEED` (scenario
+1), new values in every run, e.g. `--user writer --create single`.
 """
 
 import argparse
@@ -90,7 +91,9 @@ def main():
     p.add_argument("--paths", help="paths file, relative to --workdir or absolute")
     p.add_argument("--bulk", metavar="FEED", help="scenario 2 instead of reads: 1,000-item batches "
                    "into the --user's FEED at c=4, new values from --start on (each run its own)")
-    p.add_argument("--start", type=int, default=8_000_000, help="first bulk item number")
+    p.add_argument("--create", metavar="FEED", help="scenario 1 instead of reads: single v1 creates "
+                   "into the --user's FEED at --conns, new values from --start on (each run its own)")
+    p.add_argument("--start", type=int, default=8_000_000, help="first bulk or create item number")
     p.add_argument("--user", default="reader", help="user whose token is sent, or - for none")
     p.add_argument("--b-user", help="user for B's runs when it differs (e.g. a limited user "
                    "against an unlimited one, with --b the same binary as --a)")
@@ -102,8 +105,8 @@ def main():
     opts = p.parse_args()
 
     db_url = "sqlite://" + os.path.join(opts.workdir, "feedgate.db")
-    if not opts.paths and not opts.bulk:
-        sys.exit("ab.py: --paths or --bulk is needed")
+    if not opts.paths and not opts.bulk and not opts.create:
+        sys.exit("ab.py: --paths, --bulk or --create is needed")
     paths = os.path.join(opts.workdir, opts.paths or "")
     conns = 4 if opts.bulk else opts.conns
     per_request = 1000 if opts.bulk else 1
@@ -115,6 +118,11 @@ def main():
         runs += 1
         if opts.bulk:
             return "bulk.lua", [opts.user, opts.bulk, token, str(opts.start + runs * 400_000)]
+        if opts.create:
+            # create.lua's threads own 2^22 values each: runs (warm-ups count) 300,000 apart stay
+            # new for 13 runs, enough for 3 pairs.
+            start = (opts.start + runs * 300_000) % 4_194_304
+            return "create.lua", [opts.user, opts.create, token, str(start)]
         return "paths.lua", [paths, token, opts.accept]
     def mint(user):
         if user == "-":

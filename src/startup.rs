@@ -6,7 +6,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::error::{PathError, QueryPayloadError};
 use actix_web::middleware::{NormalizePath, TrailingSlash, from_fn};
 use actix_web::{App, HttpRequest, HttpServer, web};
 
@@ -283,20 +283,7 @@ fn json_config(limit: usize) -> web::JsonConfig {
         // The media type is checked by `api::body::JsonBody` (absent, text/plain and
         // form-urlencoded bodies are JSON too, spec §1.3.6); here only size and syntax.
         .content_type_required(false)
-        .error_handler(|err, _req| {
-            match err {
-                JsonPayloadError::ContentType => ApiError::UnsupportedMediaType,
-                JsonPayloadError::Overflow { limit }
-                | JsonPayloadError::OverflowKnownLength { limit, .. } => {
-                    ApiError::PayloadTooLarge { limit }
-                }
-                JsonPayloadError::Deserialize(e) => {
-                    ApiError::malformed(format!("invalid JSON: {e}"))
-                }
-                other => ApiError::malformed(format!("invalid JSON body: {other}")),
-            }
-            .into()
-        })
+        .error_handler(|err, _req| api::body::json_error(err).into())
 }
 
 fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {

@@ -1,10 +1,16 @@
-//! The JSON body extractor: which media types are JSON, and no NUL in any string. Reading a
-//! body into a typed request (wrapped or bare objects, `null` as absent, wrong types) is
-//! `api::dto`'s; indicator bodies are read by `api::indicator_body`.
+//! The JSON body extractor: which media types are JSON, the size limit, syntax errors, and no
+//! NUL in any string. [`JsonRequest`] reads the bytes straight into a typed request (indicator
+//! and bulk bodies: building a `Value` first would cost); [`JsonBody`] is the same for a
+//! `Value`. Reading a body into a typed request (wrapped or bare objects, `null` as absent,
+//! wrong types) is `api::dto`'s.
 
+use actix_web::error::JsonPayloadError;
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::{ApiError, FieldError};
+use crate::startup::AppState;
 
 /// Turns collected field errors into a 422, or `Ok` when there are none.
 pub fn check(errors: Vec<FieldError>) -> Result<(), ApiError> {
@@ -92,18 +98,8 @@ fn nul_fields(value: &Value, path: &mut String, errors: &mut Vec<FieldError>) {
     }
 }
 
-/// A JSON request body (spec §1.3.6): parsed when `Content-Type` is absent, `application/json`,
-/// any `application/*+json`, `text/plain` or `application/x-www-form-urlencoded` (what `curl -d`
-/// sends); any other type is 415. Size and syntax errors come from the `JsonConfig` handler.
-#[derive(Debug)]
-pub struct JsonBody(pub Value);
-
-impl JsonBody {
-    /// The parsed value.
-    pub fn into_inner(self) -> Value {
-        self.0
-    }
-}
+/// A JSON request body as a `Value`, for the bodies read by `dto::Request`.
+pub type JsonBody = JsonRequest<Value>;
 
 fn acceptable_media(req: &actix_web::HttpRequest) -> bool {
     use actix_web::HttpMessage;
@@ -121,7 +117,47 @@ fn acceptable_media(req: &actix_web::HttpRequest) -> bool {
     }
 }
 
-impl actix_web::FromRequest for JsonBody {
+/// The answer to a body that could not be read as JSON: 415, 413 over the size limit, else a
+/// 400 `malformed_json` with the parser's explanation (also the `JsonConfig` handler).
+pub fn json_error(err: JsonPayloadError) -> ApiError {
+    match err {
+        JsonPayloadError::ContentType => ApiError::UnsupportedMediaType,
+        JsonPayloadError::Overflow { limit }
+        | JsonPayloadError::OverflowKnownLength { limit, .. } => {
+            ApiError::PayloadTooLarge { limit }
+        }
+        JsonPayloadError::Deserialize(e) => ApiError::malformed(format!("invalid JSON: {e}")),
+        other => ApiError::malformed(format!("invalid JSON body: {other}")),
+    }
+}
+
+/// Refuses a body holding NUL in any string (member name or value), naming each path.
+fn refuse_nul(value: &Value) -> Result<(), ApiError> {
+    if holds_nul(value) {
+        let mut errors = Vec::new();
+        nul_fields(value, &mut String::new(), &mut errors);
+        check(errors)?;
+    }
+    Ok(())
+}
+
+/// A JSON request body (spec §1.3.6) read straight from its bytes into `T`: parsed when
+/// `Content-Type` is absent, `application/json`, any `application/*+json`, `text/plain` or
+/// `application/x-www-form-urlencoded` (what `curl -d` sends); any other type is 415. Over
+/// `--max-body-bytes` it is 413, a syntax error 400 ([`json_error`], also the `JsonConfig`
+/// handler), a NUL in any string 422. `T` accepts what a `Value` accepts (members it does not
+/// read are parsed as `Value`s), so every type refuses the same bodies.
+#[derive(Debug)]
+pub struct JsonRequest<T>(pub T);
+
+impl<T> JsonRequest<T> {
+    /// The request.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T: DeserializeOwned + 'static> actix_web::FromRequest for JsonRequest<T> {
     type Error = actix_web::Error;
     type Future =
         std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, actix_web::Error>>>>;
@@ -130,20 +166,45 @@ impl actix_web::FromRequest for JsonBody {
         req: &actix_web::HttpRequest,
         payload: &mut actix_web::dev::Payload,
     ) -> Self::Future {
+        use actix_web::http::header::{ContentLength, Header};
         if !acceptable_media(req) {
             return Box::pin(std::future::ready(Err(
                 ApiError::UnsupportedMediaType.into()
             )));
         }
-        let json = actix_web::web::Json::<Value>::from_request(req, payload);
+        let limit = req
+            .app_data::<actix_web::web::Data<AppState>>()
+            .map_or(usize::MAX, |state| state.settings.max_body_bytes);
+        let length = ContentLength::parse(req).ok().map(|l| l.0);
+        let mut payload = payload.take();
         Box::pin(async move {
-            let value = json.await?.into_inner();
-            if holds_nul(&value) {
-                let mut errors = Vec::new();
-                nul_fields(&value, &mut String::new(), &mut errors);
-                check(errors)?;
+            if let Some(length) = length
+                && length > limit
+            {
+                return Err(
+                    json_error(JsonPayloadError::OverflowKnownLength { length, limit }).into(),
+                );
             }
-            Ok(JsonBody(value))
+            let mut buf: Vec<u8> = Vec::with_capacity(length.unwrap_or(8192).min(limit));
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| json_error(JsonPayloadError::Payload(e)))?;
+                if buf.len() + chunk.len() > limit {
+                    return Err(json_error(JsonPayloadError::Overflow { limit }).into());
+                }
+                buf.extend_from_slice(&chunk);
+            }
+            // A NUL in a parsed string can only come from the escape `\u0000` (JSON text
+            // holds no raw control characters in strings): only a body spelling it (or not
+            // UTF-8, which the parser refuses) is read as a `Value` to look for and name them.
+            let suspicious = std::str::from_utf8(&buf).map_or(true, |s| s.contains("\\u0000"));
+            if suspicious {
+                let value: Value = serde_json::from_slice(&buf)
+                    .map_err(|e| json_error(JsonPayloadError::Deserialize(e)))?;
+                refuse_nul(&value)?;
+            }
+            let request = serde_json::from_slice::<T>(&buf)
+                .map_err(|e| json_error(JsonPayloadError::Deserialize(e)))?;
+            Ok(JsonRequest(request))
         })
     }
 }

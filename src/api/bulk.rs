@@ -8,12 +8,11 @@ use std::collections::HashMap;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
-use serde_json::Value;
 
-use crate::api::body::JsonBody;
+use crate::api::body::JsonRequest;
+use crate::api::dto::indicator::{BulkRequest, IndicatorInput};
 use crate::api::feeds::{FeedPath, writable_feed};
-use crate::api::indicator_body::{self, IndicatorInput};
-use crate::api::indicators::{self, value_of};
+use crate::api::indicators;
 use crate::api::query::NoParams;
 use crate::api::representation::ApiVersion;
 use crate::api::urls;
@@ -21,7 +20,7 @@ use crate::auth::caller::WriteCaller;
 use crate::db::{Db, WriteTx};
 use crate::domain::merge::{MAX_COMMENTS, Rule, Sightings, comment_fits, replace_given};
 use crate::domain::thing::Thing;
-use crate::error::{ApiError, FieldError};
+use crate::error::ApiError;
 use crate::limits::quota;
 use crate::models::comment;
 use crate::models::feed::{self, FeedRow};
@@ -29,11 +28,6 @@ use crate::models::indicator::{self, IndicatorChanges, IndicatorRow, NewIndicato
 use crate::models::user::UserRow;
 use crate::startup::AppState;
 use chrono::NaiveDateTime;
-
-/// At most this many items per request.
-pub const MAX_ITEMS: usize = 5000;
-/// At most this many item errors are listed (`details.error_count` has the total).
-const MAX_LISTED_ERRORS: usize = 100;
 
 /// POST /api/users/{user}/feeds/{feed}/indicators_bulk: 200 with a per-item summary; 403, 404,
 /// 422 (`validation_failed` with per-item errors, `quota_exceeded`); nothing is written on error.
@@ -43,13 +37,13 @@ pub async fn create_indicators_bulk(
     writer: WriteCaller,
     _: NoParams,
     path: web::Path<FeedPath>,
-    payload: JsonBody,
+    payload: JsonRequest<BulkRequest>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let path = std::sync::Arc::new(path.into_inner());
     let mut rules = indicators::rules(&state);
     rules.attachments_allowed = false;
-    let items = std::sync::Arc::new(parse_items(payload.into_inner(), &rules)?);
+    let items = std::sync::Arc::new(payload.into_inner().parse(&rules)?);
     let listed = items.clone();
     let (now, defaults) = (rules.now, state.settings.default_limits());
     let base = urls::base(&req, &state);
@@ -336,96 +330,4 @@ fn at_index(e: ApiError, index: usize) -> ApiError {
         }
         other => other,
     }
-}
-
-/// Validates every item; all problems are reported together.
-fn parse_items(
-    payload: Value,
-    rules: &indicator_body::Rules,
-) -> Result<Vec<(Thing, IndicatorInput)>, ApiError> {
-    if payload.is_null() {
-        return Err(ApiError::invalid(
-            "indicators",
-            "empty",
-            "the body is empty: send {\"indicators\": [...]}",
-        ));
-    }
-    let Value::Object(map) = payload else {
-        return Err(ApiError::invalid(
-            "",
-            "invalid_type",
-            "the body must be a JSON object",
-        ));
-    };
-    let items = match map.get("indicators") {
-        Some(Value::Array(items)) => items,
-        None | Some(Value::Null) => {
-            return Err(ApiError::invalid(
-                "indicators",
-                "required",
-                "a list of indicators is required",
-            ));
-        }
-        Some(_) => {
-            return Err(ApiError::invalid(
-                "indicators",
-                "invalid_type",
-                "must be an array",
-            ));
-        }
-    };
-    if items.is_empty() {
-        return Err(ApiError::invalid(
-            "indicators",
-            "empty",
-            "at least one indicator is required",
-        ));
-    }
-    if items.len() > MAX_ITEMS {
-        return Err(ApiError::invalid(
-            "indicators",
-            "too_many_items",
-            format!("at most {MAX_ITEMS} indicators per request"),
-        ));
-    }
-    let mut all_errors: Vec<FieldError> = Vec::new();
-    let mut out = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let prefix = format!("indicators[{i}]");
-        let mut errors = Vec::new();
-        let input = indicator_body::read(item, &prefix, rules, &mut errors);
-        let field = if matches!(item.get("indicator"), Some(Value::Object(_))) {
-            format!("{prefix}.indicator.thing")
-        } else {
-            format!("{prefix}.thing")
-        };
-        let thing = if errors.is_empty() {
-            match value_of(&input, &field) {
-                Ok(t) => Some(t),
-                Err(ApiError::Invalid(mut e)) => {
-                    errors.append(&mut e);
-                    None
-                }
-                Err(other) => return Err(other),
-            }
-        } else {
-            None
-        };
-        for mut e in errors {
-            e.index = Some(i);
-            all_errors.push(e);
-        }
-        if let Some(thing) = thing {
-            out.push((thing, input));
-        }
-    }
-    if !all_errors.is_empty() {
-        let total = all_errors.len();
-        all_errors.truncate(MAX_LISTED_ERRORS);
-        return Err(ApiError::InvalidItems {
-            errors: all_errors,
-            total,
-        });
-    }
-    Ok(out)
 }

@@ -4,6 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
 use crate::api::body::JsonBody;
+use crate::api::dto::comment::CreateCommentRequest;
 use crate::api::feeds::{visible_feed, writable_feed};
 use crate::api::indicators::{IndicatorPath, MAX_COMMENTS};
 use crate::api::paging::{self, PageQuery};
@@ -12,7 +13,6 @@ use crate::api::render;
 use crate::api::representation::ApiVersion;
 use crate::api::urls;
 use crate::auth::caller::{Caller, WriteCaller};
-use crate::domain::feed::check_text;
 use crate::error::ApiError;
 use crate::models::comment;
 use crate::models::indicator::{self, IndicatorChanges};
@@ -53,40 +53,6 @@ pub async fn list_comments(
     Ok(page.respond(version.ok(&Value::Array(list)), &base, req.path(), next))
 }
 
-/// The comment text of a body: `{"comment": {"text"}}`, `{"comment": S}`, `{"text"}` or `{"content"}`.
-fn comment_text(body: &Value) -> Result<String, ApiError> {
-    let Value::Object(map) = body else {
-        return Err(ApiError::invalid(
-            "",
-            "invalid_type",
-            "the body must be a JSON object",
-        ));
-    };
-    let (field, raw) = match map.get("comment") {
-        Some(Value::Object(inner)) => match inner.get("text").or_else(|| inner.get("content")) {
-            Some(v) => ("comment.text", v),
-            None => ("comment.text", &Value::Null),
-        },
-        Some(v) => ("comment", v),
-        None => match map.get("text").or_else(|| map.get("content")) {
-            Some(v) => ("text", v),
-            None => ("text", &Value::Null),
-        },
-    };
-    match raw {
-        Value::String(s) if !s.is_empty() => {
-            check_text(s, 4096, true).map_err(|e| ApiError::invalid(field, e.code, e.message))
-        }
-        Value::String(_) => Err(ApiError::invalid(
-            field,
-            "empty",
-            "a comment must not be empty",
-        )),
-        Value::Null => Err(ApiError::invalid(field, "required", "a comment needs text")),
-        _ => Err(ApiError::invalid(field, "invalid_type", "must be a string")),
-    }
-}
-
 /// POST /api/users/{user}/feeds/{feed}/indicators/{id}/comments: 201 with the comment; 403,
 /// 404, 422 (`validation_failed`, `too_many_comments`).
 pub async fn create_comment(
@@ -99,13 +65,13 @@ pub async fn create_comment(
 ) -> Result<HttpResponse, ApiError> {
     let (path, id) = path.into_inner().split()?;
     let now = state.clock.now();
-    let body = payload.into_inner();
+    let text = CreateCommentRequest::parse(payload.into_inner());
     let view = state
         .db
         .write(move |c| {
             let (_, feed) = writable_feed(c, &path, &writer.0)?;
             let row = indicator::find_in_feed(c, feed.id, id)?;
-            let text = comment_text(&body)?;
+            let text = text?;
             if row.comments_count >= MAX_COMMENTS {
                 return Err(ApiError::invalid(
                     "comment",

@@ -11,9 +11,9 @@ use chrono::NaiveDateTime;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::api::body::JsonBody;
+use crate::api::body::JsonRequest;
+use crate::api::dto::indicator::{IndicatorInput, IndicatorRequest, Patch, Place, Rules};
 use crate::api::feeds::{FeedPath, visible_feed, writable_feed};
-use crate::api::indicator_body::{self, IndicatorInput, Patch, Rules};
 use crate::api::paging::{self, Cursor, PageQuery};
 use crate::api::query::{NoParams, QueryPairs};
 use crate::api::render::{self, Extras, IndicatorView};
@@ -239,21 +239,6 @@ pub struct WriteContext {
     pub defaults: DefaultLimits,
 }
 
-/// The value a submission names: its `thing`, else the SHA-1 of its attachment.
-pub fn value_of(input: &IndicatorInput, field: &str) -> Result<Thing, ApiError> {
-    if let Patch::Set(thing) = &input.thing {
-        return Ok(thing.clone());
-    }
-    if let Some(att) = &input.attachment {
-        return Thing::parse(&att.sha1).map_err(|e| ApiError::invalid(field, e.code, e.message));
-    }
-    Err(ApiError::invalid(
-        field,
-        "required",
-        "an indicator needs a value (thing or indicator) or an attachment",
-    ))
-}
-
 /// Creates the indicator or merges the submission into the feed's API-written indicator of the
 /// same value (spec §6.6.1 upsert), with its comment and attachment. Runs inside the caller's
 /// write transaction; takes quota only for a new indicator.
@@ -262,7 +247,7 @@ pub fn apply(
     (owner, feed_row): (&UserRow, &FeedRow),
     author: &AuthUser,
     thing: &Thing,
-    input: IndicatorInput,
+    input: &IndicatorInput,
     ctx: &WriteContext,
     field_prefix: &str,
 ) -> Result<Applied, ApiError> {
@@ -277,7 +262,7 @@ pub fn apply(
     let (row, created) = match existing {
         None => {
             quota::take_indicators(c, owner, 1, &ctx.defaults)?;
-            let new = new_row((owner, feed_row), thing, &input, now)
+            let new = new_row((owner, feed_row), thing, input, now)
                 .map_err(|e| ApiError::invalid(&tags_field, e.code, e.message))?;
             let row = indicator::insert(c, &new)?;
             feed::add_indicators(c, feed_row.id, 1, now)?;
@@ -424,12 +409,13 @@ pub async fn create_indicator(
     writer: WriteCaller,
     _: NoParams,
     path: web::Path<FeedPath>,
-    payload: JsonBody,
+    payload: JsonRequest<IndicatorRequest>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let path = std::sync::Arc::new(path.into_inner());
-    let body = std::sync::Arc::new(payload.into_inner());
     let rules = rules(&state);
+    // Parsed here, off the writer; its problems are answered after the feed's checks.
+    let submission = std::sync::Arc::new(payload.into_inner().submission(Place::BODY, &rules));
     let ctx = WriteContext {
         now: rules.now,
         defaults: state.settings.default_limits(),
@@ -438,21 +424,14 @@ pub async fn create_indicator(
     let base_for_db = base.clone();
     let (applied, object) = Db::upsert(&state.db, move |c| {
         let (owner, feed) = writable_feed(c, &path, &writer.0)?;
-        let mut errors: Vec<FieldError> = Vec::new();
-        let input = indicator_body::read(&body, "", &rules, &mut errors);
-        if !errors.is_empty() {
-            return Err(ApiError::Invalid(errors));
-        }
-        let field = if matches!(body.get("indicator"), Some(Value::Object(_))) {
-            "indicator.thing"
-        } else {
-            "thing"
-        };
-        let thing = value_of(&input, field)?;
-        let applied = apply(c, (&owner, &feed), &writer.0, &thing, input, &ctx, "")?;
+        let (thing, input) = submission
+            .as_ref()
+            .as_ref()
+            .map_err(|errors| ApiError::Invalid(errors.clone()))?;
+        let applied = apply(c, (&owner, &feed), &writer.0, thing, input, &ctx, "")?;
         let mut view = IndicatorView::of(applied.row.clone(), &feed, &owner.username);
         let object = full_object(c, &mut view, version, &base_for_db)?;
-        Ok((applied, object))
+        Ok::<_, ApiError>((applied, object))
     })
     .await?;
     state.metrics.indicators_written(
@@ -529,31 +508,28 @@ pub async fn update_indicator(
     writer: WriteCaller,
     _: NoParams,
     path: web::Path<IndicatorPath>,
-    payload: JsonBody,
+    payload: JsonRequest<IndicatorRequest>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let (path, id) = path.into_inner().split()?;
     let body = payload.into_inner();
     let rules = rules(&state);
     let now = rules.now;
+    let mut read_errors: Vec<FieldError> = Vec::new();
+    let input = body.parse(Place::BODY, &rules, &mut read_errors);
+    let thing_field = body.thing_field(Place::BODY);
     let base = urls::base(&req, &state);
     let object = state
         .db
         .write(move |c| {
             let (owner, feed) = writable_feed(c, &path, &writer.0)?;
             let old = indicator::find_in_feed(c, feed.id, id)?;
-            let mut errors: Vec<FieldError> = Vec::new();
-            let input = indicator_body::read(&body, "", &rules, &mut errors);
+            let mut errors = read_errors;
             if let Patch::Set(thing) = &input.thing
                 && thing.as_str() != old.value
             {
-                let field = if matches!(body.get("indicator"), Some(Value::Object(_))) {
-                    "indicator.thing"
-                } else {
-                    "thing"
-                };
                 errors.push(FieldError::new(
-                    field,
+                    thing_field,
                     "immutable",
                     "an indicator's value cannot change",
                 ));

@@ -12,7 +12,6 @@ pub mod export;
 pub mod feeds;
 pub mod health;
 pub mod imports;
-pub mod indicator_body;
 pub mod indicators;
 pub mod paging;
 pub mod query;

@@ -9,7 +9,9 @@
 //! The leniency of the old hand-written readers is kept here once: wrapped or bare objects
 //! (`{"feed": {…}}` or `{…}`), `null` meaning absent (and `""` where [`Field::text`] is used).
 
+pub mod comment;
 pub mod feed;
+pub mod indicator;
 pub mod token;
 pub mod user;
 
@@ -45,6 +47,16 @@ impl<T> Field<T> {
         match self {
             Field::Value(v) => Some(v),
             _ => None,
+        }
+    }
+
+    /// The same member, borrowing its value.
+    pub fn as_ref(&self) -> Field<&T> {
+        match self {
+            Field::Absent => Field::Absent,
+            Field::Null => Field::Null,
+            Field::Value(v) => Field::Value(v),
+            Field::WrongType => Field::WrongType,
         }
     }
 
@@ -265,13 +277,7 @@ impl Problems {
     }
 
     fn push_rule(&mut self, field: String, err: ValidationError) {
-        // Every rule names its code with a literal; an owned code is a rule without one.
-        let code = match err.code {
-            Cow::Borrowed(code) => code,
-            Cow::Owned(_) => "invalid_format",
-        };
-        let message = err.message.map_or_else(|| code.to_owned(), Cow::into_owned);
-        self.push(FieldError::new(field, code, message));
+        self.push(rule_problem(field, &err));
     }
 
     /// Adds a problem unless its field already has one.
@@ -328,6 +334,20 @@ impl Problems {
     }
 }
 
+/// A rule's problem as the 422 lists it, on `field`.
+pub fn rule_problem(field: String, err: &ValidationError) -> FieldError {
+    // Every rule names its code with a literal; an owned code is a rule without one.
+    let code = match err.code {
+        Cow::Borrowed(code) => code,
+        Cow::Owned(_) => "invalid_format",
+    };
+    let message = err
+        .message
+        .as_ref()
+        .map_or_else(|| code.to_owned(), |m| m.to_string());
+    FieldError::new(field, code, message)
+}
+
 /// A domain parse failure as a problem of `field`.
 pub fn domain_error(field: &str, e: crate::domain::DomainError) -> FieldError {
     FieldError::new(field, e.code, e.message)
@@ -350,6 +370,11 @@ pub(crate) mod test_support {
         }
     }
 
+    /// `(field, code)` pairs as `problems` gives them.
+    pub fn fields(list: &[(&str, &'static str)]) -> Vec<(String, &'static str)> {
+        list.iter().map(|(f, c)| (f.to_string(), *c)).collect()
+    }
+
     /// A single problem.
     pub fn one(field: &str, code: &'static str) -> Vec<(String, &'static str)> {
         vec![(field.to_string(), code)]
@@ -361,6 +386,8 @@ mod tests {
     use super::*;
     use serde_json::json;
     use validator::Validate;
+
+    use test_support::fields as p;
 
     #[derive(Debug, Default, Deserialize, Validate)]
     #[serde(default)]
@@ -390,10 +417,6 @@ mod tests {
         .into_iter()
         .map(|e| (e.field, e.code))
         .collect()
-    }
-
-    fn p(list: &[(&str, &'static str)]) -> Vec<(String, &'static str)> {
-        list.iter().map(|(f, c)| (f.to_string(), *c)).collect()
     }
 
     #[test]
