@@ -107,36 +107,32 @@ impl Format {
 }
 
 /// Renders one export: [`Writer::head`], [`Writer::item`] for each indicator, [`Writer::tail`].
-#[derive(Debug)]
-pub struct Writer<'f> {
+/// It holds no borrow, so it can travel between the chunks of a streamed export.
+#[derive(Debug, Clone, Copy)]
+pub struct Writer {
     format: Format,
-    feed: &'f FeedInfo<'f>,
     /// Indicators written so far (separators in the JSON formats).
     written: u64,
 }
 
-impl<'f> Writer<'f> {
-    pub fn new(format: Format, feed: &'f FeedInfo<'f>) -> Self {
-        Writer {
-            format,
-            feed,
-            written: 0,
-        }
+impl Writer {
+    pub fn new(format: Format) -> Self {
+        Writer { format, written: 0 }
     }
 
-    pub fn head(&self, out: &mut String) {
+    pub fn head(&self, feed: &FeedInfo<'_>, out: &mut String) {
         match self.format {
             Format::Txt => {}
             Format::Zeek => zeek::head(out),
-            Format::Suricata => suricata::head(self.feed, out),
-            Format::Rpz => rpz::head(self.feed, out),
-            Format::Stix => stix::head(self.feed, out),
-            Format::Misp => misp::head(self.feed, out),
+            Format::Suricata => suricata::head(feed, out),
+            Format::Rpz => rpz::head(feed, out),
+            Format::Stix => stix::head(feed, out),
+            Format::Misp => misp::head(feed, out),
         }
     }
 
     /// Appends `item`; `false` when the format cannot carry it (nothing was written).
-    pub fn item(&mut self, item: &Item<'_>, out: &mut String) -> bool {
+    pub fn item(&mut self, feed: &FeedInfo<'_>, item: &Item<'_>, out: &mut String) -> bool {
         let first = self.written == 0;
         let written = match self.format {
             Format::Txt => {
@@ -144,8 +140,8 @@ impl<'f> Writer<'f> {
                 out.push('\n');
                 true
             }
-            Format::Zeek => zeek::item(self.feed, item, out),
-            Format::Suricata => suricata::item(self.feed, item, out),
+            Format::Zeek => zeek::item(feed, item, out),
+            Format::Suricata => suricata::item(feed, item, out),
             Format::Rpz => rpz::item(item, out),
             Format::Stix => stix::item(item, out),
             Format::Misp => misp::item(item, first, out),

@@ -37,9 +37,9 @@ pub(crate) const VALUES: [&str; 12] = [
 pub(crate) fn render(format: Format) -> (String, usize) {
     let feed = feed();
     let things: Vec<Thing> = VALUES.iter().map(|v| Thing::parse(v).unwrap()).collect();
-    let mut writer = Writer::new(format, &feed);
+    let mut writer = Writer::new(format);
     let mut out = String::new();
-    writer.head(&mut out);
+    writer.head(&feed, &mut out);
     let mut left_out = 0;
     for (i, thing) in things.iter().enumerate() {
         let item = Item {
@@ -59,7 +59,7 @@ pub(crate) fn render(format: Format) -> (String, usize) {
             },
             expires_at: Some(at("2026-12-28 00:00:00")),
         };
-        if !writer.item(&item, &mut out) {
+        if !writer.item(&feed, &item, &mut out) {
             left_out += 1;
         }
     }
@@ -213,10 +213,11 @@ fn stix_is_one_bundle_with_stable_ids_and_tlp_markings() {
 fn stix_valid_from_precedes_an_earlier_expiry() {
     let feed = feed();
     let thing = Thing::parse("example.com").unwrap();
-    let mut writer = Writer::new(Format::Stix, &feed);
+    let mut writer = Writer::new(Format::Stix);
     let mut out = String::new();
-    writer.head(&mut out);
+    writer.head(&feed, &mut out);
     writer.item(
+        &feed,
         &Item {
             id: 1,
             thing: &thing,

@@ -2,28 +2,32 @@
 //! `pymispwarninglists` package ships them): a name, a matching type, the MISP attribute
 //! types it applies to, and its entries.
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 
 use super::{Classes, EntryKind};
 
-/// One warninglist file, parsed.
+/// One warninglist file, parsed; entries borrow from the file's text where they can (the
+/// full set holds millions).
 #[derive(Debug)]
-pub struct WarningList {
+pub struct WarningList<'a> {
     pub name: String,
     pub kind: EntryKind,
     /// The indicator classes its `matching_attributes` name (every class when it names none).
     pub classes: Classes,
-    pub entries: Vec<String>,
+    pub entries: Vec<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
-struct Raw {
+struct Raw<'a> {
     name: String,
     #[serde(rename = "type")]
     kind: String,
     #[serde(default)]
     matching_attributes: Vec<String>,
-    list: Vec<String>,
+    #[serde(borrow)]
+    list: Vec<Cow<'a, str>>,
 }
 
 /// Why a file is not a warninglist: the line and column where reading stopped (0 when the
@@ -37,7 +41,7 @@ pub struct ListError {
 }
 
 /// Parses the text of one `list.json`.
-pub fn parse(text: &str) -> Result<WarningList, ListError> {
+pub fn parse(text: &str) -> Result<WarningList<'_>, ListError> {
     let raw: Raw = serde_json::from_str(text).map_err(|e| ListError {
         line: e.line(),
         column: e.column(),

@@ -16,6 +16,7 @@ mod misp;
 mod ranges;
 mod special;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::ops::BitOr;
@@ -148,6 +149,10 @@ enum Table {
 struct Keys {
     first: KeyMap<u16>,
     more: KeyMap<Vec<u16>>,
+    /// Two bits per key in one word of a table about 16 bits per key: most values are on no
+    /// list, and this answers "not here" from a table small enough to stay in cache, where
+    /// the map itself (tens of MB with the full warninglists) costs a memory read per probe.
+    filter: Vec<u64>,
 }
 
 impl Keys {
@@ -166,7 +171,28 @@ impl Keys {
         }
     }
 
+    fn build_filter(&mut self) {
+        let words = (self.first.len() / 4).next_power_of_two().max(64);
+        self.filter = vec![0; words];
+        let keys: Vec<u64> = self.first.keys().copied().collect();
+        for key in keys {
+            let (word, bits) = self.filter_slot(key);
+            self.filter[word] |= bits;
+        }
+    }
+
+    fn filter_slot(&self, key: u64) -> (usize, u64) {
+        let word = (key >> 32) as usize & (self.filter.len() - 1);
+        (word, 1 << (key & 63) | 1 << ((key >> 6) & 63))
+    }
+
     fn find(&self, key: u64, applies: impl Fn(u16) -> bool) -> Option<u16> {
+        if !self.filter.is_empty() {
+            let (word, bits) = self.filter_slot(key);
+            if self.filter[word] & bits != bits {
+                return None;
+            }
+        }
         let first = *self.first.get(&key)?;
         if applies(first) {
             return Some(first);
@@ -249,9 +275,8 @@ impl Builder {
                 let key = self.key(Table::Exact, entry);
                 self.keys.insert(key, source);
                 // Stored values are lower case except URL paths: keep both spellings.
-                let lower = entry.to_lowercase();
-                if lower != entry {
-                    let key = self.key(Table::Exact, &lower);
+                if entry.chars().any(char::is_uppercase) {
+                    let key = self.key(Table::Exact, &entry.to_lowercase());
                     self.keys.insert(key, source);
                 }
             }
@@ -278,8 +303,11 @@ impl Builder {
 
     /// Adds a MISP warninglist as one source; returns how many of its entries were not valid
     /// (they are skipped, as MISP skips them).
-    pub fn add_warninglist(&mut self, list: &WarningList) -> usize {
+    pub fn add_warninglist(&mut self, list: &WarningList<'_>) -> usize {
         let id = self.source(list.name.clone(), Origin::Warninglist, list.classes);
+        if matches!(list.kind, EntryKind::Hostname | EntryKind::Exact) {
+            self.keys.first.reserve(list.entries.len());
+        }
         list.entries
             .iter()
             .filter(|entry| self.add(id, list.kind, entry).is_err())
@@ -292,36 +320,60 @@ impl Builder {
 
     /// Builds the lookup structures. Fails only when a regular expression does not compile.
     pub fn build(self) -> Result<Whitelist, BadEntry> {
-        let substrings = if self.substrings.is_empty() {
-            None
-        } else {
-            let matcher = aho_corasick::AhoCorasick::new(self.substrings.iter().map(|s| &s.0))
-                .map_err(|_| BadEntry {
-                    kind: EntryKind::Substring,
-                    entry: String::new(),
+        let mut by_class = Vec::with_capacity(CLASSES);
+        for class in (0..CLASSES).map(|i| Classes(1 << i)) {
+            let applies = |s: &u16| self.sources[usize::from(*s)].classes.holds(class);
+            let substrings: Vec<(String, u16)> = self
+                .substrings
+                .iter()
+                .filter(|(_, s)| applies(s))
+                .cloned()
+                .collect();
+            let substrings = if substrings.is_empty() {
+                None
+            } else {
+                let matcher = aho_corasick::AhoCorasick::new(substrings.iter().map(|s| &s.0))
+                    .map_err(|_| BadEntry {
+                        kind: EntryKind::Substring,
+                        entry: String::new(),
+                    })?;
+                Some((matcher, substrings))
+            };
+            let mut patterns = Vec::new();
+            for (pattern, source) in self.patterns.iter().filter(|(_, s)| applies(s)) {
+                let regex = regex::Regex::new(pattern).map_err(|_| BadEntry {
+                    kind: EntryKind::Regex,
+                    entry: pattern.clone(),
                 })?;
-            Some(matcher)
-        };
-        let mut patterns = Vec::with_capacity(self.patterns.len());
-        for (pattern, source) in &self.patterns {
-            let regex = regex::Regex::new(pattern).map_err(|_| BadEntry {
-                kind: EntryKind::Regex,
-                entry: pattern.clone(),
-            })?;
-            patterns.push((regex, *source));
+                patterns.push((regex, *source));
+            }
+            by_class.push(ByClass {
+                substrings,
+                patterns,
+            });
         }
         let mut keys = self.keys;
         keys.first.shrink_to_fit();
         keys.more.shrink_to_fit();
+        keys.build_filter();
         Ok(Whitelist {
             state: self.state,
             sources: self.sources,
             ranges: Ranges::build(self.blocks),
             keys,
-            substrings: substrings.map(|m| (m, self.substrings)),
-            patterns,
+            by_class,
         })
     }
+}
+
+/// How many indicator classes there are (the bits of [`Classes::ALL`]).
+const CLASSES: usize = 5;
+
+/// The substrings and patterns of the sources that apply to one class, so a value is
+/// scanned once, for entries that can whitelist it.
+struct ByClass {
+    substrings: Option<(aho_corasick::AhoCorasick, Vec<(String, u16)>)>,
+    patterns: Vec<(regex::Regex, u16)>,
 }
 
 /// The built sets, read-only and shared between requests.
@@ -330,8 +382,8 @@ pub struct Whitelist {
     sources: Vec<Source>,
     ranges: Ranges,
     keys: Keys,
-    substrings: Option<(aho_corasick::AhoCorasick, Vec<(String, u16)>)>,
-    patterns: Vec<(regex::Regex, u16)>,
+    /// Indexed by the class's bit.
+    by_class: Vec<ByClass>,
 }
 
 impl std::fmt::Debug for Whitelist {
@@ -401,17 +453,17 @@ impl Whitelist {
                 }
             }
         }
-        if let Some((matcher, entries)) = &self.substrings {
-            for found in matcher.find_overlapping_iter(value) {
-                let (entry, s) = &entries[found.pattern().as_usize()];
-                if applies(*s) {
-                    return Some(hit(*s, entry.clone()));
-                }
-            }
+        let by_class = &self.by_class[class.0.trailing_zeros() as usize];
+        if let Some((matcher, entries)) = &by_class.substrings
+            && let Some(found) = matcher.find(value)
+        {
+            let (entry, s) = &entries[found.pattern().as_usize()];
+            return Some(hit(*s, entry.clone()));
         }
-        self.patterns
+        by_class
+            .patterns
             .iter()
-            .find(|(regex, s)| applies(*s) && regex.is_match(value))
+            .find(|(regex, _)| regex.is_match(value))
             .map(|(regex, s)| hit(*s, regex.as_str().to_owned()))
     }
 }
@@ -431,15 +483,18 @@ fn key(state: &RandomState, table: Table, text: &str) -> u64 {
 
 /// A warninglist host name as our values spell it: no leading or trailing dot, lower case,
 /// punycode for Unicode names.
-fn normal_host(entry: &str) -> Option<String> {
+fn normal_host(entry: &str) -> Option<Cow<'_, str>> {
     let name = entry.trim_start_matches('.').trim_end_matches('.');
     if name.is_empty() || name.contains(['/', ' ', '@']) {
         return None;
     }
-    if name.is_ascii() {
-        return Some(name.to_ascii_lowercase());
+    if !name.is_ascii() {
+        return idna::domain_to_ascii(name).ok().map(Cow::Owned);
     }
-    idna::domain_to_ascii(name).ok()
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Some(Cow::Owned(name.to_ascii_lowercase()));
+    }
+    Some(Cow::Borrowed(name))
 }
 
 /// A MISP `/pattern/flags` (or a bare pattern) as a `regex` pattern; `i`, `m`, `s` and `x`

@@ -50,7 +50,7 @@ impl Network {
         self.lo | !mask(self.prefix)
     }
 
-    fn is_v4(&self) -> bool {
+    pub(super) fn is_v4(&self) -> bool {
         self.prefix >= 96 && self.lo & mask(96) == V4_MAPPED
     }
 }
@@ -80,6 +80,10 @@ pub(super) struct Ranges {
     /// Sorted by first address, disjoint: a block inside another is kept only as the outer
     /// one (two blocks are either nested or apart).
     blocks: Vec<(Network, u16)>,
+    /// The first addresses of the IPv4 blocks (the low 32 bits), then of the others: the
+    /// binary search reads these small arrays instead of whole blocks.
+    v4_starts: Vec<u32>,
+    v6_starts: Vec<u128>,
 }
 
 impl Ranges {
@@ -94,14 +98,48 @@ impl Ranges {
             }
         }
         kept.shrink_to_fit();
-        Ranges { blocks: kept }
+        // IPv4 sorts after `::`..`::fffe:ffff:ffff` and before the rest of IPv6.
+        let v4_starts = kept
+            .iter()
+            .filter(|(n, _)| n.is_v4())
+            .map(|(n, _)| n.lo as u32)
+            .collect();
+        let v6_starts = kept
+            .iter()
+            .filter(|(n, _)| !n.is_v4())
+            .map(|(n, _)| n.lo)
+            .collect();
+        Ranges {
+            blocks: kept,
+            v4_starts,
+            v6_starts,
+        }
     }
 
     /// The block holding every address from `lo` to `hi`, if one does.
     pub(super) fn containing(&self, lo: u128, hi: u128) -> Option<(Network, u16)> {
-        let after = self.blocks.partition_point(|(n, _)| n.lo <= lo);
-        let (network, source) = *self.blocks.get(after.checked_sub(1)?)?;
-        (network.hi() >= hi).then_some((network, source))
+        let index = if lo & mask(96) == V4_MAPPED {
+            let before_v4 = self.v6_starts.partition_point(|s| *s < V4_MAPPED);
+            let after = self.v4_starts.partition_point(|s| *s <= lo as u32);
+            match after {
+                // No IPv4 block starts at or below `lo`: the last IPv6 one before the
+                // mapped range might still hold it (a block such as `::/0`).
+                0 => before_v4.checked_sub(1)?,
+                n => before_v4 + n - 1,
+            }
+        } else {
+            let after = self.v6_starts.partition_point(|s| *s <= lo);
+            let v6_index = after.checked_sub(1)?;
+            // IPv6 blocks past the mapped range come after every IPv4 block.
+            let before_v4 = self.v6_starts.partition_point(|s| *s < V4_MAPPED);
+            if v6_index < before_v4 {
+                v6_index
+            } else {
+                v6_index + self.v4_starts.len()
+            }
+        };
+        let (network, source) = *self.blocks.get(index)?;
+        (network.lo <= lo && network.hi() >= hi).then_some((network, source))
     }
 
     pub(super) fn len(&self) -> usize {
