@@ -53,6 +53,12 @@ pub struct Settings {
     #[arg(long, env = "FEEDGATE_MAX_PAGE_BYTES", default_value_t = 8 * 1024 * 1024)]
     pub max_page_bytes: usize,
 
+    /// MISP warninglists whose entries never leave an export: a directory of warninglist JSON
+    /// files (the misp-warninglists repository, or the data folder of the `pymispwarninglists`
+    /// package). A file that is not a warninglist stops the start, naming the file and line.
+    #[arg(long, env = "FEEDGATE_WARNINGLISTS")]
+    pub warninglists: Option<std::path::PathBuf>,
+
     /// Largest attachment, in bytes once decoded (larger → 422 `too_large`).
     #[arg(long, env = "FEEDGATE_MAX_ATTACHMENT_BYTES", default_value_t = 5 * 1024 * 1024)]
     pub max_attachment_bytes: usize,
@@ -177,6 +183,7 @@ impl Settings {
         settings = Settings {
             bind: "127.0.0.1:0".into(),
             public_url: None,
+            warninglists: None,
             ..settings
         };
         settings

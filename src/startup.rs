@@ -17,6 +17,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{self, DatabaseUrl, Db, PoolOptions};
 use crate::domain::name::Username;
+use crate::domain::whitelist::{self, Whitelist};
 use crate::error::ApiError;
 use crate::import::gate::ImportGate;
 use crate::limits::burst::Burst;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub passwords: Verifier,
     /// The HTTP imports running (`import::gate`), one gate per process.
     pub imports: Arc<ImportGate>,
+    /// What never leaves an export: the special-purpose blocks and the warninglists.
+    pub whitelist: Arc<Whitelist>,
 }
 
 /// A built, bound, not yet running server.
@@ -65,6 +68,8 @@ pub enum StartError {
         addr: String,
         source: std::io::Error,
     },
+    #[error("cannot load the warninglists: {0}")]
+    Warninglists(#[from] crate::warninglists::LoadError),
     #[error("cannot create the first admin: {0}")]
     Bootstrap(String),
 }
@@ -87,6 +92,7 @@ impl Application {
             },
             settings.read_threads(database.backend()),
         )?;
+        let whitelist = Arc::new(load_whitelist(&settings)?);
         let bootstrap = bootstrap_admin(&db, &clock)?;
         let listener = TcpListener::bind(&settings.bind).map_err(|source| StartError::Bind {
             addr: settings.bind.clone(),
@@ -111,6 +117,7 @@ impl Application {
             passwords: Verifier::start(
                 std::thread::available_parallelism().map_or(1, |n| n.get().min(8)),
             ),
+            whitelist,
             settings: settings.clone(),
         });
         let gate = web::Data::new(limits::middleware::Gate {
@@ -300,4 +307,26 @@ fn path_error(_err: PathError, _req: &HttpRequest) -> actix_web::Error {
 
 async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
     Err(ApiError::NotFound)
+}
+
+/// The special-purpose blocks and, with `--warninglists`, every list in that directory.
+fn load_whitelist(settings: &Settings) -> Result<Whitelist, crate::warninglists::LoadError> {
+    let mut builder = whitelist::Builder::new();
+    builder.special();
+    if let Some(dir) = &settings.warninglists {
+        let loaded = crate::warninglists::load_into(&mut builder, dir)?;
+        tracing::info!(
+            dir = %dir.display(),
+            lists = loaded.lists,
+            entries = loaded.entries,
+            skipped = loaded.skipped,
+            "warninglists loaded"
+        );
+    }
+    builder
+        .build()
+        .map_err(|source| crate::warninglists::LoadError::Build {
+            path: settings.warninglists.clone().unwrap_or_default(),
+            source,
+        })
 }

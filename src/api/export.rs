@@ -1,5 +1,8 @@
-//! Whole-feed exports (spec §6.5.6): `…/feeds/:feed.csv` and `.json`, newest first, streamed
-//! page by page with chunked transfer encoding, so memory stays flat whatever the feed size.
+//! Whole-feed exports (spec §6.5.6): `…/feeds/:feed.csv` and `.json`, and the consumer formats
+//! of `crate::export` (`.txt`, `.zeek`, `.suricata`, `.rpz`, `.stix`, `.misp`, or `?format=`),
+//! newest first, streamed page by page with chunked transfer encoding, so memory stays flat
+//! whatever the feed size. The consumer formats leave out what the whitelist holds and
+//! networks broader than `max_prefix` (IPv4) / `max_prefix6` (IPv6).
 //! A database failure after the first byte aborts the connection, so a truncated export never
 //! looks complete.
 
@@ -11,6 +14,7 @@ use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::NaiveDateTime;
 use futures_util::stream;
+use serde::Deserialize;
 
 use crate::api::feeds::{FeedPath, visible_feed};
 use crate::api::paging::{self, ANONYMOUS_MAX};
@@ -20,7 +24,11 @@ use crate::api::representation::{ApiVersion, TimeText};
 use crate::api::urls;
 use crate::auth::caller::Caller;
 use crate::db;
+use crate::domain::thing::{Itype, Thing};
+use crate::domain::tlp::Tlp;
+use crate::domain::whitelist::Whitelist;
 use crate::error::ApiError;
+use crate::export::{self, FeedInfo, Item};
 use crate::models::feed::FeedRow;
 use crate::models::indicator::{self, IndicatorFields, IndicatorRow, PageKey, PageOf};
 use crate::startup::AppState;
@@ -38,6 +46,148 @@ pub const CSV_HEADER: &str = "id,indicator,itype,tags,portlist,portlist_src,prot
 enum Format {
     Csv,
     Json(ApiVersion),
+    Consumer(export::Format),
+}
+
+/// The broadest networks the consumer formats carry by default: a stray /8 in a firewall
+/// blocks millions of hosts.
+const MAX_PREFIX_V4: u8 = 16;
+const MAX_PREFIX_V6: u8 = 48;
+
+/// The name of every export format, for the 404 of an unknown one.
+pub fn format_names() -> Vec<&'static str> {
+    let mut names = vec!["csv", "json"];
+    names.extend(export::Format::ALL.map(export::Format::name));
+    names
+}
+
+/// The path of `…/feeds/{feed}.{format}`.
+#[derive(Debug, Deserialize)]
+pub struct FeedFormatPath {
+    pub user: String,
+    pub feed: String,
+    pub format: String,
+}
+
+/// GET /api/users/{user}/feeds/{feed}.{format}: the feed in a consumer format; 400, 404.
+pub async fn export_feed_as(
+    state: web::Data<AppState>,
+    version: ApiVersion,
+    caller: Caller,
+    query: QueryPairs,
+    path: web::Path<FeedFormatPath>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let FeedFormatPath { user, feed, format } = path.into_inner();
+    export_named(
+        state,
+        version,
+        caller,
+        query,
+        FeedPath { user, feed },
+        req,
+        &format,
+    )
+    .await
+}
+
+/// The export in the format named `name` (`csv`, `json` or a consumer format), for the
+/// `.{format}` route and the feed's `?format=`; 404 `unknown_format` otherwise.
+pub async fn export_named(
+    state: web::Data<AppState>,
+    version: ApiVersion,
+    caller: Caller,
+    query: QueryPairs,
+    path: FeedPath,
+    req: HttpRequest,
+    name: &str,
+) -> Result<HttpResponse, ApiError> {
+    let format = match name {
+        "csv" => Format::Csv,
+        "json" => Format::Json(version),
+        other => Format::Consumer(
+            export::Format::from_name(other)
+                .ok_or_else(|| ApiError::UnknownFormat(other.to_owned()))?,
+        ),
+    };
+    export(state, caller, query, path, req, format).await
+}
+
+/// What a consumer format keeps of a feed.
+struct Filters {
+    itype: Option<Itype>,
+    /// Kept: indicators with any of these tags (all when empty).
+    tags: Vec<String>,
+    max_prefix_v4: u8,
+    max_prefix_v6: u8,
+}
+
+impl Filters {
+    fn read(params: &std::collections::BTreeMap<&'static str, String>) -> Result<Self, ApiError> {
+        let invalid = |parameter: &str, message: String| ApiError::InvalidParameter {
+            parameter: parameter.to_owned(),
+            message,
+        };
+        let itype = params
+            .get("itype")
+            .map(|raw| {
+                Itype::parse_name(raw).ok_or_else(|| {
+                    invalid(
+                        "itype",
+                        format!(
+                            "itype must be one of {}",
+                            Itype::ALL.map(Itype::as_str).join(", ")
+                        ),
+                    )
+                })
+            })
+            .transpose()?;
+        let tags = params
+            .get("tags")
+            .map(|raw| {
+                raw.split(',')
+                    .map(|t| t.trim().to_lowercase())
+                    .filter(|t| !t.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let prefix = |name: &str, max: u8, default: u8| {
+            params.get(name).map_or(Ok(default), |raw| {
+                raw.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(|| {
+                    invalid(
+                        name,
+                        format!("{name} must be a whole number from 0 to {max}"),
+                    )
+                })
+            })
+        };
+        Ok(Filters {
+            itype,
+            tags,
+            max_prefix_v4: prefix("max_prefix", 32, MAX_PREFIX_V4)?,
+            max_prefix_v6: prefix("max_prefix6", 128, MAX_PREFIX_V6)?,
+        })
+    }
+
+    fn keep(&self, thing: &Thing, tags: &str) -> bool {
+        if self.itype.is_some_and(|t| t != thing.itype()) {
+            return false;
+        }
+        if !self.tags.is_empty()
+            && !tags.split(',').any(|t| {
+                self.tags
+                    .iter()
+                    .any(|want| want.eq_ignore_ascii_case(t.trim()))
+            })
+        {
+            return false;
+        }
+        match (thing.itype(), thing.prefix_len()) {
+            (Itype::Ipv4, Some(p)) => p >= self.max_prefix_v4,
+            (Itype::Ipv6, Some(p)) => p >= self.max_prefix_v6,
+            _ => true,
+        }
+    }
 }
 
 /// GET /api/users/{user}/feeds/{feed}.csv: the feed as RFC 4180 CSV; 400, 404.
@@ -77,8 +227,26 @@ struct Ctx {
     feed: FeedRow,
     owner: String,
     base: String,
+    /// The feed's address in the API.
+    url: String,
     format: Format,
     since: Option<NaiveDateTime>,
+    filters: Filters,
+    whitelist: Arc<Whitelist>,
+    generated: NaiveDateTime,
+}
+
+impl Ctx {
+    fn info(&self) -> FeedInfo<'_> {
+        FeedInfo {
+            id: self.feed.id,
+            owner: &self.owner,
+            name: &self.feed.name,
+            description: self.feed.description.as_deref(),
+            url: &self.url,
+            generated: self.generated,
+        }
+    }
 }
 
 struct Walk {
@@ -90,6 +258,8 @@ struct Walk {
     done: bool,
     /// The connection the walk keeps between pages (`db::Db::walk`).
     reader: db::Walk,
+    /// The consumer format's renderer, between chunks.
+    writer: Option<export::Writer>,
 }
 
 /// One chunk: rendered text, rows in it, where the next chunk starts and whether one may.
@@ -98,6 +268,7 @@ struct Chunk {
     rows: i64,
     last: Option<PageKey>,
     more: bool,
+    writer: Option<export::Writer>,
 }
 
 async fn export(
@@ -108,8 +279,14 @@ async fn export(
     req: HttpRequest,
     format: Format,
 ) -> Result<HttpResponse, ApiError> {
-    let params = query.only(&["lasttime"])?;
+    let params = match format {
+        Format::Consumer(_) => {
+            query.only(&["lasttime", "itype", "tags", "max_prefix", "max_prefix6"])?
+        }
+        _ => query.only(&["lasttime"])?,
+    };
     let since = paging::lasttime(params.get("lasttime"), state.clock.now())?;
+    let filters = Filters::read(&params)?;
     let anonymous = caller.user().is_none();
     let (owner, feed) = state
         .db
@@ -118,22 +295,36 @@ async fn export(
     let (ext, content_type) = match format {
         Format::Csv => ("csv", "text/csv; charset=utf-8"),
         Format::Json(_) => ("json", "application/json; charset=utf-8"),
+        Format::Consumer(f) => (f.name(), f.content_type()),
     };
     let filename = format!("{}-{}.{ext}", owner.username, feed.name);
     let walk = Walk {
         state: state.clone(),
         ctx: Arc::new(Ctx {
+            url: format!(
+                "{}/api/users/{}/feeds/{}",
+                urls::base(&req, &state),
+                owner.username,
+                feed.name
+            ),
             base: urls::base(&req, &state),
             owner: owner.username,
             feed,
             format,
             since,
+            filters,
+            whitelist: state.whitelist.clone(),
+            generated: state.clock.now(),
         }),
         after: None,
         left: if anonymous { ANONYMOUS_MAX } else { i64::MAX },
         started: false,
         done: false,
         reader: db::Walk::default(),
+        writer: match format {
+            Format::Consumer(f) => Some(export::Writer::new(f)),
+            _ => None,
+        },
     };
     let body = stream::unfold(walk, next_chunk);
     let mut res = HttpResponse::Ok();
@@ -157,16 +348,19 @@ async fn next_chunk(mut walk: Walk) -> Option<(Result<Bytes, ApiError>, Walk)> {
     let json = matches!(walk.ctx.format, Format::Json(_));
     if !walk.started {
         walk.started = true;
-        if json {
-            out.push('[');
-        } else {
-            out.push_str(CSV_HEADER);
-            out.push_str("\r\n");
+        match (walk.ctx.format, &walk.writer) {
+            (Format::Json(_), _) => out.push('['),
+            (Format::Csv, _) => {
+                out.push_str(CSV_HEADER);
+                out.push_str("\r\n");
+            }
+            (Format::Consumer(_), Some(writer)) => writer.head(&walk.ctx.info(), &mut out),
+            (Format::Consumer(_), None) => {}
         }
     }
     let want = PAGE.min(walk.left);
     let chunk = if want > 0 {
-        let (ctx, after) = (walk.ctx.clone(), walk.after);
+        let (ctx, after, writer) = (walk.ctx.clone(), walk.after, walk.writer);
         // Rows are rendered on the blocking thread that read them: no copy of the page crosses
         // threads, and the async worker only hands bytes to the socket.
         let read = move |c: &mut db::DbConnection| {
@@ -182,6 +376,10 @@ async fn next_chunk(mut walk: Walk) -> Option<(Result<Bytes, ApiError>, Walk)> {
                     let mut page = indicator::page_within(c, &page, CHUNK_BYTES)?;
                     indicator::expand_contents(c, page.rows.iter_mut())?;
                     json_chunk(&ctx, version, page.rows, after.is_none(), page.more)
+                }
+                Format::Consumer(f) => {
+                    let writer = writer.unwrap_or(export::Writer::new(f));
+                    consumer_chunk(&ctx, writer, c, &page)?
                 }
             };
             Ok::<_, ApiError>(chunk)
@@ -201,8 +399,12 @@ async fn next_chunk(mut walk: Walk) -> Option<(Result<Bytes, ApiError>, Walk)> {
             rows: 0,
             last: None,
             more: false,
+            writer: walk.writer,
         }
     };
+    if chunk.writer.is_some() {
+        walk.writer = chunk.writer;
+    }
     if out.is_empty() {
         out = chunk.text;
     } else {
@@ -218,6 +420,9 @@ async fn next_chunk(mut walk: Walk) -> Option<(Result<Bytes, ApiError>, Walk)> {
         if json {
             out.push(']');
         }
+        if let Some(writer) = &walk.writer {
+            writer.tail(&mut out);
+        }
     }
     Some((Ok(Bytes::from(out)), walk))
 }
@@ -229,6 +434,7 @@ fn csv_chunk(ctx: &Ctx, c: &mut db::DbConnection, page: &PageOf) -> Result<Chunk
         rows: 0,
         last: None,
         more: false,
+        writer: None,
     };
     indicator::export_page(c, page, |row| {
         csv_row(&mut chunk.text, &row, &ctx.owner, &ctx.feed.name);
@@ -273,7 +479,60 @@ fn json_chunk(
         rows: n,
         last,
         more,
+        writer: None,
     }
+}
+
+/// One page of a consumer format: each row read, filtered, checked against the whitelist
+/// and rendered as it comes.
+fn consumer_chunk(
+    ctx: &Ctx,
+    mut writer: export::Writer,
+    c: &mut db::DbConnection,
+    page: &PageOf,
+) -> Result<Chunk, ApiError> {
+    let info = ctx.info();
+    // Until indicators carry their own TLP, they carry the feed's default.
+    let tlp = if ctx.feed.private {
+        Tlp::Amber
+    } else {
+        Tlp::Clear
+    };
+    let mut chunk = Chunk {
+        text: String::with_capacity(usize::try_from(page.limit).unwrap_or(0) * 100),
+        rows: 0,
+        last: None,
+        more: false,
+        writer: None,
+    };
+    indicator::export_page(c, page, |row| {
+        chunk.rows += 1;
+        chunk.last = Some((row.effective_at, row.id));
+        // Stored values were parsed on the way in; one that no longer parses is left out.
+        if let Ok(thing) = Thing::parse(&row.value)
+            && ctx.filters.keep(&thing, &row.tags)
+            && ctx.whitelist.check(&thing).is_none()
+        {
+            let item = Item {
+                id: row.id,
+                thing: &thing,
+                tags: &row.tags,
+                description: row.description.as_deref(),
+                firsttime: row.firsttime,
+                lasttime: row.lasttime,
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+                confidence: None,
+                tlp,
+                expires_at: None,
+            };
+            writer.item(&info, &item, &mut chunk.text);
+        }
+        chunk.text.len() < CHUNK_BYTES
+    })?;
+    chunk.more = chunk.rows == page.limit || chunk.text.len() >= CHUNK_BYTES;
+    chunk.writer = Some(writer);
+    Ok(chunk)
 }
 
 /// One RFC 4180 field: quoted when it holds a comma, quote, CR or LF.

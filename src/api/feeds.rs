@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use crate::api::body::JsonBody;
 use crate::api::dto::feed::{CreateFeedRequest, UpdateFeedRequest};
+use crate::api::export;
 use crate::api::indicators::load_views;
 use crate::api::paging::{self, PageQuery};
 use crate::api::query::QueryPairs;
@@ -152,6 +153,11 @@ pub async fn show_feed(
     path: web::Path<FeedPath>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
+    if let Some(format) = query.value("format").map(str::to_owned) {
+        let query = query.without("format");
+        let path = path.into_inner();
+        return export::export_named(state, version, caller, query, path, req, &format).await;
+    }
     let page = PageQuery::<(NaiveDateTime, i64)>::read(
         &query,
         &["limit", "lasttime", "cursor"],

@@ -106,6 +106,7 @@ routes! {
     // Exports first: `{feed}` alone would also match `name.csv` (feed names never end so).
     "/api/users/{user}/feeds/{feed}.csv" => [GET => export::export_feed_csv],
     "/api/users/{user}/feeds/{feed}.json" => [GET => export::export_feed_json],
+    "/api/users/{user}/feeds/{feed}.{format}" => [GET => export::export_feed_as],
     "/api/users/{user}/feeds/{feed}" => [GET => feeds::show_feed, PATCH => feeds::update_feed, DELETE => feeds::delete_feed],
     "/api/users/{user}/feeds/{feed}/indicators" => [GET => indicators::list_indicators, POST => indicators::create_indicator],
     "/api/users/{user}/feeds/{feed}/indicators/{id}" => [GET => indicators::show_indicator, PATCH => indicators::update_indicator, DELETE => indicators::delete_indicator],

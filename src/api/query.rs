@@ -22,6 +22,28 @@ impl QueryPairs {
         Ok(Self { pairs })
     }
 
+    /// The value of `name` when it is given once (repeats and "not given" values read as
+    /// absent; [`Self::only`] reports them).
+    pub fn value(&self, name: &str) -> Option<&str> {
+        let mut values = self.pairs.iter().filter(|(k, _)| k == name);
+        match (values.next(), values.next()) {
+            (Some((_, v)), None) if !matches!(v.as_str(), "" | "None" | "none" | "null") => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The same pairs without `name`.
+    pub fn without(&self, name: &str) -> QueryPairs {
+        QueryPairs {
+            pairs: self
+                .pairs
+                .iter()
+                .filter(|(k, _)| k != name)
+                .cloned()
+                .collect(),
+        }
+    }
+
     /// Checks the names against `allowed` and returns the given values by name.
     pub fn only(
         &self,

@@ -14,7 +14,9 @@ pub mod proxy;
 pub mod tags;
 pub mod thing;
 pub mod time;
+pub mod tlp;
 pub mod viewer;
+pub mod whitelist;
 
 /// Why a raw value was refused; `code` is the per-field code of the spec (§5.1).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -61,6 +61,7 @@ mod cli;
 mod curl_examples;
 mod export;
 mod feeds;
+mod formats;
 mod imports;
 mod indicators;
 mod limits;

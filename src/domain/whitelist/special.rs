@@ -1,0 +1,40 @@
+//! The special-purpose address blocks (IANA's IPv4 and IPv6 special-purpose registries,
+//! RFC 6890 and its updates) that never belong in a block list: a firewall fed `10.0.0.0/8`
+//! or `::1` cuts off its own network. Only blocks that are not globally reachable are
+//! listed; `::ffff:0:0/96` is absent because IPv4 values already live there.
+
+/// One block: its network text and the registry's name for it.
+pub(super) const BLOCKS: &[(&str, &str)] = &[
+    ("0.0.0.0/8", "this network"),
+    ("10.0.0.0/8", "private use"),
+    ("100.64.0.0/10", "shared address space (CGNAT)"),
+    ("127.0.0.0/8", "loopback"),
+    ("169.254.0.0/16", "link local"),
+    ("172.16.0.0/12", "private use"),
+    ("192.0.0.0/24", "IETF protocol assignments"),
+    ("192.0.2.0/24", "documentation (TEST-NET-1)"),
+    ("192.31.196.0/24", "AS112-v4"),
+    ("192.52.193.0/24", "AMT"),
+    ("192.88.99.0/24", "deprecated 6to4 relay anycast"),
+    ("192.168.0.0/16", "private use"),
+    ("192.175.48.0/24", "direct delegation AS112 service"),
+    ("198.18.0.0/15", "benchmarking"),
+    ("198.51.100.0/24", "documentation (TEST-NET-2)"),
+    ("203.0.113.0/24", "documentation (TEST-NET-3)"),
+    ("224.0.0.0/4", "multicast"),
+    ("240.0.0.0/4", "reserved (and limited broadcast)"),
+    ("::/128", "unspecified address"),
+    ("::1/128", "loopback"),
+    ("64:ff9b:1::/48", "IPv4-IPv6 translation (local use)"),
+    ("100::/64", "discard only"),
+    ("2001:2::/48", "benchmarking"),
+    ("2001:10::/28", "deprecated ORCHID"),
+    ("2001:20::/28", "ORCHIDv2"),
+    ("2001:db8::/32", "documentation"),
+    ("3fff::/20", "documentation"),
+    ("5f00::/16", "segment routing (SRv6) SIDs"),
+    ("fc00::/7", "unique local"),
+    ("fe80::/10", "link local"),
+    ("fec0::/10", "deprecated site local"),
+    ("ff00::/8", "multicast"),
+];
