@@ -518,16 +518,17 @@ impl Words {
 }
 
 /// Whether `bytes` hold `HEAD`, `CONNECT` (methods are case-sensitive) or `websocket` (in any
-/// case, as actix compares the `Upgrade` value).
+/// case, as actix compares the `Upgrade` value). Every byte a client sends passes here, so the
+/// search is memchr's.
 fn has_word(bytes: &[u8]) -> bool {
-    bytes.iter().enumerate().any(|(i, &b)| match b {
-        b'H' => bytes[i..].starts_with(b"HEAD"),
-        b'C' => bytes[i..].starts_with(b"CONNECT"),
-        b'w' | b'W' => bytes
-            .get(i..i + 9)
-            .is_some_and(|w| w.eq_ignore_ascii_case(b"websocket")),
-        _ => false,
-    })
+    memchr::memmem::find(bytes, b"HEAD").is_some()
+        || memchr::memmem::find(bytes, b"CONNECT").is_some()
+        || memchr::memchr2_iter(b'k', b'K', bytes).any(|k| {
+            k >= 6
+                && bytes
+                    .get(k - 6..k + 3)
+                    .is_some_and(|w| w.eq_ignore_ascii_case(b"websocket"))
+        })
 }
 
 #[cfg(test)]
