@@ -48,6 +48,9 @@ impl FieldError {
 pub enum ApiError {
     #[error("{0}")]
     Malformed(String),
+    /// A request head the HTTP layer could not parse (400, answered by `framing`).
+    #[error("the request is not valid HTTP/1.1")]
+    MalformedRequest,
     #[error("unknown query parameter")]
     UnknownParameter(Vec<String>),
     #[error("{message}")]
@@ -90,6 +93,15 @@ pub enum ApiError {
     /// The body stopped arriving for longer than the route allows (408).
     #[error("the request body stopped arriving for {idle_secs} s")]
     RequestTimeout { idle_secs: u64 },
+    /// A connection's first request head took longer than `secs` (408 `request_timeout`,
+    /// answered by `framing`).
+    #[error("the request head did not arrive within {secs} s")]
+    HeadTimeout { secs: u64 },
+    /// A request head over the HTTP layer's limits (431, answered by `framing`).
+    #[error(
+        "the request head is too large: at most {max_bytes} bytes and {max_fields} header fields"
+    )]
+    HeaderTooLarge { max_bytes: usize, max_fields: usize },
     /// An import past `import_max_rows` or `import_max_zip_members` (413 `import_too_large`);
     /// `summary` is what was written before the row limit was reached (none for members).
     #[error("{message}")]
@@ -192,6 +204,7 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::Malformed(_) => "malformed_json",
+            ApiError::MalformedRequest => "malformed_request",
             ApiError::UnknownParameter(_) => "unknown_parameter",
             ApiError::InvalidParameter { .. } => "invalid_parameter",
             ApiError::MissingParameter(_) => "missing_parameter",
@@ -211,7 +224,8 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => "method_not_allowed",
             ApiError::NotAcceptable => "not_acceptable",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
-            ApiError::RequestTimeout { .. } => "request_timeout",
+            ApiError::RequestTimeout { .. } | ApiError::HeadTimeout { .. } => "request_timeout",
+            ApiError::HeaderTooLarge { .. } => "header_too_large",
             ApiError::ImportTooLarge { .. } => "import_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::Invalid(_) | ApiError::InvalidItems { .. } => "validation_failed",
@@ -272,7 +286,8 @@ impl ApiError {
     /// and with it its code in [`Self::all_codes`].
     fn next_sample(&self) -> Option<ApiError> {
         let next = match self {
-            ApiError::Malformed(_) => ApiError::UnknownParameter(Vec::new()),
+            ApiError::Malformed(_) => ApiError::MalformedRequest,
+            ApiError::MalformedRequest => ApiError::UnknownParameter(Vec::new()),
             ApiError::UnknownParameter(_) => ApiError::InvalidParameter {
                 parameter: String::new(),
                 message: String::new(),
@@ -295,7 +310,12 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => ApiError::NotAcceptable,
             ApiError::NotAcceptable => ApiError::PayloadTooLarge { limit: 0 },
             ApiError::PayloadTooLarge { .. } => ApiError::RequestTimeout { idle_secs: 0 },
-            ApiError::RequestTimeout { .. } => ApiError::ImportTooLarge {
+            ApiError::RequestTimeout { .. } => ApiError::HeadTimeout { secs: 0 },
+            ApiError::HeadTimeout { .. } => ApiError::HeaderTooLarge {
+                max_bytes: 0,
+                max_fields: 0,
+            },
+            ApiError::HeaderTooLarge { .. } => ApiError::ImportTooLarge {
                 setting: "",
                 limit: 0,
                 message: String::new(),
@@ -360,6 +380,11 @@ impl ApiError {
             }
             ApiError::PayloadTooLarge { limit } => json!({ "limit": limit }),
             ApiError::RequestTimeout { idle_secs } => json!({ "idle_secs": idle_secs }),
+            ApiError::HeadTimeout { secs } => json!({ "timeout_secs": secs }),
+            ApiError::HeaderTooLarge {
+                max_bytes,
+                max_fields,
+            } => json!({ "max_bytes": max_bytes, "max_fields": max_fields }),
             ApiError::ImportTooLarge {
                 setting,
                 limit,
@@ -418,6 +443,7 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::Malformed(_)
+            | ApiError::MalformedRequest
             | ApiError::UnknownParameter(_)
             | ApiError::InvalidParameter { .. }
             | ApiError::MissingParameter(_)
@@ -435,7 +461,10 @@ impl ResponseError for ApiError {
             ApiError::NotFound | ApiError::UnknownFormat(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
-            ApiError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
+            ApiError::RequestTimeout { .. } | ApiError::HeadTimeout { .. } => {
+                StatusCode::REQUEST_TIMEOUT
+            }
+            ApiError::HeaderTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::PayloadTooLarge { .. } | ApiError::ImportTooLarge { .. } => {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
@@ -596,6 +625,16 @@ mod tests {
                 "method_not_allowed",
             ),
             (ApiError::NotAcceptable, 406, "not_acceptable"),
+            (ApiError::MalformedRequest, 400, "malformed_request"),
+            (ApiError::HeadTimeout { secs: 5 }, 408, "request_timeout"),
+            (
+                ApiError::HeaderTooLarge {
+                    max_bytes: 1,
+                    max_fields: 1,
+                },
+                431,
+                "header_too_large",
+            ),
             (
                 ApiError::PayloadTooLarge { limit: 10 },
                 413,

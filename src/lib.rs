@@ -9,6 +9,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod export;
+pub mod framing;
 pub mod import;
 pub mod limits;
 pub mod metrics;

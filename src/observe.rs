@@ -33,12 +33,28 @@ fn request_id(req: &ServiceRequest) -> String {
         {
             id.to_string()
         }
-        _ => {
-            let mut bytes = [0u8; 8];
-            // An id is for correlation, not security; a failed RNG still yields a usable id.
-            let _ = getrandom::fill(&mut bytes);
-            bytes.iter().map(|b| format!("{b:02x}")).collect()
+        _ => new_request_id(),
+    }
+}
+
+/// A fresh request id (16 hex digits), for a request that offered none and for the answers the
+/// HTTP layer gives by itself (`framing`).
+pub fn new_request_id() -> String {
+    let mut bytes = [0u8; 8];
+    // An id is for correlation, not security; a failed RNG still yields a usable id.
+    let _ = getrandom::fill(&mut bytes);
+    crate::domain::hex::hex(&bytes)
+}
+
+/// An error body (`{"message", "code", "details"}`) with `details.request_id` set; `None` when
+/// `body` is not one.
+pub fn body_with_request_id(body: &[u8], id: &str) -> Option<String> {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(mut value) if value["details"].is_object() => {
+            value["details"]["request_id"] = serde_json::Value::from(id);
+            Some(value.to_string())
         }
+        _ => None,
     }
 }
 
@@ -51,12 +67,9 @@ fn with_request_id(res: ServiceResponse<BoxBody>, id: &str) -> ServiceResponse<B
         Ok(bytes) => bytes,
         Err(body) => return ServiceResponse::new(req, head.set_body(body)),
     };
-    let body = match serde_json::from_slice::<serde_json::Value>(&bytes) {
-        Ok(mut value) if value["details"].is_object() => {
-            value["details"]["request_id"] = serde_json::Value::from(id);
-            BoxBody::new(value.to_string())
-        }
-        _ => BoxBody::new(bytes),
+    let body = match body_with_request_id(&bytes, id) {
+        Some(text) => BoxBody::new(text),
+        None => BoxBody::new(bytes),
     };
     let mut head = head.set_body(body);
     head.headers_mut().remove(header::CONTENT_LENGTH);

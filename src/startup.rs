@@ -5,10 +5,14 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 
-use actix_web::dev::Server;
+use actix_http::error::DispatchError;
+use actix_http::{HttpService, KeepAlive};
+use actix_service::{IntoServiceFactory, ServiceFactoryExt, map_config};
+use actix_web::dev::{AppConfig, Server, fn_service};
 use actix_web::error::{PathError, QueryPayloadError};
 use actix_web::middleware::{NormalizePath, TrailingSlash, from_fn};
-use actix_web::{App, HttpRequest, HttpServer, web};
+use actix_web::rt::net::TcpStream;
+use actix_web::{App, HttpRequest, web};
 
 use crate::auth::accounts::{self, Minted};
 use crate::auth::cache::TokenCache;
@@ -19,6 +23,7 @@ use crate::db::{self, DatabaseUrl, Db, PoolOptions};
 use crate::domain::name::Username;
 use crate::domain::whitelist::{self, Whitelist};
 use crate::error::ApiError;
+use crate::framing::{self, Guarded};
 use crate::import::gate::ImportGate;
 use crate::limits::burst::Burst;
 use crate::limits::daily::Pending;
@@ -133,32 +138,56 @@ impl Application {
         });
         let background = state.clone();
         let body_limit = settings.max_body_bytes;
-        let mut server = HttpServer::new(move || {
-            App::new()
-                .app_data(state.clone())
-                .app_data(gate.clone())
-                .app_data(json_config(body_limit))
-                .app_data(web::PayloadConfig::new(body_limit))
-                .app_data(web::QueryConfig::default().error_handler(query_error))
-                .app_data(web::PathConfig::default().error_handler(path_error))
-                .configure(|cfg| api::configure(cfg, body_limit))
-                .default_service(web::to(not_found))
-                // Registered inside out: the last `wrap` runs first.
-                .wrap(from_fn(limits::middleware::admit))
-                .wrap(NormalizePath::new(TrailingSlash::Trim))
-                .wrap(from_fn(observe::observe))
-        })
-        .disable_signals()
-        .shutdown_timeout(10)
-        // Database work runs on each worker's blocking threads and needs a pooled
-        // connection: more threads than connections only wait for one, each with its own
-        // malloc arena (RSS) and its own wake-ups.
-        .worker_max_blocking_threads(settings.pool_size().max(4) as usize);
+        // What `HttpServer::listen` assembles, with its settings, except that each connection is
+        // served through `framing::Guarded`, so the answers the HTTP layer gives by itself
+        // carry our JSON error body. Nothing reads the `AppConfig` host or address: links use
+        // `AppState::local_addr`.
+        let mut builder = Server::build()
+            .disable_signals()
+            .shutdown_timeout(10)
+            // Database work runs on each worker's blocking threads and needs a pooled
+            // connection: more threads than connections only wait for one, each with its own
+            // malloc arena (RSS) and its own wake-ups.
+            .worker_max_blocking_threads(settings.pool_size().max(4) as usize);
         if settings.workers > 0 {
-            server = server.workers(settings.workers);
+            builder = builder.workers(settings.workers);
         }
-        let server = server
-            .listen(listener)
+        let stopping = builder.graceful_shutdown_signal();
+        let server = builder
+            .listen("feedgate", listener, move || {
+                let app = App::new()
+                    .app_data(state.clone())
+                    .app_data(gate.clone())
+                    .app_data(json_config(body_limit))
+                    .app_data(web::PayloadConfig::new(body_limit))
+                    .app_data(web::QueryConfig::default().error_handler(query_error))
+                    .app_data(web::PathConfig::default().error_handler(path_error))
+                    .configure(|cfg| api::configure(cfg, body_limit))
+                    .default_service(web::to(not_found))
+                    // Registered inside out: the last `wrap` runs first.
+                    .wrap(from_fn(limits::middleware::admit))
+                    .wrap(NormalizePath::new(TrailingSlash::Trim))
+                    .wrap(from_fn(observe::observe));
+                let stopping = stopping.clone();
+                let http = HttpService::build()
+                    .keep_alive(KeepAlive::default())
+                    .client_request_timeout(framing::HEAD_TIMEOUT)
+                    .client_disconnect_timeout(std::time::Duration::from_secs(1))
+                    .h1_allow_half_closed(true)
+                    .local_addr(local)
+                    // Idle keep-alive connections close as soon as a graceful stop begins.
+                    .graceful_shutdown_signal(move || {
+                        let stopping = stopping.clone();
+                        async move { stopping.notified().await }
+                    })
+                    .h1(map_config(app.into_factory(), |()| AppConfig::default()));
+                fn_service(|io: TcpStream| async move {
+                    // The client address `req.peer_addr()` gives (burst keys, forwarded-for).
+                    let peer = io.peer_addr().ok();
+                    Ok::<_, DispatchError>((Guarded::new(io), peer))
+                })
+                .and_then(http)
+            })
             .map_err(|source| StartError::Bind {
                 addr: settings.bind.clone(),
                 source,

@@ -391,3 +391,181 @@ both_backends! {
         assert!(res.status == 200 || res.status == 201, "{} {}", res.status, res.body);
     }
 }
+
+/// The server's port.
+fn port_of(app: &TestApp) -> u16 {
+    app.base.rsplit(':').next().unwrap().parse().unwrap()
+}
+
+/// Sends `request` on a fresh connection and reads until the server closes it (every exchange
+/// below ends with a request the server answers by closing).
+fn exchange(port: u16, request: &[u8]) -> Vec<u8> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    // The server may answer and close before it read everything: its answer still counts.
+    let _ = s.write_all(request);
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer);
+    answer
+}
+
+/// One answer read off the wire.
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The JSON error body, checked to be complete and described as JSON.
+    fn error(&self, status: u16, code: &str) -> serde_json::Value {
+        assert_eq!(
+            self.status,
+            status,
+            "{}",
+            String::from_utf8_lossy(&self.body)
+        );
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/json; charset=utf-8")
+        );
+        let body: serde_json::Value = serde_json::from_slice(&self.body).unwrap();
+        assert_eq!(body["code"], code, "{body}");
+        assert!(
+            body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{body}"
+        );
+        assert!(body["details"].is_object(), "{body}");
+        assert!(self.header("x-request-id").is_some());
+        body
+    }
+}
+
+/// Splits a connection's bytes into its answers, by their `content-length` or chunks; nothing
+/// may be left over.
+fn answers(mut bytes: &[u8]) -> Vec<Answer> {
+    let mut out = Vec::new();
+    while !bytes.is_empty() {
+        let mut fields = [httparse::EMPTY_HEADER; 64];
+        let mut res = httparse::Response::new(&mut fields);
+        let Ok(httparse::Status::Complete(len)) = res.parse(bytes) else {
+            panic!("not an answer: {}", String::from_utf8_lossy(bytes));
+        };
+        let headers: Vec<(String, String)> = res
+            .headers
+            .iter()
+            .map(|h| {
+                (
+                    h.name.to_ascii_lowercase(),
+                    String::from_utf8_lossy(h.value).into_owned(),
+                )
+            })
+            .collect();
+        let status = res.code.unwrap();
+        bytes = &bytes[len..];
+        let mut body = Vec::new();
+        if let Some((_, length)) = headers.iter().find(|(n, _)| n == "content-length") {
+            let length: usize = length.parse().unwrap();
+            body.extend_from_slice(&bytes[..length]);
+            bytes = &bytes[length..];
+        } else {
+            assert!(
+                headers
+                    .iter()
+                    .any(|(n, v)| n == "transfer-encoding" && v == "chunked")
+            );
+            loop {
+                let line = bytes.windows(2).position(|w| w == b"\r\n").unwrap();
+                let size = usize::from_str_radix(std::str::from_utf8(&bytes[..line]).unwrap(), 16)
+                    .unwrap();
+                body.extend_from_slice(&bytes[line + 2..line + 2 + size]);
+                assert_eq!(&bytes[line + 2 + size..line + 4 + size], b"\r\n");
+                bytes = &bytes[line + 4 + size..];
+                if size == 0 {
+                    break;
+                }
+            }
+        }
+        out.push(Answer {
+            status,
+            headers,
+            body,
+        });
+    }
+    out
+}
+
+both_backends! {
+    fn heads_the_http_layer_refuses_get_the_json_error_body(app) {
+        let port = port_of(&app);
+        let answer = |request: &[u8]| {
+            let mut all = answers(&exchange(port, request));
+            assert_eq!(all.len(), 1);
+            let one = all.remove(0);
+            assert_eq!(one.header("connection"), Some("close"));
+            one
+        };
+        // A request line that is not HTTP.
+        answer(b"GARBAGE\r\n\r\n").error(400, "malformed_request");
+        answer(b"GET /api HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n").error(400, "malformed_request");
+        // More header fields than the HTTP layer reads.
+        let mut many = b"GET /api HTTP/1.1\r\nHost: x\r\n".to_vec();
+        for i in 0..=feedgate::framing::HEAD_MAX_FIELDS + 4 {
+            many.extend_from_slice(format!("X-Field-{i}: v\r\n").as_bytes());
+        }
+        many.extend_from_slice(b"\r\n");
+        let body = answer(&many).error(431, "header_too_large");
+        assert_eq!(body["details"]["max_fields"], feedgate::framing::HEAD_MAX_FIELDS);
+        // A head at the byte limit that has not ended; under the limit, a long head is served.
+        let mut long = b"GET /api HTTP/1.1\r\nHost: x\r\nX-Long: ".to_vec();
+        long.resize(feedgate::framing::HEAD_MAX_BYTES, b'a');
+        let body = answer(&long).error(431, "header_too_large");
+        assert_eq!(body["details"]["max_bytes"], feedgate::framing::HEAD_MAX_BYTES);
+        long.truncate(40 * 1024);
+        long.extend_from_slice(b"\r\nConnection: close\r\n\r\n");
+        assert_eq!(answer(&long).status, 200);
+        // On a kept-alive connection: the first answer intact, then the error.
+        let all = answers(&exchange(port, b"GET /api HTTP/1.1\r\nHost: x\r\n\r\nGARBAGE\r\n\r\n"));
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0].status, 200);
+        let root: serde_json::Value = serde_json::from_slice(&all[0].body).unwrap();
+        assert_eq!(root["version"], "v0", "{root}");
+        all[1].error(400, "malformed_request");
+    }
+
+    fn bodies_holding_the_http_layers_answer_are_served_unchanged(app) {
+        use base64::Engine;
+        const FORM: &str = "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n";
+        let alice = app.user_with_token("alice");
+        app.create_feed(&alice, "alice", "scanners", false).assert_status(201);
+        // The attachment is nothing but the answer; the indicator's content holds it too (in the
+        // chunked JSON export).
+        let data = base64::engine::general_purpose::STANDARD.encode(FORM);
+        let body = json!({"indicator": {"content": FORM, "tags": ["x"]}, "attachment": {"data": data, "filename": "answer.txt"}});
+        let created = app.post_indicator(&alice, "alice", "scanners", &body).assert_status(201).json();
+        let url = created["indicator"]["attachments"][0]["attachment"].as_str().unwrap().replace(&app.base, "");
+        let get = |path: &str| format!("GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Token {alice}\r\n\r\n");
+        // Pipelined in one write, then a request the HTTP layer refuses.
+        let request = [get(&url), get(&url), get("/api/users/alice/feeds/scanners.json"), "GARBAGE\r\n\r\n".into()].concat();
+        let all = answers(&exchange(port_of(&app), request.as_bytes()));
+        assert_eq!(all.len(), 4);
+        for attachment in &all[..2] {
+            assert_eq!(attachment.status, 200);
+            assert_eq!(attachment.body, FORM.as_bytes());
+        }
+        assert_eq!(all[2].status, 200);
+        assert_eq!(all[2].header("transfer-encoding"), Some("chunked"));
+        let export: serde_json::Value = serde_json::from_slice(&all[2].body).unwrap();
+        assert_eq!(export.to_string().matches("HTTP/1.1 400 Bad Request").count(), 1, "{export}");
+        assert!(export.to_string().contains(&serde_json::to_string(FORM).unwrap()), "{export}");
+        all[3].error(400, "malformed_request");
+    }
+}
