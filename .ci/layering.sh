@@ -5,7 +5,7 @@
 #   backend   `on_backend!`, or a `DbConnection::Sqlite`/`Postgresql` or `Backend::Sqlite`/
 #             `Postgres` branch, outside src/db/ and src/models/ (what differs per backend is
 #             decided there only)
-#   upward    `crate::api` or `crate::startup` (also inside `crate::{…}`) in src/models/,
+#   upward    `crate::api`, `crate::startup` or `crate::state` (also inside `crate::{…}`) in src/models/,
 #             src/db/, src/domain/, src/limits/, src/auth/
 #   schema    `db::schema` (also inside `db::{…}`) in src/import/ or src/api/ (their SQL
 #             belongs in models/)
@@ -23,7 +23,7 @@ rules=(
   'backend;on_backend!;src;src/db/ src/models/'
   'backend;DbConnection::(Sqlite|Postgresql|Pg)\b;src;src/db/ src/models/'
   'backend;Backend::(Sqlite|Postgres)\b;src;src/db/ src/models/'
-  'upward;crate::(api|startup)\b|crate::\{[^}]*\b(api|startup)\b;src/models src/db src/domain src/limits src/auth;'
+  'upward;crate::(api|startup|state)\b|crate::\{[^}]*\b(api|startup|state)\b;src/models src/db src/domain src/limits src/auth;'
   'schema;db::schema\b|db::\{[^}]*\bschema\b;src/import src/api;'
 )
 

@@ -82,8 +82,11 @@ pub enum ApiError {
     #[error("not found")]
     NotFound,
     /// An export in a format that does not exist (404 `unknown_format`, the formats listed).
-    #[error("there is no export format {0:?}")]
-    UnknownFormat(String),
+    #[error("there is no export format {format:?}")]
+    UnknownFormat {
+        format: String,
+        known: Vec<&'static str>,
+    },
     #[error("method not allowed")]
     MethodNotAllowed(Vec<&'static str>),
     #[error("none of the accepted media types can be served")]
@@ -220,7 +223,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::AdminRequired => "admin_required",
             ApiError::NotFound => "not_found",
-            ApiError::UnknownFormat(_) => "unknown_format",
+            ApiError::UnknownFormat { .. } => "unknown_format",
             ApiError::MethodNotAllowed(_) => "method_not_allowed",
             ApiError::NotAcceptable => "not_acceptable",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
@@ -305,8 +308,11 @@ impl ApiError {
             ApiError::InsufficientScope => ApiError::Forbidden(""),
             ApiError::Forbidden(_) => ApiError::AdminRequired,
             ApiError::AdminRequired => ApiError::NotFound,
-            ApiError::NotFound => ApiError::UnknownFormat(String::new()),
-            ApiError::UnknownFormat(_) => ApiError::MethodNotAllowed(Vec::new()),
+            ApiError::NotFound => ApiError::UnknownFormat {
+                format: String::new(),
+                known: Vec::new(),
+            },
+            ApiError::UnknownFormat { .. } => ApiError::MethodNotAllowed(Vec::new()),
             ApiError::MethodNotAllowed(_) => ApiError::NotAcceptable,
             ApiError::NotAcceptable => ApiError::PayloadTooLarge { limit: 0 },
             ApiError::PayloadTooLarge { .. } => ApiError::RequestTimeout { idle_secs: 0 },
@@ -372,8 +378,8 @@ impl ApiError {
             ApiError::InvalidParameter { parameter, .. } => json!({ "parameter": parameter }),
             ApiError::MissingParameter(name) => json!({ "parameter": name }),
             ApiError::MethodNotAllowed(allow) => json!({ "allow": allow }),
-            ApiError::UnknownFormat(format) => {
-                json!({ "format": format, "formats": crate::api::export::format_names() })
+            ApiError::UnknownFormat { format, known } => {
+                json!({ "format": format, "formats": known })
             }
             ApiError::NotAcceptable => {
                 json!({ "supported": SUPPORTED })
@@ -458,7 +464,7 @@ impl ResponseError for ApiError {
             ApiError::InsufficientScope | ApiError::Forbidden(_) | ApiError::AdminRequired => {
                 StatusCode::FORBIDDEN
             }
-            ApiError::NotFound | ApiError::UnknownFormat(_) => StatusCode::NOT_FOUND,
+            ApiError::NotFound | ApiError::UnknownFormat { .. } => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             ApiError::RequestTimeout { .. } | ApiError::HeadTimeout { .. } => {

@@ -16,4 +16,5 @@ pub mod metrics;
 pub mod models;
 pub mod observe;
 pub mod startup;
+pub mod state;
 pub mod warninglists;

@@ -11,7 +11,7 @@ use actix_web::middleware::Next;
 use actix_web::{HttpMessage, web};
 
 use crate::auth::caller::Caller;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The request id of a request, as put into its extensions.
 #[derive(Debug, Clone)]

@@ -29,30 +29,8 @@ use crate::limits::burst::Burst;
 use crate::limits::daily::Pending;
 use crate::metrics::Metrics;
 use crate::models::{meta, user};
+use crate::state::AppState;
 use crate::{api, limits, observe};
-
-/// What every handler can reach.
-pub struct AppState {
-    /// The database: `read`, `write`, `upsert`, `walk` (`db::Db`).
-    pub db: Db,
-    pub settings: Settings,
-    pub metrics: Arc<Metrics>,
-    pub clock: Clock,
-    /// `host:port` the server listens on, for links when a request has no `Host`.
-    pub local_addr: String,
-    /// The burst limiter, one per process (not per worker).
-    pub burst: Arc<Burst>,
-    /// Unlimited users' requests not yet written to the day's counter.
-    pub pending: Arc<Pending>,
-    /// Tokens resolved in the last second (`auth::cache`).
-    pub tokens: Arc<TokenCache>,
-    /// The threads that check passwords, as many as the CPUs (`auth::password`).
-    pub passwords: Verifier,
-    /// The HTTP imports running (`import::gate`), one gate per process.
-    pub imports: Arc<ImportGate>,
-    /// What never leaves an export: the special-purpose blocks and the warninglists.
-    pub whitelist: Arc<Whitelist>,
-}
 
 /// A built, bound, not yet running server.
 pub struct Application {

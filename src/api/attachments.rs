@@ -5,13 +5,13 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
-use crate::api::feeds::{FeedPath, visible_feed};
+use crate::api::feed_path::{FeedPath, visible_feed};
 use crate::api::query::NoParams;
 use crate::api::tokens::parse_id;
 use crate::auth::caller::Caller;
 use crate::error::ApiError;
 use crate::models::{attachment, indicator};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Path of an attachment.
 #[derive(Debug, Deserialize)]

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::{ApiError, FieldError};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Turns collected field errors into a 422, or `Ok` when there are none.
 pub fn check(errors: Vec<FieldError>) -> Result<(), ApiError> {

@@ -11,7 +11,7 @@ use serde::{Serialize, Serializer};
 
 use crate::api::body::JsonRequest;
 use crate::api::dto::indicator::{BulkRequest, IndicatorInput};
-use crate::api::feeds::{FeedPath, writable_feed};
+use crate::api::feed_path::{FeedPath, writable_feed};
 use crate::api::indicators;
 use crate::api::query::NoParams;
 use crate::api::representation::ApiVersion;
@@ -26,7 +26,7 @@ use crate::models::comment;
 use crate::models::feed::{self, FeedRow};
 use crate::models::indicator::{self, IndicatorChanges, IndicatorRow, NewIndicator};
 use crate::models::user::UserRow;
-use crate::startup::AppState;
+use crate::state::AppState;
 use chrono::NaiveDateTime;
 
 /// POST /api/users/{user}/feeds/{feed}/indicators_bulk: 200 with a per-item summary; 403, 404,

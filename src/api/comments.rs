@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::api::body::JsonBody;
 use crate::api::dto::comment::CreateCommentRequest;
-use crate::api::feeds::{visible_feed, writable_feed};
+use crate::api::feed_path::{visible_feed, writable_feed};
 use crate::api::indicators::{IndicatorPath, MAX_COMMENTS};
 use crate::api::paging::{self, PageQuery};
 use crate::api::query::{NoParams, QueryPairs};
@@ -16,7 +16,7 @@ use crate::auth::caller::{Caller, WriteCaller};
 use crate::error::ApiError;
 use crate::models::comment;
 use crate::models::indicator::{self, IndicatorChanges};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// GET /api/users/{user}/feeds/{feed}/indicators/{id}/comments: 200 with a page of comments;
 /// 400, 404.

@@ -16,7 +16,7 @@ use chrono::NaiveDateTime;
 use futures_util::stream;
 use serde::Deserialize;
 
-use crate::api::feeds::{FeedPath, visible_feed};
+use crate::api::feed_path::{FeedPath, visible_feed};
 use crate::api::paging::{self, ANONYMOUS_MAX};
 use crate::api::query::QueryPairs;
 use crate::api::render::{IndicatorJson, IndicatorView, protocol_name};
@@ -31,7 +31,7 @@ use crate::error::ApiError;
 use crate::export::{self, FeedInfo, Item};
 use crate::models::feed::FeedRow;
 use crate::models::indicator::{self, IndicatorFields, IndicatorRow, PageKey, PageOf};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Rows fetched per database call while streaming.
 const PAGE: i64 = 2000;
@@ -55,7 +55,7 @@ const MAX_PREFIX_V4: u8 = 16;
 const MAX_PREFIX_V6: u8 = 48;
 
 /// The name of every export format, for the 404 of an unknown one.
-pub fn format_names() -> Vec<&'static str> {
+fn format_names() -> Vec<&'static str> {
     let mut names = vec!["csv", "json"];
     names.extend(export::Format::ALL.map(export::Format::name));
     names
@@ -105,10 +105,12 @@ pub async fn export_named(
     let format = match name {
         "csv" => Format::Csv,
         "json" => Format::Json(version),
-        other => Format::Consumer(
-            export::Format::from_name(other)
-                .ok_or_else(|| ApiError::UnknownFormat(other.to_owned()))?,
-        ),
+        other => Format::Consumer(export::Format::from_name(other).ok_or_else(|| {
+            ApiError::UnknownFormat {
+                format: other.to_owned(),
+                known: format_names(),
+            }
+        })?),
     };
     export(state, caller, query, path, req, format).await
 }

@@ -3,12 +3,12 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::api::body::JsonBody;
 use crate::api::dto::feed::{CreateFeedRequest, UpdateFeedRequest};
 use crate::api::export;
+use crate::api::feed_path::{FeedPath, visible_feed, writable_feed};
 use crate::api::indicators::load_views;
 use crate::api::paging::{self, PageQuery};
 use crate::api::query::QueryPairs;
@@ -17,41 +17,16 @@ use crate::api::representation::{self, ApiVersion};
 use crate::api::urls;
 use crate::api::users::UserPath;
 use crate::auth::access;
-use crate::auth::caller::{AuthUser, Caller, WriteCaller};
+use crate::auth::caller::{Caller, WriteCaller};
 use crate::config::DefaultLimits;
-use crate::db::{self, DbConnection};
+use crate::db;
 use crate::error::ApiError;
 use crate::limits::quota;
-use crate::models::feed::{self, FeedRow, NewFeed};
+use crate::models::feed::{self, NewFeed};
 use crate::models::indicator;
 use crate::models::user::{self, UserRow};
-use crate::startup::AppState;
+use crate::state::AppState;
 use chrono::NaiveDateTime;
-
-/// Path of routes under one feed.
-#[derive(Debug, Deserialize)]
-pub struct FeedPath {
-    pub user: String,
-    pub feed: String,
-}
-
-/// Finds the feed of a path as `caller` may see it (404 otherwise); see `auth::access`.
-pub fn visible_feed(
-    c: &mut DbConnection,
-    path: &FeedPath,
-    caller: &Caller,
-) -> Result<(UserRow, FeedRow), ApiError> {
-    access::visible_feed(c, &path.user, &path.feed, caller)
-}
-
-/// Finds the feed of a path for a write: 404 when invisible, 403 when it is another user's.
-pub fn writable_feed(
-    c: &mut DbConnection,
-    path: &FeedPath,
-    writer: &AuthUser,
-) -> Result<(UserRow, FeedRow), ApiError> {
-    access::writable_feed(c, &path.user, &path.feed, writer)
-}
 
 /// GET /api/users/{user}/feeds: 200 with the user's feeds by name (owner and admins see private
 /// ones); 400, 404.

@@ -8,7 +8,7 @@ use actix_web::{HttpResponse, web};
 use serde_json::json;
 
 use crate::error::error_body;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// GET /api/health: 200 when a trivial query answers within 2 s, else 503 `database_unavailable`.
 pub async fn show_health(state: web::Data<AppState>) -> HttpResponse {

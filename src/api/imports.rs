@@ -14,7 +14,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 
-use crate::api::feeds::{FeedPath, writable_feed};
+use crate::api::feed_path::{FeedPath, writable_feed};
 use crate::api::query::QueryPairs;
 use crate::api::representation::ApiVersion;
 use crate::auth::caller::WriteCaller;
@@ -27,7 +27,7 @@ use crate::import::shadowserver::{
 };
 use crate::import::spool::{self, Spool, SpoolError, Spooled};
 use crate::import::writer::{self, ReportEnd, Target, WriteOptions};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The media types a report body may be sent as (or none at all).
 const ACCEPTED_TYPES: &[&str] = &[

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::api::body::JsonRequest;
 use crate::api::dto::indicator::{IndicatorInput, IndicatorRequest, Patch, Place, Rules};
-use crate::api::feeds::{FeedPath, visible_feed, writable_feed};
+use crate::api::feed_path::{FeedPath, visible_feed, writable_feed};
 use crate::api::paging::{self, Cursor, PageQuery};
 use crate::api::query::{NoParams, QueryPairs};
 use crate::api::render::{self, Extras, IndicatorView};
@@ -32,7 +32,7 @@ use crate::models::comment::{self, CommentView};
 use crate::models::feed::{self, FeedRow};
 use crate::models::indicator::{self, IndicatorChanges, IndicatorRow, NewIndicator, PageOf};
 use crate::models::user::UserRow;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub use crate::domain::merge::{MAX_ATTACHMENTS, MAX_COMMENTS};
 /// List contexts show this many of the newest comments.

@@ -9,6 +9,7 @@ pub mod bulk;
 pub mod comments;
 pub mod dto;
 pub mod export;
+pub mod feed_path;
 pub mod feeds;
 pub mod health;
 pub mod imports;

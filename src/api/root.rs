@@ -7,7 +7,7 @@ use crate::api::query::NoParams;
 use crate::api::representation::ApiVersion;
 use crate::api::urls;
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// GET /api: 200 with the link templates; 406 for an unknown version.
 pub async fn show_root(

@@ -16,7 +16,7 @@ use crate::domain::tags::Tags;
 use crate::domain::thing::{Itype, Thing};
 use crate::error::ApiError;
 use crate::models::search::{self, Filters, Match};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// GET /api/search: 200 with matching indicators; 400 (`missing_parameter`,
 /// `invalid_parameter`, `unknown_parameter`, `invalid_cursor`), 422 (`invalid_query`,

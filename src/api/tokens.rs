@@ -17,7 +17,7 @@ use crate::db::{self, DbConnection};
 use crate::error::ApiError;
 use crate::models::token::{self, SCOPE_WRITE, TokenRow};
 use crate::models::user::{self, UserRow};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Path of a token route.
 #[derive(Debug, Deserialize)]

@@ -5,7 +5,7 @@
 use actix_web::HttpRequest;
 use actix_web::http::header;
 
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The base URL without a trailing slash, e.g. `https://feedgate.example.org`.
 pub fn base(req: &HttpRequest, state: &AppState) -> String {

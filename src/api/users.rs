@@ -13,7 +13,7 @@ use crate::config::DefaultLimits;
 use crate::domain::limit::Limit;
 use crate::error::ApiError;
 use crate::models::user::{self, UserRow};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Path of routes under one user.
 #[derive(Debug, Deserialize)]

@@ -11,7 +11,7 @@ use crate::api::tokens::{self, TokenPath};
 use crate::api::users::UserPath;
 use crate::auth::caller::Caller;
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// GET /api/admin/users/{user}/tokens: 200 with the user's unrevoked tokens, newest first;
 /// 401, 403, 404. The §6.3 route, with the admin as caller.

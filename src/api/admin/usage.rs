@@ -14,7 +14,7 @@ use crate::config::DefaultLimits;
 use crate::error::ApiError;
 use crate::limits::daily::next_midnight;
 use crate::models::user::{ExtraUsage, LimitKind, UserRow};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The usage object (spec §6.9): requests of the UTC day `now` falls in, and each quota.
 pub fn usage_object(

@@ -21,7 +21,7 @@ use crate::config::DefaultLimits;
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
 use crate::models::user::{self, ExtraUsage, LimitKind, ROLE_ADMIN, ROLE_USER, UserRow};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The admin user object (spec §6.9).
 pub fn admin_user_object(
