@@ -26,7 +26,7 @@ use crate::auth::caller::Caller;
 use crate::db;
 use crate::domain::thing::{Itype, Thing};
 use crate::domain::tlp::Tlp;
-use crate::domain::whitelist::Whitelist;
+use crate::domain::whitelist::{Hit, Whitelist};
 use crate::error::ApiError;
 use crate::export::{self, FeedInfo, Item};
 use crate::models::feed::FeedRow;
@@ -116,7 +116,7 @@ pub async fn export_named(
 }
 
 /// What a consumer format keeps of a feed.
-struct Filters {
+pub(crate) struct Filters {
     itype: Option<Itype>,
     /// Kept: indicators with any of these tags (all when empty).
     tags: Vec<String>,
@@ -125,7 +125,9 @@ struct Filters {
 }
 
 impl Filters {
-    fn read(params: &std::collections::BTreeMap<&'static str, String>) -> Result<Self, ApiError> {
+    pub(crate) fn read(
+        params: &std::collections::BTreeMap<&'static str, String>,
+    ) -> Result<Self, ApiError> {
         let invalid = |parameter: &str, message: String| ApiError::InvalidParameter {
             parameter: parameter.to_owned(),
             message,
@@ -171,25 +173,44 @@ impl Filters {
         })
     }
 
-    fn keep(&self, thing: &Thing, tags: &str) -> bool {
+    /// Whether the request selects the indicator (`itype`, `tags`).
+    fn selects(&self, thing: &Thing, tags: &str) -> bool {
         if self.itype.is_some_and(|t| t != thing.itype()) {
             return false;
         }
-        if !self.tags.is_empty()
-            && !tags.split(',').any(|t| {
+        self.tags.is_empty()
+            || tags.split(',').any(|t| {
                 self.tags
                     .iter()
                     .any(|want| want.eq_ignore_ascii_case(t.trim()))
             })
-        {
-            return false;
-        }
-        match (thing.itype(), thing.prefix_len()) {
-            (Itype::Ipv4, Some(p)) => p >= self.max_prefix_v4,
-            (Itype::Ipv6, Some(p)) => p >= self.max_prefix_v6,
-            _ => true,
-        }
     }
+
+    /// Why the consumer formats leave a value out, if they do: a network broader than the
+    /// bound, or an entry of the whitelist.
+    pub(crate) fn left_out<'w>(
+        &self,
+        thing: &Thing,
+        whitelist: &'w Whitelist,
+    ) -> Option<LeftOut<'w>> {
+        let max = match thing.itype() {
+            Itype::Ipv4 => self.max_prefix_v4,
+            Itype::Ipv6 => self.max_prefix_v6,
+            _ => 0,
+        };
+        if let Some(prefix) = thing.prefix_len().filter(|p| *p < max) {
+            return Some(LeftOut::Broad { prefix, max });
+        }
+        whitelist.check(thing).map(LeftOut::Listed)
+    }
+}
+
+/// Why a value stays out of the consumer formats.
+pub(crate) enum LeftOut<'w> {
+    /// A network broader than `max_prefix`/`max_prefix6`.
+    Broad { prefix: u8, max: u8 },
+    /// An entry of the special-purpose blocks or a warninglist.
+    Listed(Hit<'w>),
 }
 
 /// GET /api/users/{user}/feeds/{feed}.csv: the feed as RFC 4180 CSV; 400, 404.
@@ -512,8 +533,8 @@ fn consumer_chunk(
         chunk.last = Some((row.effective_at, row.id));
         // Stored values were parsed on the way in; one that no longer parses is left out.
         if let Ok(thing) = Thing::parse(&row.value)
-            && ctx.filters.keep(&thing, &row.tags)
-            && ctx.whitelist.check(&thing).is_none()
+            && ctx.filters.selects(&thing, &row.tags)
+            && ctx.filters.left_out(&thing, &ctx.whitelist).is_none()
         {
             let item = Item {
                 id: row.id,

@@ -8,6 +8,7 @@ pub mod body;
 pub mod bulk;
 pub mod comments;
 pub mod dto;
+pub mod exclusions;
 pub mod export;
 pub mod feed_path;
 pub mod feeds;
@@ -111,6 +112,7 @@ routes! {
     "/api/users/{user}/feeds/{feed}" => [GET => feeds::show_feed, PATCH => feeds::update_feed, DELETE => feeds::delete_feed],
     "/api/users/{user}/feeds/{feed}/indicators" => [GET => indicators::list_indicators, POST => indicators::create_indicator],
     "/api/users/{user}/feeds/{feed}/indicators/{id}" => [GET => indicators::show_indicator, PATCH => indicators::update_indicator, DELETE => indicators::delete_indicator],
+    "/api/users/{user}/feeds/{feed}/exclusions" => [GET => exclusions::list_exclusions],
     "/api/users/{user}/feeds/{feed}/indicators_bulk" => [POST => bulk::create_indicators_bulk],
     "/api/users/{user}/feeds/{feed}/imports/shadowserver" => [POST => imports::import_shadowserver],
     "/api/users/{user}/feeds/{feed}/indicators/{id}/comments" => [GET => comments::list_comments, POST => comments::create_comment],

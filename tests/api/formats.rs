@@ -95,6 +95,32 @@ both_backends! {
         let mut want = KEPT.to_vec();
         want.sort_unstable();
         assert_eq!(lines, want);
+        // What was left out, and why, page by page.
+        let res = app.get("/api/users/alice/feeds/mixed/exclusions");
+        let list = res.assert_status(200).json()["exclusions"].as_array().unwrap().clone();
+        let mut reasons: Vec<(&str, &str)> =
+            list.iter().map(|e| (e["indicator"].as_str().unwrap(), e["reason"].as_str().unwrap())).collect();
+        reasons.sort_unstable();
+        assert_eq!(reasons, [("10.1.2.3", "special_purpose"), ("192.0.2.44", "special_purpose"),
+            ("192.168.0.0/16", "special_purpose"), ("44.0.0.0/12", "max_prefix"), ("fd00::1", "special_purpose")]);
+        let doc = list.iter().find(|e| e["indicator"] == "192.0.2.44").unwrap();
+        assert_eq!((doc["list"].as_str(), doc["entry"].as_str()), (Some("special-purpose addresses"), Some("192.0.2.0/24")));
+        let broad = list.iter().find(|e| e["indicator"] == "44.0.0.0/12").unwrap();
+        assert_eq!((broad["list"].is_null(), broad["entry"].as_str()), (true, Some("/12 is broader than /16")));
+        let mut seen = Vec::new();
+        let mut next = Some("/api/users/alice/feeds/mixed/exclusions?limit=2".to_string());
+        while let Some(path) = next.take() {
+            let res = app.get(&path);
+            let page = res.assert_status(200).json()["exclusions"].as_array().unwrap().clone();
+            assert!(page.len() <= 2);
+            seen.extend(page.iter().map(|e| e["indicator"].as_str().unwrap().to_owned()));
+            next = res.header("link").map(|l| l.split(['<', '>']).nth(1).unwrap().replace(&app.base, ""));
+        }
+        seen.sort_unstable();
+        assert_eq!(seen, ["10.1.2.3", "192.0.2.44", "192.168.0.0/16", "44.0.0.0/12", "fd00::1"]);
+        let wider = app.get("/api/users/alice/feeds/mixed/exclusions?max_prefix=8").json();
+        assert_eq!(wider["exclusions"].as_array().unwrap().len(), 4);
+        app.get("/api/users/alice/feeds/mixed/exclusions?max_prefix=x").assert_error(400, "invalid_parameter");
         // The default bound can be widened or narrowed per request.
         assert!(app.get("/api/users/alice/feeds/mixed.txt?max_prefix=8").body.lines().any(|l| l == "44.0.0.0/12"));
         assert!(!app.get("/api/users/alice/feeds/mixed.txt?max_prefix=24").body.lines().any(|l| l == "45.33.0.0/16"));
@@ -189,6 +215,15 @@ both_backends! {
         let items: Vec<_> = values.iter().map(|v| json!({"indicator": v})).collect();
         app.send_as("POST", &alice, "/api/users/alice/feeds/f/indicators_bulk", &json!({"indicators": items})).assert_status(200);
         assert_eq!(app.get("/api/users/alice/feeds/f.txt").body, "malware.example\n");
+        let why = app.get("/api/users/alice/feeds/f/exclusions").json();
+        let mut lists: Vec<(&str, &str, &str)> = why["exclusions"].as_array().unwrap().iter()
+            .map(|e| (e["reason"].as_str().unwrap(), e["list"].as_str().unwrap(), e["entry"].as_str().unwrap())).collect();
+        lists.sort_unstable();
+        assert_eq!(lists, [
+            ("warninglist", "List of known Gmail sending IP ranges", "209.85.128.0/17"),
+            ("warninglist", "List of known hashes for empty files", "d41d8cd98f00b204e9800998ecf8427e"),
+            ("warninglist", "cisco-umbrella-blockpage-hostname", "hit-phish.opendns.com"),
+        ]);
         assert!(app.get("/api/users/alice/feeds/f.zeek").body.contains("malware.example\tIntel::DOMAIN"));
     }
 }
