@@ -12,7 +12,7 @@ use serde::{Serialize, Serializer};
 use crate::api::body::JsonRequest;
 use crate::api::dto::indicator::{BulkRequest, IndicatorInput};
 use crate::api::feed_path::{FeedPath, writable_feed};
-use crate::api::indicators;
+use crate::api::indicator_write;
 use crate::api::query::NoParams;
 use crate::api::representation::ApiVersion;
 use crate::api::urls;
@@ -41,7 +41,7 @@ pub async fn create_indicators_bulk(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let path = std::sync::Arc::new(path.into_inner());
-    let mut rules = indicators::rules(&state);
+    let mut rules = indicator_write::rules(&state);
     rules.attachments_allowed = false;
     let items = std::sync::Arc::new(payload.into_inner().parse(&rules)?);
     let listed = items.clone();
@@ -208,7 +208,7 @@ fn apply_all(
         let slot = match slot_of.get(thing.as_str()) {
             None => {
                 let slot = fresh.len();
-                let row = indicators::new_row((owner, feed_row), thing, input, now)
+                let row = indicator_write::new_row((owner, feed_row), thing, input, now)
                     .map_err(|e| tags_error(e, i))?;
                 slot_of.insert(thing.as_str(), slot);
                 fresh.push(row);

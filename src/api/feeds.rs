@@ -9,7 +9,7 @@ use crate::api::body::JsonBody;
 use crate::api::dto::feed::{CreateFeedRequest, UpdateFeedRequest};
 use crate::api::export;
 use crate::api::feed_path::{FeedPath, visible_feed, writable_feed};
-use crate::api::indicators::load_views;
+use crate::api::indicator_views::{load_views, render_shown};
 use crate::api::paging::{self, PageQuery};
 use crate::api::query::QueryPairs;
 use crate::api::render;
@@ -161,7 +161,7 @@ pub async fn show_feed(
             )?;
             let (views, extras) = load_views(c, page.rows, &feed, &owner.username, true)?;
             let shown = views.len() as i64;
-            let (list, next) = crate::api::indicators::render_shown(
+            let (list, next) = render_shown(
                 &views,
                 &extras,
                 version,

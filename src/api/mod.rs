@@ -14,6 +14,8 @@ pub mod feed_path;
 pub mod feeds;
 pub mod health;
 pub mod imports;
+pub mod indicator_views;
+pub mod indicator_write;
 pub mod indicators;
 pub mod paging;
 pub mod query;

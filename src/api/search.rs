@@ -4,7 +4,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::api::indicators::{LoadedExtras, load_extras, render_shown};
+use crate::api::indicator_views::{LoadedExtras, load_extras, render_shown};
 use crate::api::paging::{self, Cursor};
 use crate::api::query::QueryPairs;
 use crate::api::render::IndicatorView;
