@@ -109,15 +109,7 @@ pub fn apply(
             }
             comment_dropped = true;
         } else {
-            comment::insert(c, row.id, author.id, text, now)?;
-            row = indicator::update(
-                c,
-                row.id,
-                &IndicatorChanges {
-                    comments_count: Some(row.comments_count + 1),
-                    ..Default::default()
-                },
-            )?;
+            row = append_comment(c, &row, author.id, text, now)?;
         }
     }
     if let Some(att) = &input.attachment {
@@ -197,4 +189,20 @@ pub fn rules(state: &AppState) -> Rules {
         max_attachment_bytes: state.settings.max_attachment_bytes,
         attachments_allowed: true,
     }
+}
+
+/// Adds a comment to the indicator and counts it; the caller has checked the limit.
+pub fn append_comment(
+    c: &mut WriteTx<'_>,
+    row: &IndicatorRow,
+    author_id: i64,
+    text: &str,
+    now: NaiveDateTime,
+) -> Result<IndicatorRow, ApiError> {
+    comment::insert(c, row.id, author_id, text, now)?;
+    let changes = IndicatorChanges {
+        comments_count: Some(row.comments_count + 1),
+        ..Default::default()
+    };
+    Ok(indicator::update(c, row.id, &changes)?)
 }

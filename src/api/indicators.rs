@@ -12,7 +12,7 @@ use crate::api::body::JsonRequest;
 use crate::api::dto::indicator::{IndicatorRequest, Patch, Place};
 use crate::api::feed_path::{FeedPath, visible_feed, writable_feed};
 use crate::api::indicator_views::{full_object, load_views, render_shown};
-use crate::api::indicator_write::{WriteContext, apply, rules};
+use crate::api::indicator_write::{WriteContext, append_comment, apply, rules};
 use crate::api::paging::{self, PageQuery};
 use crate::api::query::{NoParams, QueryPairs};
 use crate::api::render::IndicatorView;
@@ -23,7 +23,6 @@ use crate::auth::caller::{Caller, WriteCaller};
 use crate::db::Db;
 use crate::error::{ApiError, FieldError};
 use crate::limits::quota;
-use crate::models::comment::{self};
 use crate::models::feed::{self};
 use crate::models::indicator::{self, IndicatorChanges, PageOf};
 use crate::state::AppState;
@@ -286,15 +285,7 @@ pub async fn update_indicator(
                         "at most 1,000 comments per indicator",
                     ));
                 }
-                comment::insert(c, row.id, writer.0.id, text, now)?;
-                row = indicator::update(
-                    c,
-                    row.id,
-                    &IndicatorChanges {
-                        comments_count: Some(row.comments_count + 1),
-                        ..Default::default()
-                    },
-                )?;
+                row = append_comment(c, &row, writer.0.id, text, now)?;
             }
             feed::add_indicators(c, feed.id, 0, now)?;
             full_object(
