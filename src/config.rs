@@ -59,6 +59,12 @@ pub struct Settings {
     #[arg(long, env = "FEEDGATE_WARNINGLISTS")]
     pub warninglists: Option<std::path::PathBuf>,
 
+    /// How long an indicator lives when its publisher names no `expires_at`, per type, in
+    /// days: `TYPE=DAYS` pairs (TYPE an itype, `ip`, `hash` or `*`); unnamed types keep CIF's
+    /// windows (addresses 21 days, everything else 45).
+    #[arg(long, env = "FEEDGATE_LIFETIMES", default_value = "*=45,ip=21")]
+    pub lifetimes: crate::domain::expiry::Lifetimes,
+
     /// Largest attachment, in bytes once decoded (larger → 422 `too_large`).
     #[arg(long, env = "FEEDGATE_MAX_ATTACHMENT_BYTES", default_value_t = 5 * 1024 * 1024)]
     pub max_attachment_bytes: usize,

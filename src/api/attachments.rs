@@ -8,9 +8,10 @@ use serde::Deserialize;
 use crate::api::feed_path::{FeedPath, visible_feed};
 use crate::api::query::NoParams;
 use crate::api::tokens::parse_id;
+use crate::auth::access;
 use crate::auth::caller::Caller;
 use crate::error::ApiError;
-use crate::models::{attachment, indicator};
+use crate::models::attachment;
 use crate::state::AppState;
 
 /// Path of an attachment.
@@ -39,7 +40,7 @@ pub async fn show_attachment(
         .db
         .read(move |c| {
             let (_, feed) = visible_feed(c, &feed_path, &caller)?;
-            let row = indicator::find_in_feed(c, feed.id, id)?;
+            let row = access::visible_indicator(c, &feed, id, &caller)?;
             Ok::<_, ApiError>(attachment::find_with_data(c, row.id, aid)?)
         })
         .await?;

@@ -12,12 +12,13 @@ use serde::{Serialize, Serializer};
 use crate::api::body::JsonRequest;
 use crate::api::dto::indicator::{BulkRequest, IndicatorInput};
 use crate::api::feed_path::{FeedPath, writable_feed};
-use crate::api::indicator_write;
+use crate::api::indicator_write::{self, WriteContext};
 use crate::api::query::NoParams;
 use crate::api::representation::ApiVersion;
 use crate::api::urls;
 use crate::auth::caller::WriteCaller;
 use crate::db::{Db, WriteTx};
+use crate::domain::expiry::merged_expiry;
 use crate::domain::merge::{MAX_COMMENTS, Rule, Sightings, comment_fits, replace_given};
 use crate::domain::thing::Thing;
 use crate::error::ApiError;
@@ -27,7 +28,6 @@ use crate::models::feed::{self, FeedRow};
 use crate::models::indicator::{self, IndicatorChanges, IndicatorRow, NewIndicator};
 use crate::models::user::UserRow;
 use crate::state::AppState;
-use chrono::NaiveDateTime;
 
 /// POST /api/users/{user}/feeds/{feed}/indicators_bulk: 200 with a per-item summary; 403, 404,
 /// 422 (`validation_failed` with per-item errors, `quota_exceeded`); nothing is written on error.
@@ -45,11 +45,12 @@ pub async fn create_indicators_bulk(
     rules.attachments_allowed = false;
     let items = std::sync::Arc::new(payload.into_inner().parse(&rules)?);
     let listed = items.clone();
-    let (now, defaults) = (rules.now, state.settings.default_limits());
+    let ctx = indicator_write::context(&state, &rules);
+    let (now, defaults) = (ctx.now, ctx.defaults);
     let base = urls::base(&req, &state);
     let results = Db::upsert(&state.db, move |c| {
         let (owner, feed_row) = writable_feed(c, &path, &writer.0)?;
-        let (out, new) = apply_all(c, (&owner, &feed_row), writer.0.id, &items, now)?;
+        let (out, new) = apply_all(c, (&owner, &feed_row), writer.0.id, &items, &ctx)?;
         // After the insert, which tells how many values were new: over quota, the caller's
         // savepoint (SQLite) or transaction (PostgreSQL) is rolled back with everything above.
         quota::take_indicators(c, &owner, new, &defaults)?;
@@ -157,7 +158,7 @@ impl Serialize for Location<'_> {
 /// Merges a later submission of a value into its row, new or stored, by `domain::merge`'s
 /// `Rule::Api` (both row types have the same fields); on an error the row is as it was.
 macro_rules! merge_into {
-    ($row:expr, $input:expr, $now:expr) => {{
+    ($row:expr, $input:expr, $now:expr, $renewed:expr) => {{
         let row = $row;
         let input: &IndicatorInput = $input;
         let mut merged = Sightings {
@@ -181,6 +182,12 @@ macro_rules! merge_into {
             replace_given(&mut row.description, input.description.given());
             replace_given(&mut row.content, input.content.given());
             replace_given(&mut row.provider, input.provider.given());
+            replace_given(&mut row.confidence, input.confidence.given());
+            if let Some(tlp) = input.tlp.given() {
+                row.tlp = Some(tlp.as_str().to_owned());
+            }
+            row.expires_at =
+                merged_expiry(row.expires_at, input.expires_at.clone().change(), $renewed);
             row.updated_at = $now;
         })
     }};
@@ -197,8 +204,9 @@ fn apply_all(
     (owner, feed_row): (&UserRow, &FeedRow),
     author: i64,
     items: &[(Thing, IndicatorInput)],
-    now: NaiveDateTime,
+    ctx: &WriteContext,
 ) -> Result<(Vec<(i64, bool)>, i64), ApiError> {
+    let now = ctx.now;
     // Each item's distinct value (its index in `fresh`) and whether it is the value's first.
     let mut slot_of: HashMap<&str, usize> = HashMap::with_capacity(items.len());
     let mut order: Vec<(usize, bool)> = Vec::with_capacity(items.len());
@@ -208,7 +216,7 @@ fn apply_all(
         let slot = match slot_of.get(thing.as_str()) {
             None => {
                 let slot = fresh.len();
-                let row = indicator_write::new_row((owner, feed_row), thing, input, now)
+                let row = indicator_write::new_row((owner, feed_row), thing, input, ctx)
                     .map_err(|e| tags_error(e, i))?;
                 slot_of.insert(thing.as_str(), slot);
                 fresh.push(row);
@@ -217,7 +225,8 @@ fn apply_all(
                 slot
             }
             Some(&slot) => {
-                merge_into!(&mut fresh[slot], input, now).map_err(|e| tags_error(e, i))?;
+                merge_into!(&mut fresh[slot], input, now, ctx.renewed(thing))
+                    .map_err(|e| tags_error(e, i))?;
                 order.push((slot, false));
                 slot
             }
@@ -262,9 +271,9 @@ fn apply_all(
             // only; SQLite has one writer): run the whole request again.
             return Err(ApiError::Conflict);
         }
-        for (i, (_, input)) in items.iter().enumerate() {
+        for (i, (thing, input)) in items.iter().enumerate() {
             if let Some(row) = stored.get_mut(&order[i].0) {
-                merge_into!(row, input, now).map_err(|e| tags_error(e, i))?;
+                merge_into!(row, input, now, ctx.renewed(thing)).map_err(|e| tags_error(e, i))?;
             }
         }
     }
@@ -298,6 +307,9 @@ fn apply_all(
             tags: Some(row.tags.clone()),
             comments_count: Some(counts[*slot]),
             updated_at: Some(now),
+            confidence: Some(row.confidence),
+            tlp: Some(row.tlp.clone()),
+            expires_at: Some(row.expires_at),
         };
         indicator::update(c, row.id, &changes)?;
     }

@@ -12,6 +12,7 @@ use crate::api::query::{NoParams, QueryPairs};
 use crate::api::render;
 use crate::api::representation::ApiVersion;
 use crate::api::urls;
+use crate::auth::access;
 use crate::auth::caller::{Caller, WriteCaller};
 use crate::error::ApiError;
 use crate::models::comment;
@@ -40,7 +41,7 @@ pub async fn list_comments(
         .db
         .read(move |c| {
             let (_, feed) = visible_feed(c, &path, &caller)?;
-            let row = indicator::find_in_feed(c, feed.id, id)?;
+            let row = access::visible_indicator(c, &feed, id, &caller)?;
             Ok::<_, ApiError>(comment::list(c, row.id, after, limit + 1)?)
         })
         .await?;

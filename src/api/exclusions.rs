@@ -12,12 +12,14 @@ use crate::api::feed_path::{FeedPath, visible_feed};
 use crate::api::paging::{self, Cursor, PageQuery};
 use crate::api::query::QueryPairs;
 use crate::api::representation::ApiVersion;
+use crate::api::shown::{RowFilters, Window};
 use crate::api::urls;
+use crate::auth::access;
 use crate::auth::caller::Caller;
 use crate::domain::thing::Thing;
 use crate::domain::whitelist::Origin;
 use crate::error::ApiError;
-use crate::models::indicator::{self, PageOf};
+use crate::models::indicator;
 use crate::state::AppState;
 
 /// The most rows one page reads.
@@ -34,11 +36,21 @@ pub async fn list_exclusions(
 ) -> Result<HttpResponse, ApiError> {
     let page = PageQuery::<(NaiveDateTime, i64)>::read(
         &query,
-        &["limit", "cursor", "max_prefix", "max_prefix6"],
+        &[
+            "limit",
+            "cursor",
+            "max_prefix",
+            "max_prefix6",
+            "expired",
+            "confidence",
+            "tlp",
+        ],
         paging::INDICATOR_PAGES,
         caller.user().is_none(),
     )?;
     let filters = Filters::read(&page.params)?;
+    let rows = RowFilters::read(&page.params)?;
+    let now = state.clock.now();
     let (limit, after) = (page.limit, page.after);
     let whitelist = state.whitelist.clone();
     let path = path.into_inner();
@@ -46,15 +58,16 @@ pub async fn list_exclusions(
         .db
         .read(move |c| {
             let (_, feed) = visible_feed(c, &path, &caller)?;
+            let viewer = access::viewer(&caller);
             let mut found: Vec<Value> = Vec::new();
             let (mut read, mut last) = (0, None);
             let want = usize::try_from(limit).unwrap_or(usize::MAX);
-            let scan = PageOf {
-                feed_id: feed.id,
+            let window = Window {
                 since: None,
                 after,
                 limit: SCAN,
             };
+            let scan = rows.page_of(&feed, viewer, now, window);
             indicator::export_page(c, &scan, |row| {
                 read += 1;
                 last = Some((row.effective_at, row.id));

@@ -21,11 +21,14 @@ use crate::api::paging::{self, ANONYMOUS_MAX};
 use crate::api::query::QueryPairs;
 use crate::api::render::{IndicatorJson, IndicatorView, protocol_name};
 use crate::api::representation::{ApiVersion, TimeText};
+use crate::api::shown::{RowFilters, Window};
 use crate::api::urls;
+use crate::auth::access;
 use crate::auth::caller::Caller;
 use crate::db;
 use crate::domain::thing::{Itype, Thing};
 use crate::domain::tlp::Tlp;
+use crate::domain::viewer::Viewer;
 use crate::domain::whitelist::{Hit, Whitelist};
 use crate::error::ApiError;
 use crate::export::{self, FeedInfo, Item};
@@ -39,8 +42,8 @@ const PAGE: i64 = 2000;
 /// memory stays flat whatever its rows carry.
 const CHUNK_BYTES: usize = 4 * 1024 * 1024;
 
-/// The exact CSV header row (19 columns).
-pub const CSV_HEADER: &str = "id,indicator,itype,tags,portlist,portlist_src,protocol,firsttime,lasttime,count,description,provider,asn,asn_desc,cc,created_at,updated_at,user,feed";
+/// The exact CSV header row (22 columns: the spec's 19, then the consumer fields).
+pub const CSV_HEADER: &str = "id,indicator,itype,tags,portlist,portlist_src,protocol,firsttime,lasttime,count,description,provider,asn,asn_desc,cc,created_at,updated_at,user,feed,confidence,tlp,expires_at";
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Format {
@@ -255,6 +258,9 @@ struct Ctx {
     format: Format,
     since: Option<NaiveDateTime>,
     filters: Filters,
+    /// Expiry, TLP and the `confidence`/`tlp` filters, for the caller.
+    rows: RowFilters,
+    viewer: Viewer,
     whitelist: Arc<Whitelist>,
     generated: NaiveDateTime,
 }
@@ -303,13 +309,22 @@ async fn export(
     format: Format,
 ) -> Result<HttpResponse, ApiError> {
     let params = match format {
-        Format::Consumer(_) => {
-            query.only(&["lasttime", "itype", "tags", "max_prefix", "max_prefix6"])?
-        }
-        _ => query.only(&["lasttime"])?,
+        Format::Consumer(_) => query.only(&[
+            "lasttime",
+            "itype",
+            "tags",
+            "max_prefix",
+            "max_prefix6",
+            "expired",
+            "confidence",
+            "tlp",
+        ])?,
+        _ => query.only(&["lasttime", "expired", "confidence", "tlp"])?,
     };
     let since = paging::lasttime(params.get("lasttime"), state.clock.now())?;
     let filters = Filters::read(&params)?;
+    let rows = RowFilters::read(&params)?;
+    let viewer = access::viewer(&caller);
     let anonymous = caller.user().is_none();
     let (owner, feed) = state
         .db
@@ -336,6 +351,8 @@ async fn export(
             format,
             since,
             filters,
+            rows,
+            viewer,
             whitelist: state.whitelist.clone(),
             generated: state.clock.now(),
         }),
@@ -387,12 +404,14 @@ async fn next_chunk(mut walk: Walk) -> Option<(Result<Bytes, ApiError>, Walk)> {
         // Rows are rendered on the blocking thread that read them: no copy of the page crosses
         // threads, and the async worker only hands bytes to the socket.
         let read = move |c: &mut db::DbConnection| {
-            let page = PageOf {
-                feed_id: ctx.feed.id,
+            let window = Window {
                 since: ctx.since,
                 after,
                 limit: want,
             };
+            let page = ctx
+                .rows
+                .page_of(&ctx.feed, ctx.viewer, ctx.generated, window);
             let chunk = match ctx.format {
                 Format::Csv => csv_chunk(&ctx, c, &page)?,
                 Format::Json(version) => {
@@ -460,7 +479,8 @@ fn csv_chunk(ctx: &Ctx, c: &mut db::DbConnection, page: &PageOf) -> Result<Chunk
         writer: None,
     };
     indicator::export_page(c, page, |row| {
-        csv_row(&mut chunk.text, &row, &ctx.owner, &ctx.feed.name);
+        let tlp = Tlp::effective(row.tlp.as_deref(), ctx.feed.private);
+        csv_row(&mut chunk.text, &row, (&ctx.owner, &ctx.feed.name), tlp);
         chunk.rows += 1;
         chunk.last = Some((row.effective_at, row.id));
         chunk.text.len() < CHUNK_BYTES
@@ -515,12 +535,6 @@ fn consumer_chunk(
     page: &PageOf,
 ) -> Result<Chunk, ApiError> {
     let info = ctx.info();
-    // Until indicators carry their own TLP, they carry the feed's default.
-    let tlp = if ctx.feed.private {
-        Tlp::Amber
-    } else {
-        Tlp::Clear
-    };
     let mut chunk = Chunk {
         text: String::with_capacity(usize::try_from(page.limit).unwrap_or(0) * 100),
         rows: 0,
@@ -545,9 +559,9 @@ fn consumer_chunk(
                 lasttime: row.lasttime,
                 created_at: row.created_at,
                 updated_at: row.updated_at,
-                confidence: None,
-                tlp,
-                expires_at: None,
+                confidence: row.confidence,
+                tlp: Tlp::effective(row.tlp.as_deref(), ctx.feed.private),
+                expires_at: row.expires_at,
             };
             writer.item(&info, &item, &mut chunk.text);
         }
@@ -596,7 +610,7 @@ fn time(out: &mut String, t: Option<NaiveDateTime>) {
 }
 
 /// One CSV line, written in place (exports write hundreds of thousands).
-fn csv_row(out: &mut String, r: &IndicatorFields, owner: &str, feed: &str) {
+fn csv_row(out: &mut String, r: &IndicatorFields, (owner, feed): (&str, &str), tlp: Tlp) {
     fn opt(o: &Option<String>) -> &str {
         o.as_deref().unwrap_or("")
     }
@@ -645,6 +659,14 @@ fn csv_row(out: &mut String, r: &IndicatorFields, owner: &str, feed: &str) {
     field(out, owner);
     out.push(',');
     field(out, feed);
+    out.push(',');
+    if let Some(confidence) = r.confidence {
+        plain(out, confidence);
+    }
+    out.push(',');
+    out.push_str(tlp.as_str());
+    out.push(',');
+    time(out, r.expires_at);
     out.push_str("\r\n");
 }
 
@@ -659,7 +681,7 @@ mod tests {
         field(&mut out, "plain");
         field(&mut out, "say \"hi\"\nthere");
         assert_eq!(out, "\"scanner,ssh\"plain\"say \"\"hi\"\"\nthere\"");
-        assert_eq!(CSV_HEADER.split(',').count(), 19);
+        assert_eq!(CSV_HEADER.split(',').count(), 22);
         for (cell, written) in [
             (
                 "=HYPERLINK(\"http://x\")",

@@ -14,6 +14,7 @@ use crate::api::paging::{self, PageQuery};
 use crate::api::query::QueryPairs;
 use crate::api::render;
 use crate::api::representation::{self, ApiVersion};
+use crate::api::shown::{RowFilters, Window};
 use crate::api::urls;
 use crate::api::users::UserPath;
 use crate::auth::access;
@@ -135,12 +136,24 @@ pub async fn show_feed(
     }
     let page = PageQuery::<(NaiveDateTime, i64)>::read(
         &query,
-        &["limit", "lasttime", "cursor"],
+        &[
+            "limit",
+            "lasttime",
+            "cursor",
+            "expired",
+            "confidence",
+            "tlp",
+        ],
         paging::INDICATOR_PAGES,
         caller.user().is_none(),
     )?;
-    let (limit, after) = (page.limit, page.after);
-    let since = paging::lasttime(page.params.get("lasttime"), state.clock.now())?;
+    let now = state.clock.now();
+    let window = Window {
+        since: paging::lasttime(page.params.get("lasttime"), now)?,
+        after: page.after,
+        limit: page.limit,
+    };
+    let filters = RowFilters::read(&page.params)?;
     let path = path.into_inner();
     let base = urls::base(&req, &state);
     let (body_base, body_params) = (base.clone(), page.params.clone());
@@ -149,16 +162,8 @@ pub async fn show_feed(
         .db
         .read(move |c| {
             let (owner, feed) = visible_feed(c, &path, &caller)?;
-            let page = indicator::page_within(
-                c,
-                &indicator::PageOf {
-                    feed_id: feed.id,
-                    since,
-                    after,
-                    limit,
-                },
-                max_bytes,
-            )?;
+            let of = filters.page_of(&feed, access::viewer(&caller), now, window);
+            let page = indicator::page_within(c, &of, max_bytes)?;
             let (views, extras) = load_views(c, page.rows, &feed, &owner.username, true)?;
             let shown = views.len() as i64;
             let (list, next) = render_shown(

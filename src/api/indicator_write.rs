@@ -9,6 +9,7 @@ use crate::api::dto::indicator::{IndicatorInput, Rules};
 use crate::auth::caller::AuthUser;
 use crate::config::DefaultLimits;
 use crate::db::WriteTx;
+use crate::domain::expiry::{Lifetimes, first_expiry, merged_expiry};
 use crate::domain::merge::{Rule, Sightings, attachment_added, comment_fits};
 use crate::domain::thing::Thing;
 use crate::error::ApiError;
@@ -35,6 +36,24 @@ pub struct Applied {
 pub struct WriteContext {
     pub now: NaiveDateTime,
     pub defaults: DefaultLimits,
+    /// The default lifetime of each indicator type.
+    pub lifetimes: Lifetimes,
+}
+
+impl WriteContext {
+    /// When an indicator of `thing`'s type seen now expires unless its publisher says.
+    pub fn renewed(&self, thing: &Thing) -> NaiveDateTime {
+        self.lifetimes.expiry(thing.itype(), self.now)
+    }
+}
+
+/// The write settings of this server at this moment (`now` taken with the body's rules).
+pub fn context(state: &AppState, rules: &Rules) -> WriteContext {
+    WriteContext {
+        now: rules.now,
+        defaults: state.settings.default_limits(),
+        lifetimes: state.settings.lifetimes,
+    }
 }
 
 /// Creates the indicator or merges the submission into the feed's API-written indicator of the
@@ -60,7 +79,7 @@ pub fn apply(
     let (row, created) = match existing {
         None => {
             quota::take_indicators(c, owner, 1, &ctx.defaults)?;
-            let new = new_row((owner, feed_row), thing, input, now)
+            let new = new_row((owner, feed_row), thing, input, ctx)
                 .map_err(|e| ApiError::invalid(&tags_field, e.code, e.message))?;
             let row = indicator::insert(c, &new)?;
             feed::add_indicators(c, feed_row.id, 1, now)?;
@@ -91,6 +110,13 @@ pub fn apply(
                 tags: Some(merged.tags),
                 comments_count: None,
                 updated_at: Some(now),
+                confidence: input.confidence.given().copied().map(Some),
+                tlp: input.tlp.given().map(|t| Some(t.as_str().to_owned())),
+                expires_at: Some(merged_expiry(
+                    old.expires_at,
+                    input.expires_at.clone().change(),
+                    ctx.renewed(thing),
+                )),
             };
             let row = indicator::update(c, old.id, &changes)?;
             feed::add_indicators(c, feed_row.id, 0, now)?;
@@ -147,8 +173,9 @@ pub fn new_row(
     (owner, feed_row): (&UserRow, &FeedRow),
     thing: &Thing,
     input: &IndicatorInput,
-    now: NaiveDateTime,
+    ctx: &WriteContext,
 ) -> Result<NewIndicator, crate::domain::DomainError> {
+    let now = ctx.now;
     let first = Sightings::first(&input.sighting(), Rule::Api)?;
     let (ip_lo, ip_hi) = thing.ip_range().map_or((None, None), |(lo, hi)| {
         (Some(lo.to_vec()), Some(hi.to_vec()))
@@ -179,6 +206,9 @@ pub fn new_row(
         comments_count: 0,
         created_at: now,
         updated_at: now,
+        confidence: input.confidence.given().copied(),
+        tlp: input.tlp.given().map(|t| t.as_str().to_owned()),
+        expires_at: first_expiry(input.expires_at.clone().change(), ctx.renewed(thing)),
     })
 }
 

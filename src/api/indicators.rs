@@ -12,19 +12,21 @@ use crate::api::body::JsonRequest;
 use crate::api::dto::indicator::{IndicatorRequest, Patch, Place};
 use crate::api::feed_path::{FeedPath, visible_feed, writable_feed};
 use crate::api::indicator_views::{full_object, load_views, render_shown};
-use crate::api::indicator_write::{WriteContext, append_comment, apply, rules};
+use crate::api::indicator_write::{self, append_comment, apply, rules};
 use crate::api::paging::{self, PageQuery};
 use crate::api::query::{NoParams, QueryPairs};
 use crate::api::render::IndicatorView;
 use crate::api::representation::ApiVersion;
+use crate::api::shown::{RowFilters, Window};
 use crate::api::tokens::parse_id;
 use crate::api::urls;
+use crate::auth::access;
 use crate::auth::caller::{Caller, WriteCaller};
 use crate::db::Db;
 use crate::error::{ApiError, FieldError};
 use crate::limits::quota;
 use crate::models::feed::{self};
-use crate::models::indicator::{self, IndicatorChanges, PageOf};
+use crate::models::indicator::{self, IndicatorChanges};
 use crate::state::AppState;
 
 pub use crate::api::indicator_write::MAX_COMMENTS;
@@ -62,28 +64,32 @@ pub async fn list_indicators(
 ) -> Result<HttpResponse, ApiError> {
     let page = PageQuery::<(NaiveDateTime, i64)>::read(
         &query,
-        &["limit", "lasttime", "cursor"],
+        &[
+            "limit",
+            "lasttime",
+            "cursor",
+            "expired",
+            "confidence",
+            "tlp",
+        ],
         paging::INDICATOR_PAGES,
         caller.user().is_none(),
     )?;
-    let (limit, after) = (page.limit, page.after);
-    let since = paging::lasttime(page.params.get("lasttime"), state.clock.now())?;
+    let now = state.clock.now();
+    let window = Window {
+        since: paging::lasttime(page.params.get("lasttime"), now)?,
+        after: page.after,
+        limit: page.limit,
+    };
+    let filters = RowFilters::read(&page.params)?;
     let path = path.into_inner();
     let max_bytes = state.settings.max_page_bytes;
     let (views, extras, more) = state
         .db
         .read(move |c| {
             let (owner, feed) = visible_feed(c, &path, &caller)?;
-            let page = indicator::page_within(
-                c,
-                &PageOf {
-                    feed_id: feed.id,
-                    since,
-                    after,
-                    limit,
-                },
-                max_bytes,
-            )?;
+            let of = filters.page_of(&feed, access::viewer(&caller), now, window);
+            let page = indicator::page_within(c, &of, max_bytes)?;
             let (views, extras) = load_views(c, page.rows, &feed, &owner.username, true)?;
             Ok::<_, ApiError>((views, extras, page.more))
         })
@@ -109,10 +115,7 @@ pub async fn create_indicator(
     let rules = rules(&state);
     // Parsed here, off the writer; its problems are answered after the feed's checks.
     let submission = std::sync::Arc::new(payload.into_inner().submission(Place::BODY, &rules));
-    let ctx = WriteContext {
-        now: rules.now,
-        defaults: state.settings.default_limits(),
-    };
+    let ctx = indicator_write::context(&state, &rules);
     let base = urls::base(&req, &state);
     let base_for_db = base.clone();
     let (applied, object) = Db::upsert(&state.db, move |c| {
@@ -181,7 +184,7 @@ pub async fn show_indicator(
         .db
         .read(move |c| {
             let (owner, feed) = visible_feed(c, &path, &caller)?;
-            let row = indicator::find_in_feed(c, feed.id, id)?;
+            let row = access::visible_indicator(c, &feed, id, &caller)?;
             full_object(
                 c,
                 &mut IndicatorView::of(row, &feed, &owner.username),
@@ -275,6 +278,14 @@ pub async fn update_indicator(
                 tags: tags.map(|t| t.joined()),
                 comments_count: None,
                 updated_at: Some(now),
+                confidence: input.confidence.clone().change(),
+                tlp: input
+                    .tlp
+                    .clone()
+                    .change()
+                    .map(|t| t.map(|t| t.as_str().to_owned())),
+                // `null` never expires; a PATCH that names none leaves the expiry alone.
+                expires_at: input.expires_at.clone().change(),
             };
             let mut row = indicator::update(c, old.id, &changes)?;
             if let Some(text) = &input.comment {

@@ -24,6 +24,7 @@ pub mod render;
 pub mod representation;
 pub mod root;
 pub mod search;
+pub mod shown;
 pub mod tokens;
 pub mod urls;
 pub mod users;

@@ -7,6 +7,7 @@ use serde::{Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
 use crate::api::representation::{ApiVersion, TimeText};
+use crate::domain::tlp::Tlp;
 use crate::models::attachment::AttachmentMeta;
 use crate::models::comment::CommentView;
 use crate::models::feed::{FeedLabel, FeedRow};
@@ -20,12 +21,15 @@ pub struct IndicatorView {
     pub owner: String,
     pub license_name: String,
     pub license_url: Option<String>,
+    /// The indicator's TLP: its own, else its feed's default.
+    pub tlp: Tlp,
 }
 
 impl IndicatorView {
     /// Builds a view from a row of a known feed.
     pub fn of(row: IndicatorRow, feed: &FeedRow, owner: &str) -> Self {
         Self {
+            tlp: Tlp::effective(row.tlp.as_deref(), feed.private),
             row,
             feed: feed.name.clone(),
             owner: owner.to_string(),
@@ -37,6 +41,7 @@ impl IndicatorView {
     /// Builds a view from a search hit, taking its strings.
     pub fn of_hit(row: IndicatorRow, feed: FeedLabel, owner: String) -> Self {
         Self {
+            tlp: Tlp::effective(row.tlp.as_deref(), feed.private),
             row,
             feed: feed.name,
             owner,
@@ -146,8 +151,11 @@ impl Serialize for IndicatorFields<'_, '_> {
         m.serialize_entry("asn", &r.asn)?;
         m.serialize_entry("asn_desc", &r.asn_desc)?;
         m.serialize_entry("cc", &r.cc)?;
+        m.serialize_entry("confidence", &r.confidence)?;
+        m.serialize_entry("tlp", view.tlp.as_str())?;
         m.serialize_entry("created_at", &time(r.created_at))?;
         m.serialize_entry("updated_at", &time(r.updated_at))?;
+        m.serialize_entry("expires_at", &r.expires_at.map(time))?;
         if let Some(extras) = extras {
             let comments: Vec<Value> = extras
                 .comments

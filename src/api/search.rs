@@ -9,6 +9,7 @@ use crate::api::paging::{self, Cursor};
 use crate::api::query::QueryPairs;
 use crate::api::render::IndicatorView;
 use crate::api::representation::{self, ApiVersion};
+use crate::api::shown::RowFilters;
 use crate::api::urls;
 use crate::auth::access::viewer;
 use crate::auth::caller::Caller;
@@ -29,7 +30,17 @@ pub async fn search_indicators(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let params = query.only(&[
-        "q", "limit", "cursor", "itype", "tags", "lasttime", "user", "feed",
+        "q",
+        "limit",
+        "cursor",
+        "itype",
+        "tags",
+        "lasttime",
+        "user",
+        "feed",
+        "expired",
+        "confidence",
+        "tlp",
     ])?;
     let limit = paging::limit(
         params.get("limit"),
@@ -66,6 +77,8 @@ pub async fn search_indicators(
     filters.user = params.get("user").map(|u| u.to_lowercase());
     filters.feed = params.get("feed").map(|f| f.to_lowercase());
     filters.since = paging::lasttime(params.get("lasttime"), state.clock.now())?;
+    // The viewer's TLP rule is the statement's, per feed owner; `tlp` narrows what it shows.
+    filters.shown = RowFilters::read(&params)?.shown(state.clock.now(), true);
     filters.after = Cursor::decode(&params)?
         .map(|k| Cursor::time_id(&k))
         .transpose()?;

@@ -5,9 +5,11 @@
 
 use crate::auth::caller::{AuthUser, Caller};
 use crate::db::DbConnection;
+use crate::domain::tlp::Tlp;
 use crate::domain::viewer::Viewer;
 use crate::error::ApiError;
 use crate::models::feed::{self, FeedRow};
+use crate::models::indicator::{self, IndicatorRow};
 use crate::models::user::UserRow;
 
 /// The viewer a caller reads as.
@@ -34,6 +36,22 @@ pub fn visible_feed(
     caller: &Caller,
 ) -> Result<(UserRow, FeedRow), ApiError> {
     Ok(feed::find_visible(c, user, feed, viewer(caller))?)
+}
+
+/// The indicator `id` of a visible feed as `caller` may read it: an AMBER or RED one answers
+/// like a missing one (404) to anybody but the feed's owner and admins (the TLP rule).
+pub fn visible_indicator(
+    c: &mut DbConnection,
+    feed: &FeedRow,
+    id: i64,
+    caller: &Caller,
+) -> Result<IndicatorRow, ApiError> {
+    let row = indicator::find_in_feed(c, feed.id, id)?;
+    let tlp = Tlp::effective(row.tlp.as_deref(), feed.private);
+    if tlp.is_restricted() && !viewer(caller).reads_restricted_of(feed.user_id) {
+        return Err(diesel::result::Error::NotFound.into());
+    }
+    Ok(row)
 }
 
 /// The owner and feed named `user`/`feed` for a write by `writer`: 404 when invisible, 403

@@ -88,6 +88,9 @@ diesel::table! {
         updated_at -> Timestamp,
         attachments_count -> BigInt,
         content_header -> Nullable<BigInt>,
+        confidence -> Nullable<Double>,
+        tlp -> Nullable<Text>,
+        expires_at -> Nullable<Timestamp>,
     }
 
 }

@@ -2,6 +2,7 @@
 //! small parsing crates; no diesel, no actix.
 
 pub mod attachment;
+pub mod expiry;
 pub mod feed;
 pub mod hex;
 pub mod limit;

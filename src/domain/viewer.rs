@@ -22,6 +22,12 @@ impl Viewer {
             Viewer::Admin(_) => true,
         }
     }
+
+    /// Whether this viewer reads the AMBER and RED indicators of the user `owner`: only the
+    /// owner and admins do (the TLP rule), on every route.
+    pub fn reads_restricted_of(self, owner: i64) -> bool {
+        self.sees_private_of(owner)
+    }
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use diesel::QueryResult;
 
 use crate::db::time::Stamp;
 use crate::db::{self, DbConnection, WriteTx};
+use crate::domain::expiry::Lifetimes;
 use crate::domain::limit::Limit;
 use crate::domain::merge::{Details, Outcome, Rule, Sighting, Sightings};
 use crate::import::pipeline::Item;
@@ -31,6 +32,8 @@ pub struct Target {
     pub feed_id: i64,
     /// The server's default indicator quota (the owner's override, read in each batch, wins).
     pub default_indicator_limit: Limit,
+    /// How long a written indicator lives from the import on (a later report renews it).
+    pub lifetimes: Lifetimes,
 }
 
 /// What one committed batch did, row by row.
@@ -256,6 +259,9 @@ fn write(
                 tags: &slot.merged.tags,
                 import_key: Some(&row.import_key),
                 comments_count: 0,
+                confidence: None,
+                tlp: None,
+                expires_at: Some(Stamp::new(target.lifetimes.expiry(row.thing.itype(), now))),
             }
         })
         .collect();

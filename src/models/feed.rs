@@ -35,6 +35,8 @@ pub struct FeedLabel {
     pub name: String,
     pub license_name: String,
     pub license_url: Option<String>,
+    /// Decides the default TLP of its unmarked indicators.
+    pub private: bool,
 }
 
 /// A feed to insert.

@@ -14,6 +14,7 @@ use diesel::prelude::*;
 use crate::db::schema::indicators;
 use crate::db::time::{DbTime, DbTimeOpt};
 use crate::db::{DbConnection, WriteTx};
+use crate::domain::tlp::{Tlp, TlpSet};
 
 /// One indicator as stored: the [`IndicatorFields`] every reader shows (reached through
 /// `Deref`), and the rest.
@@ -67,6 +68,13 @@ pub struct IndicatorFields {
     pub created_at: NaiveDateTime,
     #[diesel(deserialize_as = DbTime)]
     pub updated_at: NaiveDateTime,
+    /// 0 to 10 (CIF's scale), when the publisher gave one.
+    pub confidence: Option<f64>,
+    /// The indicator's own TLP level (`domain::tlp::Tlp`'s name); `None` is the feed's default.
+    pub tlp: Option<String>,
+    /// When it stops being served (`None`: never); purged a grace period later.
+    #[diesel(deserialize_as = DbTimeOpt)]
+    pub expires_at: Option<NaiveDateTime>,
 }
 
 impl std::ops::Deref for IndicatorRow {
@@ -125,6 +133,9 @@ pub struct NewIndicator {
     pub comments_count: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub confidence: Option<f64>,
+    pub tlp: Option<String>,
+    pub expires_at: Option<NaiveDateTime>,
 }
 
 /// Changes to an indicator; `Some(None)` sets NULL.
@@ -145,6 +156,9 @@ pub struct IndicatorChanges {
     pub tags: Option<String>,
     pub comments_count: Option<i64>,
     pub updated_at: Option<NaiveDateTime>,
+    pub confidence: Option<Option<f64>>,
+    pub tlp: Option<Option<String>>,
+    pub expires_at: Option<Option<NaiveDateTime>>,
 }
 
 /// The API-written indicator of a feed with this normalised value, if any, locked for the rest
@@ -281,6 +295,24 @@ pub struct PageOf {
     pub since: Option<NaiveDateTime>,
     pub after: Option<PageKey>,
     pub limit: i64,
+    /// Which rows the reader gets: expiry, TLP and the `confidence`/`tlp` filters.
+    pub shown: Shown,
+    /// The feed's default level, which its unmarked rows have.
+    pub default_tlp: Tlp,
+}
+
+/// Which rows a read shows, beyond their place in the feed or the match of a search: the
+/// expiry, the TLP rule and the `confidence` and `tlp` filters. `Shown::default()` is every
+/// row (the owner's view with `expired=include`).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Shown {
+    /// Only rows not expired at this time (`None`: expired ones too).
+    pub live_at: Option<NaiveDateTime>,
+    /// Only rows of these levels, an unmarked row counting as its feed's default (`None`:
+    /// every level).
+    pub tlps: Option<TlpSet>,
+    /// Only rows of at least this confidence (rows without one are left out).
+    pub min_confidence: Option<f64>,
 }
 
 /// A feed's rows after the page's key (and since its time), newest first.
@@ -292,6 +324,24 @@ macro_rules! feed_rows {
             .into_boxed();
         if let Some(since) = p.since {
             query = query.filter(indicators::effective_at.ge(since));
+        }
+        if let Some(at) = p.shown.live_at {
+            query = query.filter(
+                indicators::expires_at
+                    .is_null()
+                    .or(indicators::expires_at.gt(at)),
+            );
+        }
+        if let Some(min) = p.shown.min_confidence {
+            query = query.filter(indicators::confidence.ge(min));
+        }
+        if let Some(set) = p.shown.tlps {
+            let names = set.names();
+            query = if set.contains(p.default_tlp) {
+                query.filter(indicators::tlp.is_null().or(indicators::tlp.eq_any(names)))
+            } else {
+                query.filter(indicators::tlp.eq_any(names))
+            };
         }
         if let Some((t, id)) = p.after {
             query = query.filter(crate::db::sql::row_before(

@@ -184,8 +184,11 @@ const INDICATOR_MEMBERS: &[&str] = &[
     "asn",
     "asn_desc",
     "cc",
+    "confidence",
+    "tlp",
     "created_at",
     "updated_at",
+    "expires_at",
     "comments",
     "comments_count",
     "attachments",
@@ -346,6 +349,16 @@ fn assert_v0_indicator(app: &TestApp, wrapper: &Value, at: &str) {
         "{at}: v0 protocol is a number: {i}"
     );
     assert!(i["asn"].is_null() || i["asn"].is_i64(), "{at}: {i}");
+    assert!(
+        i["confidence"].is_null() || i["confidence"].is_f64(),
+        "{at}: {i}"
+    );
+    assert!(
+        ["clear", "green", "amber", "amber+strict", "red"]
+            .contains(&i["tlp"].as_str().unwrap_or("")),
+        "{at}: {i}"
+    );
+    assert_optional_v0_time(&i["expires_at"], &format!("{at}.expires_at"));
     assert_optional_v0_time(&i["firsttime"], &format!("{at}.firsttime"));
     assert_optional_v0_time(&i["lasttime"], &format!("{at}.lasttime"));
     assert_v0_time(&i["created_at"], &format!("{at}.created_at"));

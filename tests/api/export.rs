@@ -16,9 +16,14 @@ both_backends! {
         assert_eq!(res.header("content-type"), Some("text/csv; charset=utf-8"));
         assert_eq!(res.header("content-disposition"), Some("attachment; filename=\"alice-ssh-scanners.csv\""));
         let lines: Vec<&str> = res.body.split("\r\n").collect();
-        assert_eq!(lines[0], "id,indicator,itype,tags,portlist,portlist_src,protocol,firsttime,lasttime,count,description,provider,asn,asn_desc,cc,created_at,updated_at,user,feed");
+        assert_eq!(lines[0], "id,indicator,itype,tags,portlist,portlist_src,protocol,firsttime,lasttime,count,description,provider,asn,asn_desc,cc,created_at,updated_at,user,feed,confidence,tlp,expires_at");
         assert!(lines[1].contains(",198.51.100.23,ipv4,\"scanner,ssh\",22,,tcp,2026-11-19T22:10:00Z,2026-11-20T07:55:12Z,1,\"ssh password guessing, \"\"root\"\"\",honeypot-eu1,,,,"), "{}", lines[1]);
-        assert!(lines[1].ends_with(",alice,ssh-scanners"));
+        // No confidence, the public feed's TLP, and the default lifetime of an address (21 days).
+        let (head, expires) = lines[1].rsplit_once(',').unwrap();
+        assert!(head.ends_with(",alice,ssh-scanners,,clear"), "{}", lines[1]);
+        let expires = chrono::DateTime::parse_from_rfc3339(expires).unwrap();
+        let lifetime = expires.signed_duration_since(chrono::Utc::now());
+        assert!((lifetime - chrono::Duration::days(21)).num_seconds().abs() < 300, "{}", lines[1]);
         assert_eq!(lines.len(), 3, "header, one row, and the final CRLF");
     }
 

@@ -31,7 +31,8 @@ both_backends! {
         assert_eq!(i["location"], location);
         let keys: Vec<&str> = i.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(keys, ["id", "thing", "itype", "portlist", "portlist_src", "protocol", "firsttime", "lasttime", "count",
-            "description", "content", "provider", "asn", "asn_desc", "cc", "created_at", "updated_at", "comments",
+            "description", "content", "provider", "asn", "asn_desc", "cc", "confidence", "tlp", "created_at", "updated_at",
+            "expires_at", "comments",
             "comments_count", "attachments", "license", "tags", "feed", "feed_id", "user", "user_id", "location"]);
         assert_eq!(i["thing"], "198.51.100.23");
         assert_eq!(i["protocol"], 6);

@@ -16,7 +16,7 @@ use diesel::backend::Backend;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
-use diesel::sql_types::{BigInt, Binary, HasSqlType, Nullable, Text, Timestamp};
+use diesel::sql_types::{BigInt, Binary, Double, HasSqlType, Nullable, Text, Timestamp};
 
 use super::{IndicatorRow, NewIndicator};
 use crate::db::WriteTx;
@@ -60,13 +60,17 @@ pub struct InsertRow<'a> {
     pub tags: &'a str,
     pub import_key: Option<&'a str>,
     pub comments_count: i64,
+    pub confidence: Option<f64>,
+    pub tlp: Option<&'a str>,
+    pub expires_at: Option<Stamp>,
 }
 
 /// The columns of [`RowsStatement`], in the order its rows bind them. The first five are those
 /// a statement's rows may share.
 const COLUMNS: &str = "feed_id, user_id, created_at, updated_at, provider, value, itype, ip_lo, \
      ip_hi, host_rev, portlist, portlist_src, protocol, firsttime, lasttime, effective_at, count, \
-     description, content, content_header, asn, asn_desc, cc, tags, import_key, comments_count";
+     description, content, content_header, asn, asn_desc, cc, tags, import_key, comments_count, \
+     confidence, tlp, expires_at";
 
 impl<'a> From<&'a NewIndicator> for InsertRow<'a> {
     fn from(n: &'a NewIndicator) -> Self {
@@ -96,6 +100,9 @@ impl<'a> From<&'a NewIndicator> for InsertRow<'a> {
             tags: &n.tags,
             import_key: n.import_key.as_deref(),
             comments_count: n.comments_count,
+            confidence: n.confidence,
+            tlp: n.tlp.as_deref(),
+            expires_at: n.expires_at.map(Stamp::new),
         }
     }
 }
@@ -193,11 +200,11 @@ pub fn upsert_imported(c: &mut WriteTx<'_>, rows: &[InsertRow<'_>]) -> QueryResu
     Ok(())
 }
 
-/// Rows per multi-row statement (the largest of the fixed sizes). 256 rows of at most 18
+/// Rows per multi-row statement (the largest of the fixed sizes). 256 rows of at most 21
 /// bound values stay far under both backends' bind limits.
 const CHUNK_ROWS: usize = 256;
 // SQLite's bind limit is 32,766 per statement (PostgreSQL's 65,535).
-const _: () = assert!(4 + CHUNK_ROWS * 18 <= 32_766);
+const _: () = assert!(4 + CHUNK_ROWS * 21 <= 32_766);
 
 /// A kind of multi-row statement: which columns its rows fill, and what it does with a row
 /// whose key the feed already holds.
@@ -243,7 +250,7 @@ impl Kind for ImportRows {
            THEN excluded.asn ELSE indicators.asn END, \
          cc = CASE WHEN indicators.lasttime IS NULL OR excluded.lasttime > indicators.lasttime \
            THEN excluded.cc ELSE indicators.cc END, \
-         updated_at = excluded.updated_at";
+         expires_at = excluded.expires_at, updated_at = excluded.updated_at";
 }
 
 /// `INSERT INTO indicators (COLUMNS) VALUES (…), … <K::TAIL>` for `rows`; `FULL` when it has
@@ -318,8 +325,10 @@ where
         + HasSqlType<Text>
         + HasSqlType<Binary>
         + HasSqlType<BigInt>
+        + HasSqlType<Double>
         + HasSqlType<Timestamp>,
     str: ToSql<Text, DB>,
+    f64: ToSql<Double, DB>,
     [u8]: ToSql<Binary, DB>,
     i64: ToSql<BigInt, DB>,
     Stamp: ToSql<Timestamp, DB>,
@@ -398,7 +407,10 @@ where
                 out.push_bind_param::<Text, str>(r.tags)?;
                 out.push_sql(",");
                 out.push_bind_param::<Nullable<Text>, _>(&r.import_key)?;
-                out.push_sql(",0)");
+                // comments_count, confidence, tlp: an import sets none.
+                out.push_sql(",0,NULL,NULL,");
+                out.push_bind_param::<Nullable<Timestamp>, _>(&r.expires_at)?;
+                out.push_sql(")");
             } else {
                 // content_header, asn, asn_desc, cc
                 out.push_sql("NULL,NULL,NULL,NULL,");
@@ -406,6 +418,12 @@ where
                 // import_key
                 out.push_sql(",NULL,");
                 out.push_bind_param::<BigInt, i64>(&r.comments_count)?;
+                out.push_sql(",");
+                out.push_bind_param::<Nullable<Double>, _>(&r.confidence)?;
+                out.push_sql(",");
+                out.push_bind_param::<Nullable<Text>, _>(&r.tlp)?;
+                out.push_sql(",");
+                out.push_bind_param::<Nullable<Timestamp>, _>(&r.expires_at)?;
                 out.push_sql(")");
             }
         }
@@ -447,6 +465,9 @@ mod tests {
             tags: "",
             import_key: Some("k"),
             comments_count: 0,
+            confidence: None,
+            tlp: None,
+            expires_at: Some(now),
         }
     }
 
@@ -497,7 +518,7 @@ mod tests {
         // feed, owner, created, updated, provider: bound once, then named by number.
         assert_eq!(pg[0][..5], ["$1", "$2", "$3", "$3", "$4"]);
         assert_eq!(pg[1][..5], ["$1", "$2", "$3", "$3", "$4"]);
-        assert_eq!(pg[1][5], "$23");
+        assert_eq!(pg[1][5], "$24");
         let api = RowsStatement::<ApiRows, false>::new(&rows);
         let sql = debug_query::<diesel::sqlite::Sqlite, _>(&api).to_string();
         let sqlite = tuples(&sql);

@@ -25,7 +25,7 @@ use crate::domain::viewer::Viewer;
 use crate::models::ip_prefix;
 
 use crate::models::feed::FeedLabel;
-use crate::models::indicator::{IndicatorRow, PageKey};
+use crate::models::indicator::{IndicatorRow, PageKey, Shown};
 
 /// How the query value matches stored indicators.
 #[derive(Debug, Clone)]
@@ -124,8 +124,12 @@ pub struct Filters {
     pub feed: Option<String>,
     pub since: Option<NaiveDateTime>,
     pub after: Option<PageKey>,
-    /// Who is looking: private feeds are hidden except the viewer's own (admins see all).
+    /// Who is looking: private feeds are hidden except the viewer's own (admins see all),
+    /// and AMBER and RED indicators except in the viewer's own feeds (admins see all).
     pub viewer: Viewer,
+    /// Expiry and the `confidence`/`tlp` filters (`tlps` as asked: the viewer's TLP rule is
+    /// applied by the statement, per feed owner).
+    pub shown: Shown,
 }
 
 /// One search result with its feed and owner.
@@ -179,7 +183,11 @@ pub fn search(
     // connection every execution renders the whole statement's text up to three times (to
     // decide caching, to collect binds, to look the statement up).
     if m.is_range() {
-        let (mut ids, resume) = if f.tags.is_empty() && f.itypes.is_empty() {
+        let (mut ids, resume) = if f.tags.is_empty()
+            && f.itypes.is_empty()
+            && f.shown.tlps.is_none()
+            && f.shown.min_confidence.is_none()
+        {
             let ids: Vec<i64> = crate::on_backend!(c, |conn| {
                 let ids_query = crate::range_ids_query!(m, f);
                 let ids = limited(ids_query, limit).load_iter::<i64, DefaultLoadingMode>(conn)?;
@@ -290,9 +298,15 @@ fn filtered_range_ids(
 ) -> QueryResult<(Vec<i64>, Option<PageKey>)> {
     use crate::db::schema::indicators;
     use crate::db::sql::{bucket, in_list, limited, take_rows};
+    // The index answers the expiry and the TLP rule; the asked-for levels and confidence are
+    // row filters.
     let window_filters = Filters {
         tags: Vec::new(),
         itypes: Vec::new(),
+        shown: Shown {
+            live_at: f.shown.live_at,
+            ..Shown::default()
+        },
         ..f.clone()
     };
     let mut window: Vec<i64> = crate::on_backend!(c, |conn| {

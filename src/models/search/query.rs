@@ -139,6 +139,63 @@ macro_rules! indicator_filters {
         if let Some(since) = f.since {
             q = q.filter(indicators::effective_at.ge(since));
         }
+        if let Some(at) = f.shown.live_at {
+            q = q.filter(
+                indicators::expires_at
+                    .is_null()
+                    .or(indicators::expires_at.gt(at)),
+            );
+        }
+        // The TLP rule: AMBER and RED only in the viewer's own feeds (an unmarked indicator of
+        // a visible feed is CLEAR unless the feed is the viewer's own private one).
+        match f.viewer {
+            $crate::domain::viewer::Viewer::Admin(_) => {}
+            $crate::domain::viewer::Viewer::User(id) => {
+                q = q.filter(
+                    indicators::tlp
+                        .is_null()
+                        .or(indicators::tlp.eq_any($crate::domain::tlp::TlpSet::OPEN.names()))
+                        .or(indicators::feed_id.eq_any({
+                            // An alias: the joined statement names `feeds` already.
+                            let own = diesel::alias!($crate::db::schema::feeds as own_feeds);
+                            own.filter(own.field($crate::db::schema::feeds::user_id).eq(id))
+                                .select(own.field($crate::db::schema::feeds::id))
+                        })),
+                )
+            }
+            $crate::domain::viewer::Viewer::Anonymous => {
+                q = q.filter(
+                    indicators::tlp
+                        .is_null()
+                        .or(indicators::tlp.eq_any($crate::domain::tlp::TlpSet::OPEN.names())),
+                )
+            }
+        }
+        if let Some(min) = f.shown.min_confidence {
+            q = q.filter(indicators::confidence.ge(min));
+        }
+        if let Some(set) = f.shown.tlps {
+            use $crate::domain::tlp::Tlp;
+            // An unmarked indicator has its feed's default: CLEAR if public, AMBER if private.
+            let unmarked = match (set.contains(Tlp::Clear), set.contains(Tlp::Amber)) {
+                (true, true) => Some(None),
+                (true, false) => Some(Some(false)),
+                (false, true) => Some(Some(true)),
+                (false, false) => None,
+            };
+            let listed = indicators::tlp.eq_any(set.names());
+            q = match unmarked {
+                None => q.filter(listed),
+                Some(None) => q.filter(listed.or(indicators::tlp.is_null())),
+                Some(Some(private)) => q.filter(listed.or(indicators::tlp.is_null().and(
+                    indicators::feed_id.eq_any({
+                        let by = diesel::alias!($crate::db::schema::feeds as by_privacy);
+                        by.filter(by.field($crate::db::schema::feeds::private).eq(private))
+                            .select(by.field($crate::db::schema::feeds::id))
+                    }),
+                ))),
+            };
+        }
         if let Some((t, id)) = f.after {
             q = q.filter($crate::db::sql::row_before(
                 indicators::effective_at,
@@ -190,6 +247,9 @@ pub(super) fn shape(m: &Match, f: &Filters, limit: i64) -> Option<(u8, u8)> {
         && f.feed.is_none()
         && f.since.is_none()
         && f.after.is_none()
+        && f.shown.live_at.is_some()
+        && f.shown.tlps.is_none()
+        && f.shown.min_confidence.is_none()
         && crate::db::sql::bucket(limit) == crate::db::sql::bucket(SEARCH_PAGES.default + 1);
     if !plain {
         return None;

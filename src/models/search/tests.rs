@@ -59,16 +59,32 @@ fn each_shape_key_stands_for_exactly_one_statement_text() {
     let mut by_key: BTreeMap<(u8, u8), BTreeSet<(String, String)>> = BTreeMap::new();
     for m in &matches {
         for viewer in viewers {
-            let plain = Filters {
+            // Live rows only (the default), at two times: the time is bound, not written.
+            let live = |day: u32| Filters {
                 viewer,
+                shown: Shown {
+                    live_at: chrono::NaiveDate::from_ymd_opt(2026, 12, day)
+                        .and_then(|d| d.and_hms_opt(0, 0, 0)),
+                    ..Shown::default()
+                },
                 ..Filters::default()
             };
             let filtered = Filters {
                 tags: vec!["x".into()],
+                ..live(1)
+            };
+            let with_expired = Filters {
                 viewer,
                 ..Filters::default()
             };
-            for f in [&plain, &filtered] {
+            let confident = Filters {
+                shown: Shown {
+                    min_confidence: Some(5.0),
+                    ..live(1).shown
+                },
+                ..live(1)
+            };
+            for f in [&live(1), &live(2), &filtered, &with_expired, &confident] {
                 for limit in [1, 2, 25, 26, 32, 33, 101] {
                     if let Some(key) = shape(m, f, limit) {
                         by_key.entry(key).or_default().insert(texts(m, f, limit));

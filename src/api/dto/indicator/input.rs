@@ -9,6 +9,7 @@ use super::{AsText, CommentValue, IndicatorFields, IndicatorRequest, Raw, TagsVa
 use crate::api::dto::{Field, rule_problem};
 use crate::domain::DomainError;
 use crate::domain::attachment;
+use crate::domain::expiry::parse_confidence;
 use crate::domain::feed::check_text;
 use crate::domain::merge::Sighting;
 use crate::domain::portlist::Portlist;
@@ -16,6 +17,7 @@ use crate::domain::protocol::Protocol;
 use crate::domain::tags::Tags;
 use crate::domain::thing::Thing;
 use crate::domain::time::parse_time;
+use crate::domain::tlp::Tlp;
 use crate::error::FieldError;
 
 /// The longest value, in characters after normalising.
@@ -88,6 +90,12 @@ pub struct IndicatorInput {
     pub provider: Patch<String>,
     pub comment: Option<String>,
     pub attachment: Option<AttachmentInput>,
+    /// 0 to 10; cleared: none.
+    pub confidence: Patch<f64>,
+    /// Cleared: the feed's default.
+    pub tlp: Patch<Tlp>,
+    /// Cleared (`null`): never expires; absent: the type's default lifetime.
+    pub expires_at: Patch<NaiveDateTime>,
 }
 
 impl IndicatorInput {
@@ -376,6 +384,15 @@ fn time_rule(now: NaiveDateTime) -> impl Fn(&str) -> Result<NaiveDateTime, Domai
     }
 }
 
+/// `expires_at`: any time from 1970 on; a past one stores the indicator already expired.
+fn expiry_rule(s: &str) -> Result<NaiveDateTime, DomainError> {
+    let t = parse_time(s)?;
+    if t.and_utc().timestamp() < 0 {
+        return Err(DomainError::new("out_of_range", "lies before 1970"));
+    }
+    Ok(t)
+}
+
 /// The inner and top-level copies of one member must agree; a conflict names the top level's.
 fn agree<T: PartialEq>(
     top: &Level<'_>,
@@ -505,6 +522,10 @@ impl IndicatorRequest {
         let text = |s: &str| Ok(s.to_owned());
         input.description = inner.aliased(&[("description", &f.description)], &text, errors);
         input.provider = inner.aliased(&[("provider", &f.provider)], &text, errors);
+        input.confidence =
+            inner.aliased(&[("confidence", &f.confidence)], &parse_confidence, errors);
+        input.tlp = inner.aliased(&[("tlp", &f.tlp)], &Tlp::parse, errors);
+        input.expires_at = inner.aliased(&[("expires_at", &f.expires_at)], &expiry_rule, errors);
 
         // Tags: inner and top-level merge (the one exception to "aliases must agree").
         let mut tags = inner.tags(errors);

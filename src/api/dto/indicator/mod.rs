@@ -305,6 +305,13 @@ pub struct IndicatorFields {
     pub comment: Field<CommentValue>,
     #[validate(custom(function = typed))]
     pub attachment: Field<AttachmentRequest>,
+    /// 0 to 10, as a number or its text (the SDK sends a float).
+    #[validate(custom(function = typed))]
+    pub confidence: Field<Scalar>,
+    #[validate(custom(function = typed))]
+    pub tlp: Field<Text>,
+    #[validate(custom(function = typed))]
+    pub expires_at: Field<Text>,
 }
 
 impl IndicatorFields {
@@ -328,6 +335,9 @@ impl IndicatorFields {
             "content" => self.content = map.next_value()?,
             "comment" => self.comment = map.next_value()?,
             "attachment" => self.attachment = map.next_value()?,
+            "confidence" => self.confidence = map.next_value()?,
+            "tlp" => self.tlp = map.next_value()?,
+            "expires_at" => self.expires_at = map.next_value()?,
             _ => return Ok(false),
         }
         Ok(true)
