@@ -65,6 +65,7 @@ mod formats;
 mod imports;
 mod indicators;
 mod limits;
+mod marks;
 mod openapi;
 mod pull;
 mod sdk;
