@@ -527,34 +527,38 @@ fn json_chunk(
 }
 
 /// One page of a consumer format: each row read, filtered, checked against the whitelist
-/// and rendered as it comes.
+/// and rendered as it comes. The terse formats read only the columns they show.
 fn consumer_chunk(
     ctx: &Ctx,
-    mut writer: export::Writer,
+    writer: export::Writer,
     c: &mut db::DbConnection,
     page: &PageOf,
 ) -> Result<Chunk, ApiError> {
-    let info = ctx.info();
-    let mut chunk = Chunk {
-        text: String::with_capacity(usize::try_from(page.limit).unwrap_or(0) * 100),
-        rows: 0,
-        last: None,
-        more: false,
-        writer: None,
+    let mut out = Rendering {
+        ctx,
+        info: ctx.info(),
+        writer,
+        chunk: Chunk {
+            text: String::with_capacity(usize::try_from(page.limit).unwrap_or(0) * 100),
+            rows: 0,
+            last: None,
+            more: false,
+            writer: None,
+        },
     };
-    indicator::export_page(c, page, |row| {
-        chunk.rows += 1;
-        chunk.last = Some((row.effective_at, row.id));
-        // Stored values were parsed on the way in; one that no longer parses is left out.
-        if let Ok(thing) = Thing::parse(&row.value)
-            && ctx.filters.selects(&thing, &row.tags)
-            && ctx.filters.left_out(&thing, &ctx.whitelist).is_none()
-        {
-            let item = Item {
-                id: row.id,
-                thing: &thing,
-                tags: &row.tags,
-                description: row.description.as_deref(),
+    if out.writer.format().terse() {
+        indicator::terse_page(c, page, |row| {
+            out.row(
+                (row.effective_at, row.id),
+                &row.value,
+                &row.tags,
+                row.description.as_deref(),
+                None,
+            )
+        })?;
+    } else {
+        indicator::export_page(c, page, |row| {
+            let details = Details {
                 firsttime: row.firsttime,
                 lasttime: row.lasttime,
                 created_at: row.created_at,
@@ -563,13 +567,88 @@ fn consumer_chunk(
                 tlp: Tlp::effective(row.tlp.as_deref(), ctx.feed.private),
                 expires_at: row.expires_at,
             };
-            writer.item(&info, &item, &mut chunk.text);
-        }
-        chunk.text.len() < CHUNK_BYTES
-    })?;
+            out.row(
+                (row.effective_at, row.id),
+                &row.value,
+                &row.tags,
+                row.description.as_deref(),
+                Some(details),
+            )
+        })?;
+    }
+    let Rendering {
+        mut chunk, writer, ..
+    } = out;
     chunk.more = chunk.rows == page.limit || chunk.text.len() >= CHUNK_BYTES;
     chunk.writer = Some(writer);
     Ok(chunk)
+}
+
+/// What the wide consumer formats show beyond the value, its tags and description.
+struct Details {
+    firsttime: Option<NaiveDateTime>,
+    lasttime: Option<NaiveDateTime>,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    confidence: Option<f64>,
+    tlp: Tlp,
+    expires_at: Option<NaiveDateTime>,
+}
+
+/// A consumer chunk being rendered.
+struct Rendering<'c> {
+    ctx: &'c Ctx,
+    info: FeedInfo<'c>,
+    writer: export::Writer,
+    chunk: Chunk,
+}
+
+impl Rendering<'_> {
+    /// Counts a row read and renders it when the request keeps it; whether the chunk takes
+    /// more rows.
+    fn row(
+        &mut self,
+        key: PageKey,
+        value: &str,
+        tags: &str,
+        description: Option<&str>,
+        details: Option<Details>,
+    ) -> bool {
+        let ctx = self.ctx;
+        self.chunk.rows += 1;
+        self.chunk.last = Some(key);
+        // Stored values were parsed on the way in; one that no longer parses is left out.
+        if let Ok(thing) = Thing::parse(value)
+            && ctx.filters.selects(&thing, tags)
+            && ctx.filters.left_out(&thing, &ctx.whitelist).is_none()
+        {
+            // A terse format reads none of the details (`export::Format::terse`).
+            let d = details.unwrap_or(Details {
+                firsttime: None,
+                lasttime: None,
+                created_at: key.0,
+                updated_at: key.0,
+                confidence: None,
+                tlp: Tlp::feed_default(ctx.feed.private),
+                expires_at: None,
+            });
+            let item = Item {
+                id: key.1,
+                thing: &thing,
+                tags,
+                description,
+                firsttime: d.firsttime,
+                lasttime: d.lasttime,
+                created_at: d.created_at,
+                updated_at: d.updated_at,
+                confidence: d.confidence,
+                tlp: d.tlp,
+                expires_at: d.expires_at,
+            };
+            self.writer.item(&self.info, &item, &mut self.chunk.text);
+        }
+        self.chunk.text.len() < CHUNK_BYTES
+    }
 }
 
 /// One RFC 4180 field: quoted when it holds a comma, quote, CR or LF.

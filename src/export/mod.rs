@@ -91,6 +91,16 @@ impl Format {
         }
     }
 
+    /// Whether the format shows only an item's `id`, `thing`, `tags` and `description`, so an
+    /// export reads only those columns (the row's times, confidence, level and expiry are not
+    /// read; `Item`'s other members are then placeholders).
+    pub fn terse(self) -> bool {
+        matches!(
+            self,
+            Format::Txt | Format::Zeek | Format::Suricata | Format::Rpz
+        )
+    }
+
     pub fn from_name(name: &str) -> Option<Format> {
         Format::ALL.into_iter().find(|f| f.name() == name)
     }
@@ -116,6 +126,11 @@ pub struct Writer {
 }
 
 impl Writer {
+    /// The format it writes.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
     pub fn new(format: Format) -> Self {
         Writer { format, written: 0 }
     }

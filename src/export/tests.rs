@@ -35,6 +35,11 @@ pub(crate) const VALUES: [&str; 12] = [
 
 /// Renders every value of [`VALUES`] (parsed) in `format`; also returns how many it left out.
 pub(crate) fn render(format: Format) -> (String, usize) {
+    render_with(format, false)
+}
+
+/// [`render`], with every member a terse format does not show changed when `other`.
+fn render_with(format: Format, other: bool) -> (String, usize) {
     let feed = feed();
     let things: Vec<Thing> = VALUES.iter().map(|v| Thing::parse(v).unwrap()).collect();
     let mut writer = Writer::new(format);
@@ -58,6 +63,20 @@ pub(crate) fn render(format: Format) -> (String, usize) {
                 Tlp::AmberStrict
             },
             expires_at: Some(at("2026-12-28 00:00:00")),
+        };
+        let item = if other {
+            Item {
+                firsttime: None,
+                lasttime: None,
+                created_at: at("2020-01-01 00:00:00"),
+                updated_at: at("2020-01-01 00:00:00"),
+                confidence: None,
+                tlp: Tlp::Red,
+                expires_at: None,
+                ..item
+            }
+        } else {
+            item
         };
         if !writer.item(&feed, &item, &mut out) {
             left_out += 1;
@@ -283,4 +302,12 @@ fn format_names_round_trip() {
         assert_eq!(Format::from_name(format.name()), Some(format));
     }
     assert_eq!(Format::from_name("csv"), None);
+}
+
+#[test]
+fn terse_formats_show_nothing_but_what_they_read() {
+    for format in Format::ALL {
+        let same = render_with(format, false) == render_with(format, true);
+        assert_eq!(same, format.terse(), "{}", format.name());
+    }
 }

@@ -439,24 +439,56 @@ pub fn page_within(c: &mut DbConnection, p: &PageOf, max_bytes: usize) -> QueryR
     }
 }
 
+/// Each row of a page as `$row`, handed to `$each` as it is read and freed before the next.
+macro_rules! each_row {
+    ($c:expr, $row:ty, $p:expr, $each:expr) => {{
+        let p: &PageOf = $p;
+        let mut each = $each;
+        let rows = usize::try_from(p.limit).unwrap_or(0);
+        crate::on_backend!($c, |conn| {
+            let query = feed_rows!(p).select(<$row>::as_select());
+            let iter = crate::db::sql::limited(query, p.limit)
+                .load_iter::<$row, DefaultLoadingMode>(conn)?;
+            for row in iter.take(rows) {
+                if !each(row?) {
+                    break;
+                }
+            }
+            Ok(())
+        })
+    }};
+}
+
 /// [`page`] with the CSV export's columns only, each row handed to `each` as it is read and
 /// freed before the next (holding a page of decoded rows costs CPU and memory for nothing);
 /// `each` returns whether it wants more rows of this page.
 pub fn export_page(
     c: &mut DbConnection,
     p: &PageOf,
-    mut each: impl FnMut(IndicatorFields) -> bool,
+    each: impl FnMut(IndicatorFields) -> bool,
 ) -> QueryResult<()> {
-    let rows = usize::try_from(p.limit).unwrap_or(0);
-    crate::on_backend!(c, |conn| {
-        let query = feed_rows!(p).select(IndicatorFields::as_select());
-        let iter = crate::db::sql::limited(query, p.limit)
-            .load_iter::<IndicatorFields, DefaultLoadingMode>(conn)?;
-        for row in iter.take(rows) {
-            if !each(row?) {
-                break;
-            }
-        }
-        Ok(())
-    })
+    each_row!(c, IndicatorFields, p, each)
+}
+
+/// What the terse consumer formats (one value a line, a zone, rules, an intel file) show of an
+/// indicator, and its page key: a third of [`IndicatorFields`]' columns, no times but the key.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = indicators)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct TerseRow {
+    pub id: i64,
+    #[diesel(deserialize_as = DbTime)]
+    pub effective_at: NaiveDateTime,
+    pub value: String,
+    pub tags: String,
+    pub description: Option<String>,
+}
+
+/// [`export_page`] with [`TerseRow`]'s columns.
+pub fn terse_page(
+    c: &mut DbConnection,
+    p: &PageOf,
+    each: impl FnMut(TerseRow) -> bool,
+) -> QueryResult<()> {
+    each_row!(c, TerseRow, p, each)
 }
