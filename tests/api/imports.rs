@@ -787,6 +787,10 @@ pub(crate) fn user_and_feed(db: &TestDb, user_name: &str, feed_name: &str) {
                 license_url: None,
                 created_at: now,
                 updated_at: now,
+                kind: "indicators",
+                global: false,
+                max_prefix: None,
+                max_prefix6: None,
             },
         )
     })
