@@ -27,14 +27,11 @@ const FIELDS: &[&str] = &[
     "max_prefix6",
 ];
 
-/// POST /api/users/{user}/feeds: a feed to create.
+/// A feed body: create and update read the same members; `name` is checked by each, as
+/// create needs one and update only allows the feed's own.
 #[derive(Debug, Default, Deserialize, Validate)]
 #[serde(default)]
-pub struct CreateFeedRequest {
-    #[validate(
-        required(code = "required", message = "a feed needs a name"),
-        custom(function = typed)
-    )]
+pub struct FeedRequest {
     pub name: Field<String>,
     #[validate(custom(function = typed, message = "must be a string or null"))]
     pub description: Field<String>,
@@ -58,43 +55,17 @@ pub struct CreateFeedRequest {
     pub max_prefix6: Field<i64>,
 }
 
-impl Request for CreateFeedRequest {
+impl Request for FeedRequest {
     const WRAPPER: &'static str = "feed";
     const FIELDS: &'static [&'static str] = FIELDS;
 }
 
-/// PATCH (or PUT) /api/users/{user}/feeds/{feed}: the members to change. `name` may only
-/// repeat the feed's own.
-#[derive(Debug, Default, Deserialize, Validate)]
-#[serde(default)]
-pub struct UpdateFeedRequest {
-    pub name: Field<String>,
-    #[validate(custom(function = typed, message = "must be a string or null"))]
-    pub description: Field<String>,
-    #[validate(custom(function = typed))]
-    pub private: Field<bool>,
-    #[validate(custom(function = typed), nested)]
-    pub license: Field<LicenseRequest>,
-    #[validate(custom(function = typed, message = "must be a string or null"))]
-    pub kind: Field<String>,
-    #[validate(custom(function = typed))]
-    pub global: Field<bool>,
-    #[validate(
-        custom(function = typed, message = "must be an integer or null"),
-        range(min = 0, max = 32, code = "out_of_range", message = "must be 0-32")
-    )]
-    pub max_prefix: Field<i64>,
-    #[validate(
-        custom(function = typed, message = "must be an integer or null"),
-        range(min = 0, max = 128, code = "out_of_range", message = "must be 0-128")
-    )]
-    pub max_prefix6: Field<i64>,
-}
+/// POST /api/users/{user}/feeds: a feed to create (a [`FeedRequest`] with a name).
+pub struct CreateFeedRequest;
 
-impl Request for UpdateFeedRequest {
-    const WRAPPER: &'static str = "feed";
-    const FIELDS: &'static [&'static str] = FIELDS;
-}
+/// PATCH (or PUT) /api/users/{user}/feeds/{feed}: the members of a [`FeedRequest`] to
+/// change. `name` may only repeat the feed's own.
+pub struct UpdateFeedRequest;
 
 /// `license`: a name, or an object `{name, url}` (`null` is the default licence).
 #[derive(Debug, PartialEq)]
@@ -165,7 +136,16 @@ pub struct FeedInput {
 impl CreateFeedRequest {
     /// Reads a create body.
     pub fn parse(body: Value) -> Result<FeedInput, ApiError> {
-        let (request, mut problems) = Self::read(body)?;
+        let (request, mut problems) = FeedRequest::read(body)?;
+        match &request.name {
+            Field::Absent | Field::Null => {
+                problems.push(FieldError::new("name", "required", "a feed needs a name"))
+            }
+            Field::WrongType => {
+                problems.push(FieldError::new("name", "invalid_type", String::EXPECTED))
+            }
+            Field::Value(_) => {}
+        }
         let name = match request.name.value() {
             Some(s) if !problems.has("name") => FeedName::parse(s)
                 .map_err(|e| problems.push(domain_error("name", e)))
@@ -204,7 +184,7 @@ impl UpdateFeedRequest {
         current: &FeedRow,
         now: NaiveDateTime,
     ) -> Result<FeedChanges, ApiError> {
-        let (request, mut problems) = Self::read(body)?;
+        let (request, mut problems) = FeedRequest::read(body)?;
         match &request.name {
             Field::Absent | Field::Null => {}
             Field::Value(s) if s.trim().to_lowercase() == current.name => {}
