@@ -21,7 +21,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{self, DatabaseUrl, Db, PoolOptions};
 use crate::domain::name::Username;
-use crate::domain::whitelist::{self, Whitelist};
+use crate::domain::whitelist::{self, FeedCache, Whitelist};
 use crate::error::ApiError;
 use crate::framing::{self, Guarded};
 use crate::import::gate::ImportGate;
@@ -101,6 +101,7 @@ impl Application {
                 std::thread::available_parallelism().map_or(1, |n| n.get().min(8)),
             ),
             whitelist,
+            feed_whitelists: Arc::new(FeedCache::new(crate::api::whitelists::CACHED_FEEDS)),
             settings: settings.clone(),
         });
         let gate = web::Data::new(limits::middleware::Gate {

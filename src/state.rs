@@ -8,7 +8,7 @@ use crate::auth::password::Verifier;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::Db;
-use crate::domain::whitelist::Whitelist;
+use crate::domain::whitelist::{FeedCache, Whitelist};
 use crate::import::gate::ImportGate;
 use crate::limits::burst::Burst;
 use crate::limits::daily::Pending;
@@ -35,4 +35,6 @@ pub struct AppState {
     pub imports: Arc<ImportGate>,
     /// What never leaves an export: the special-purpose blocks and the warninglists.
     pub whitelist: Arc<Whitelist>,
+    /// The whitelist feeds compiled for exports, by feed id (`api::whitelists`).
+    pub feed_whitelists: Arc<FeedCache>,
 }

@@ -1,6 +1,7 @@
-//! GET /api/users/{user}/feeds/{feed}/exclusions: what the consumer formats leave out of a
-//! feed and why (a special-purpose block, a warninglist entry, a network broader than the
-//! bound), newest first. A page reads at most [`SCAN`] rows, so its cost is bounded however
+//! GET /api/users/{user}/feeds/{feed}/exclusions: what the exports leave out of a feed and
+//! why (a special-purpose block, a warninglist entry, a whitelist feed's value, a network
+//! broader than the bound), newest first. A whitelist feed the caller cannot see is named
+//! (`owner/feed`) but its entry is not shown. A page reads at most [`SCAN`] rows, so its cost is bounded however
 //! few of them are left out; its `Link` goes on from the last row read.
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -14,6 +15,7 @@ use crate::api::query::QueryPairs;
 use crate::api::representation::ApiVersion;
 use crate::api::shown::{RowFilters, Window};
 use crate::api::urls;
+use crate::api::whitelists::ExportWhitelist;
 use crate::auth::access;
 use crate::auth::caller::Caller;
 use crate::domain::thing::Thing;
@@ -52,13 +54,18 @@ pub async fn list_exclusions(
     let rows = RowFilters::read(&page.params)?;
     let now = state.clock.now();
     let (limit, after) = (page.limit, page.after);
-    let whitelist = state.whitelist.clone();
+    let (server, cache) = (state.whitelist.clone(), state.feed_whitelists.clone());
     let path = path.into_inner();
     let (found, resume) = state
         .db
         .read(move |c| {
             let (_, feed) = visible_feed(c, &path, &caller)?;
+            let filters = filters.for_feed(&feed);
+            if !filters.filters_out() {
+                return Ok((Vec::new(), None));
+            }
             let viewer = access::viewer(&caller);
+            let whitelist = ExportWhitelist::load(c, &cache, server, &feed, viewer)?;
             let mut found: Vec<Value> = Vec::new();
             let (mut read, mut last) = (0, None);
             let want = usize::try_from(limit).unwrap_or(usize::MAX);
@@ -94,15 +101,17 @@ fn exclusion(id: i64, thing: &Thing, why: &LeftOut<'_>) -> Value {
         LeftOut::Broad { prefix, max } => (
             "max_prefix",
             None,
-            format!("/{prefix} is broader than /{max}"),
+            Some(format!("/{prefix} is broader than /{max}")),
         ),
-        LeftOut::Listed(hit) => {
+        LeftOut::Listed(found) => {
+            let hit = &found.hit;
             let reason = match hit.source.origin {
                 Origin::Special => "special_purpose",
                 Origin::Warninglist => "warninglist",
                 Origin::Feed(_) => "whitelist_feed",
             };
-            (reason, Some(hit.source.name.as_str()), hit.entry.clone())
+            let entry = found.entry_visible.then(|| hit.entry.clone());
+            (reason, Some(hit.source.name.as_str()), entry)
         }
     };
     json!({

@@ -1,8 +1,11 @@
 //! Whole-feed exports (spec §6.5.6): `…/feeds/:feed.csv` and `.json`, and the consumer formats
 //! of `crate::export` (`.txt`, `.zeek`, `.suricata`, `.rpz`, `.stix`, `.misp`, or `?format=`),
 //! newest first, streamed page by page with chunked transfer encoding, so memory stays flat
-//! whatever the feed size. The consumer formats leave out what the whitelist holds and
-//! networks broader than `max_prefix` (IPv4) / `max_prefix6` (IPv6).
+//! whatever the feed size. Every format keeps what `itype` and `tags` select and leaves out
+//! what the whitelist holds (`api::whitelists`: the server's, the owner's whitelist feeds
+//! and the global ones) and networks broader than `max_prefix` (IPv4) / `max_prefix6`
+//! (IPv6): the request's, else the feed's, else /16 and /48. A whitelist feed's own exports
+//! are not filtered. The paged feed view and search are not exports: they show everything.
 //! A database failure after the first byte aborts the connection, so a truncated export never
 //! looks complete.
 
@@ -23,13 +26,13 @@ use crate::api::render::{IndicatorJson, IndicatorView, protocol_name};
 use crate::api::representation::{ApiVersion, TimeText};
 use crate::api::shown::{RowFilters, Window};
 use crate::api::urls;
+use crate::api::whitelists::{ExportWhitelist, Found};
 use crate::auth::access;
 use crate::auth::caller::Caller;
 use crate::db;
 use crate::domain::thing::{Itype, Thing};
 use crate::domain::tlp::Tlp;
 use crate::domain::viewer::Viewer;
-use crate::domain::whitelist::{Hit, Whitelist};
 use crate::error::ApiError;
 use crate::export::{self, FeedInfo, Item};
 use crate::models::feed::FeedRow;
@@ -118,13 +121,18 @@ pub async fn export_named(
     export(state, caller, query, path, req, format).await
 }
 
-/// What a consumer format keeps of a feed.
+/// What an export keeps of a feed.
 pub(crate) struct Filters {
     itype: Option<Itype>,
     /// Kept: indicators with any of these tags (all when empty).
     tags: Vec<String>,
+    /// The request's bounds, which win over the feed's.
+    asked_v4: Option<u8>,
+    asked_v6: Option<u8>,
     max_prefix_v4: u8,
     max_prefix_v6: u8,
+    /// A whitelist feed's export: nothing is left out.
+    keep_all: bool,
 }
 
 impl Filters {
@@ -158,22 +166,50 @@ impl Filters {
                     .collect()
             })
             .unwrap_or_default();
-        let prefix = |name: &str, max: u8, default: u8| {
-            params.get(name).map_or(Ok(default), |raw| {
-                raw.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(|| {
-                    invalid(
-                        name,
-                        format!("{name} must be a whole number from 0 to {max}"),
-                    )
+        let prefix = |name: &str, max: u8| {
+            params
+                .get(name)
+                .map(|raw| {
+                    raw.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(|| {
+                        invalid(
+                            name,
+                            format!("{name} must be a whole number from 0 to {max}"),
+                        )
+                    })
                 })
-            })
+                .transpose()
         };
+        let (asked_v4, asked_v6) = (prefix("max_prefix", 32)?, prefix("max_prefix6", 128)?);
         Ok(Filters {
             itype,
             tags,
-            max_prefix_v4: prefix("max_prefix", 32, MAX_PREFIX_V4)?,
-            max_prefix_v6: prefix("max_prefix6", 128, MAX_PREFIX_V6)?,
+            asked_v4,
+            asked_v6,
+            max_prefix_v4: asked_v4.unwrap_or(MAX_PREFIX_V4),
+            max_prefix_v6: asked_v6.unwrap_or(MAX_PREFIX_V6),
+            keep_all: false,
         })
+    }
+
+    /// The filters for an export of `feed`: its own `max_prefix`/`max_prefix6` where the
+    /// request named none, and nothing left out of a whitelist feed.
+    pub(crate) fn for_feed(mut self, feed: &FeedRow) -> Self {
+        let stored = |p: Option<i32>| p.and_then(|p| u8::try_from(p).ok());
+        self.max_prefix_v4 = self
+            .asked_v4
+            .or(stored(feed.max_prefix))
+            .unwrap_or(MAX_PREFIX_V4);
+        self.max_prefix_v6 = self
+            .asked_v6
+            .or(stored(feed.max_prefix6))
+            .unwrap_or(MAX_PREFIX_V6);
+        self.keep_all = feed.is_whitelist();
+        self
+    }
+
+    /// Whether a whitelist applies at all (not to a whitelist feed's own export).
+    pub(crate) fn filters_out(&self) -> bool {
+        !self.keep_all
     }
 
     /// Whether the request selects the indicator (`itype`, `tags`).
@@ -189,13 +225,16 @@ impl Filters {
             })
     }
 
-    /// Why the consumer formats leave a value out, if they do: a network broader than the
-    /// bound, or an entry of the whitelist.
+    /// Why the exports leave a value out, if they do: a network broader than the bound, or
+    /// an entry of the whitelist.
     pub(crate) fn left_out<'w>(
         &self,
         thing: &Thing,
-        whitelist: &'w Whitelist,
+        whitelist: &'w ExportWhitelist,
     ) -> Option<LeftOut<'w>> {
+        if self.keep_all {
+            return None;
+        }
         let max = match thing.itype() {
             Itype::Ipv4 => self.max_prefix_v4,
             Itype::Ipv6 => self.max_prefix_v6,
@@ -208,12 +247,12 @@ impl Filters {
     }
 }
 
-/// Why a value stays out of the consumer formats.
+/// Why a value stays out of the exports.
 pub(crate) enum LeftOut<'w> {
     /// A network broader than `max_prefix`/`max_prefix6`.
     Broad { prefix: u8, max: u8 },
-    /// An entry of the special-purpose blocks or a warninglist.
-    Listed(Hit<'w>),
+    /// An entry of the special-purpose blocks, a warninglist or a whitelist feed.
+    Listed(Found<'w>),
 }
 
 /// GET /api/users/{user}/feeds/{feed}.csv: the feed as RFC 4180 CSV; 400, 404.
@@ -261,7 +300,7 @@ struct Ctx {
     /// Expiry, TLP and the `confidence`/`tlp` filters, for the caller.
     rows: RowFilters,
     viewer: Viewer,
-    whitelist: Arc<Whitelist>,
+    whitelist: ExportWhitelist,
     generated: NaiveDateTime,
 }
 
@@ -276,6 +315,15 @@ impl Ctx {
             generated: self.generated,
         }
     }
+
+    /// The stored value as a [`Thing`] when the export keeps it: selected by `itype` and
+    /// `tags`, and not left out. A stored value that no longer parses is left out.
+    fn keeps(&self, value: &str, tags: &str) -> Option<Thing> {
+        let thing = Thing::parse(value).ok()?;
+        (self.filters.selects(&thing, tags)
+            && self.filters.left_out(&thing, &self.whitelist).is_none())
+        .then_some(thing)
+    }
 }
 
 struct Walk {
@@ -289,6 +337,8 @@ struct Walk {
     reader: db::Walk,
     /// The consumer format's renderer, between chunks.
     writer: Option<export::Writer>,
+    /// Whether a JSON object was written yet (the next one needs a comma).
+    json_started: bool,
 }
 
 /// One chunk: rendered text, rows in it, where the next chunk starts and whether one may.
@@ -298,6 +348,8 @@ struct Chunk {
     last: Option<PageKey>,
     more: bool,
     writer: Option<export::Writer>,
+    /// Rows written (not left out).
+    written: i64,
 }
 
 async fn export(
@@ -308,28 +360,32 @@ async fn export(
     req: HttpRequest,
     format: Format,
 ) -> Result<HttpResponse, ApiError> {
-    let params = match format {
-        Format::Consumer(_) => query.only(&[
-            "lasttime",
-            "itype",
-            "tags",
-            "max_prefix",
-            "max_prefix6",
-            "expired",
-            "confidence",
-            "tlp",
-        ])?,
-        _ => query.only(&["lasttime", "expired", "confidence", "tlp"])?,
-    };
+    let params = query.only(&[
+        "lasttime",
+        "itype",
+        "tags",
+        "max_prefix",
+        "max_prefix6",
+        "expired",
+        "confidence",
+        "tlp",
+    ])?;
     let since = paging::lasttime(params.get("lasttime"), state.clock.now())?;
     let filters = Filters::read(&params)?;
     let rows = RowFilters::read(&params)?;
     let viewer = access::viewer(&caller);
     let anonymous = caller.user().is_none();
-    let (owner, feed) = state
+    let (server, cache) = (state.whitelist.clone(), state.feed_whitelists.clone());
+    let (owner, feed, whitelist) = state
         .db
-        .read(move |c| visible_feed(c, &path, &caller))
+        .read(move |c| {
+            let (owner, feed) = visible_feed(c, &path, &caller)?;
+            let viewer = access::viewer(&caller);
+            let whitelist = ExportWhitelist::load(c, &cache, server, &feed, viewer)?;
+            Ok::<_, ApiError>((owner, feed, whitelist))
+        })
         .await?;
+    let filters = filters.for_feed(&feed);
     let (ext, content_type) = match format {
         Format::Csv => ("csv", "text/csv; charset=utf-8"),
         Format::Json(_) => ("json", "application/json; charset=utf-8"),
@@ -353,7 +409,7 @@ async fn export(
             filters,
             rows,
             viewer,
-            whitelist: state.whitelist.clone(),
+            whitelist,
             generated: state.clock.now(),
         }),
         after: None,
@@ -365,6 +421,7 @@ async fn export(
             Format::Consumer(f) => Some(export::Writer::new(f)),
             _ => None,
         },
+        json_started: false,
     };
     let body = stream::unfold(walk, next_chunk);
     let mut res = HttpResponse::Ok();
@@ -401,6 +458,7 @@ async fn next_chunk(mut walk: Walk) -> Option<(Result<Bytes, ApiError>, Walk)> {
     let want = PAGE.min(walk.left);
     let chunk = if want > 0 {
         let (ctx, after, writer) = (walk.ctx.clone(), walk.after, walk.writer);
+        let json_first = !walk.json_started;
         // Rows are rendered on the blocking thread that read them: no copy of the page crosses
         // threads, and the async worker only hands bytes to the socket.
         let read = move |c: &mut db::DbConnection| {
@@ -415,9 +473,20 @@ async fn next_chunk(mut walk: Walk) -> Option<(Result<Bytes, ApiError>, Walk)> {
             let chunk = match ctx.format {
                 Format::Csv => csv_chunk(&ctx, c, &page)?,
                 Format::Json(version) => {
-                    let mut page = indicator::page_within(c, &page, CHUNK_BYTES)?;
-                    indicator::expand_contents(c, page.rows.iter_mut())?;
-                    json_chunk(&ctx, version, page.rows, after.is_none(), page.more)
+                    let page = indicator::page_within(c, &page, CHUNK_BYTES)?;
+                    let read = Chunk {
+                        text: String::new(),
+                        rows: page.rows.len() as i64,
+                        last: page.rows.last().map(|r| (r.effective_at, r.id)),
+                        more: page.more,
+                        writer: None,
+                        written: 0,
+                    };
+                    let mut rows = page.rows;
+                    // Left out before their stored copies are rebuilt, which is the costly part.
+                    rows.retain(|r| ctx.keeps(&r.value, &r.tags).is_some());
+                    indicator::expand_contents(c, rows.iter_mut())?;
+                    json_chunk(&ctx, version, rows, json_first, read)
                 }
                 Format::Consumer(f) => {
                     let writer = writer.unwrap_or(export::Writer::new(f));
@@ -442,8 +511,10 @@ async fn next_chunk(mut walk: Walk) -> Option<(Result<Bytes, ApiError>, Walk)> {
             last: None,
             more: false,
             writer: walk.writer,
+            written: 0,
         }
     };
+    walk.json_started |= chunk.written > 0;
     if chunk.writer.is_some() {
         walk.writer = chunk.writer;
     }
@@ -477,10 +548,14 @@ fn csv_chunk(ctx: &Ctx, c: &mut db::DbConnection, page: &PageOf) -> Result<Chunk
         last: None,
         more: false,
         writer: None,
+        written: 0,
     };
     indicator::export_page(c, page, |row| {
-        let tlp = Tlp::effective(row.tlp.as_deref(), ctx.feed.private);
-        csv_row(&mut chunk.text, &row, (&ctx.owner, &ctx.feed.name), tlp);
+        if ctx.keeps(&row.value, &row.tags).is_some() {
+            let tlp = Tlp::effective(row.tlp.as_deref(), ctx.feed.private);
+            csv_row(&mut chunk.text, &row, (&ctx.owner, &ctx.feed.name), tlp);
+            chunk.written += 1;
+        }
         chunk.rows += 1;
         chunk.last = Some((row.effective_at, row.id));
         chunk.text.len() < CHUNK_BYTES
@@ -490,17 +565,16 @@ fn csv_chunk(ctx: &Ctx, c: &mut db::DbConnection, page: &PageOf) -> Result<Chunk
     Ok(chunk)
 }
 
-/// One page of the JSON export (`first`: the export's first page, so no comma before its
-/// first object).
+/// One page of the JSON export: the `rows` kept of what `read` says was read (`first`: no
+/// object written yet, so no comma before this page's first one).
 fn json_chunk(
     ctx: &Ctx,
     version: ApiVersion,
     rows: Vec<IndicatorRow>,
     first: bool,
-    more: bool,
+    read: Chunk,
 ) -> Chunk {
-    let n = rows.len() as i64;
-    let last = rows.last().map(|r| (r.effective_at, r.id));
+    let written = rows.len() as i64;
     let mut buf = Vec::with_capacity(rows.len() * 600);
     for (i, row) in rows.into_iter().enumerate() {
         if i > 0 || !first {
@@ -519,10 +593,8 @@ fn json_chunk(
     Chunk {
         // serde_json writes UTF-8 only.
         text: String::from_utf8(buf).unwrap_or_default(),
-        rows: n,
-        last,
-        more,
-        writer: None,
+        written,
+        ..read
     }
 }
 
@@ -544,6 +616,7 @@ fn consumer_chunk(
             last: None,
             more: false,
             writer: None,
+            written: 0,
         },
     };
     if out.writer.format().terse() {
@@ -617,11 +690,8 @@ impl Rendering<'_> {
         let ctx = self.ctx;
         self.chunk.rows += 1;
         self.chunk.last = Some(key);
-        // Stored values were parsed on the way in; one that no longer parses is left out.
-        if let Ok(thing) = Thing::parse(value)
-            && ctx.filters.selects(&thing, tags)
-            && ctx.filters.left_out(&thing, &ctx.whitelist).is_none()
-        {
+        if let Some(thing) = ctx.keeps(value, tags) {
+            self.chunk.written += 1;
             // A terse format reads none of the details (`export::Format::terse`).
             let d = details.unwrap_or(Details {
                 firsttime: None,

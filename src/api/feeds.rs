@@ -18,7 +18,7 @@ use crate::api::shown::{RowFilters, Window};
 use crate::api::urls;
 use crate::api::users::UserPath;
 use crate::auth::access;
-use crate::auth::caller::{Caller, WriteCaller};
+use crate::auth::caller::{AuthUser, Caller, WriteCaller};
 use crate::config::DefaultLimits;
 use crate::db;
 use crate::error::ApiError;
@@ -70,8 +70,8 @@ pub async fn list_feeds(
     Ok(page.respond(res, &base, req.path(), next))
 }
 
-/// POST /api/users/{user}/feeds: 201 with the new feed; 403, 404, 422 (`validation_failed`,
-/// `name_taken`, `quota_exceeded`).
+/// POST /api/users/{user}/feeds: 201 with the new feed; 403 (also `global` asked by a
+/// non-admin), 404, 422 (`validation_failed`, `name_taken`, `quota_exceeded`).
 pub async fn create_feed(
     state: web::Data<AppState>,
     version: ApiVersion,
@@ -90,6 +90,9 @@ pub async fn create_feed(
             let owner = user::find_by_name(c, &name)?;
             writer.0.require_self_or_admin(owner.id)?;
             let input = CreateFeedRequest::parse(payload.into_inner())?;
+            if input.global {
+                require_admin_for_global(&writer.0)?;
+            }
             quota::take_feed(c, &owner, input.private, 1, &defaults)?;
             let new = NewFeed {
                 user_id: owner.id,
@@ -100,6 +103,10 @@ pub async fn create_feed(
                 license_url: input.license.url.as_deref(),
                 created_at: now,
                 updated_at: now,
+                kind: input.kind.as_str(),
+                global: input.global,
+                max_prefix: input.max_prefix,
+                max_prefix6: input.max_prefix6,
             };
             let row = feed::insert(c, &new).map_err(ApiError::name_taken_if_unique("name"))?;
             Ok::<_, ApiError>((owner, row))
@@ -185,7 +192,8 @@ pub async fn show_feed(
     Ok(page.respond(version.ok_encoded(body), &base, req.path(), next))
 }
 
-/// PATCH (or PUT) /api/users/{user}/feeds/{feed}: 200 with the updated feed; 403, 404, 422.
+/// PATCH (or PUT) /api/users/{user}/feeds/{feed}: 200 with the updated feed; 403 (also
+/// `global: true` from a non-admin), 404, 422.
 pub async fn update_feed(
     state: web::Data<AppState>,
     version: ApiVersion,
@@ -201,7 +209,10 @@ pub async fn update_feed(
         .db
         .write(move |c| {
             let (owner, feed) = writable_feed(c, &path, &writer.0)?;
-            let changes = UpdateFeedRequest::parse(payload.into_inner(), &feed.name, now)?;
+            let changes = UpdateFeedRequest::parse(payload.into_inner(), &feed, now)?;
+            if changes.global == Some(true) {
+                require_admin_for_global(&writer.0)?;
+            }
             if let Some(private) = changes.private
                 && private != feed.private
             {
@@ -212,6 +223,17 @@ pub async fn update_feed(
         })
         .await?;
     Ok(version.ok(&render::feed(&row, &owner.username, version, vec![])))
+}
+
+/// A global whitelist applies to every user's exports: only an admin may make one.
+fn require_admin_for_global(user: &AuthUser) -> Result<(), ApiError> {
+    if user.admin {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "only an admin may make a whitelist feed global",
+        ))
+    }
 }
 
 /// Moves one feed between the private and public quotas: the target kind is checked.

@@ -28,6 +28,7 @@ pub mod shown;
 pub mod tokens;
 pub mod urls;
 pub mod users;
+pub mod whitelists;
 
 use actix_web::middleware::from_fn;
 use actix_web::{HttpResponse, web};

@@ -283,7 +283,7 @@ pub fn attachment(a: &AttachmentMeta, version: ApiVersion, indicator_location: &
 
 /// The feed object, unwrapped; `indicators` is added by feed show and create.
 pub fn feed_fields(f: &FeedRow, owner: &str, version: ApiVersion) -> Map<String, Value> {
-    let mut o = Map::with_capacity(10);
+    let mut o = Map::with_capacity(14);
     o.insert("name".into(), json!(f.name));
     o.insert("description".into(), json!(f.description));
     o.insert("user".into(), json!(owner));
@@ -295,6 +295,10 @@ pub fn feed_fields(f: &FeedRow, owner: &str, version: ApiVersion) -> Map<String,
     );
     o.insert("created_at".into(), version.time(f.created_at));
     o.insert("updated_at".into(), version.time(f.updated_at));
+    o.insert("kind".into(), json!(f.kind));
+    o.insert("global".into(), json!(f.global));
+    o.insert("max_prefix".into(), json!(f.max_prefix));
+    o.insert("max_prefix6".into(), json!(f.max_prefix6));
     o
 }
 

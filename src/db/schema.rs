@@ -55,6 +55,10 @@ diesel::table! {
         indicator_count -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        kind -> Text,
+        global -> Bool,
+        max_prefix -> Nullable<Integer>,
+        max_prefix6 -> Nullable<Integer>,
     }
 }
 

@@ -43,6 +43,45 @@ impl fmt::Display for FeedName {
     }
 }
 
+/// What a feed holds: indicators to block (the default), or values never to block, which
+/// its owner's exports (or every export, for a global one) leave out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum FeedKind {
+    #[default]
+    Indicators,
+    Whitelist,
+}
+
+impl FeedKind {
+    /// Reads `indicators` or `whitelist` (any case, surrounding whitespace ignored).
+    ///
+    /// Error code: `invalid_format`.
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "indicators" => Ok(FeedKind::Indicators),
+            "whitelist" => Ok(FeedKind::Whitelist),
+            _ => Err(DomainError::new(
+                "invalid_format",
+                "kind must be indicators or whitelist",
+            )),
+        }
+    }
+
+    /// The stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeedKind::Indicators => "indicators",
+            FeedKind::Whitelist => "whitelist",
+        }
+    }
+}
+
+impl fmt::Display for FeedKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A feed's licence: a name and an optional `http(s)` url.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct License {
@@ -138,6 +177,16 @@ pub fn check_text(
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn feed_kinds_are_indicators_or_whitelist() {
+        assert_eq!(FeedKind::parse("indicators"), Ok(FeedKind::Indicators));
+        assert_eq!(FeedKind::parse(" Whitelist "), Ok(FeedKind::Whitelist));
+        assert_eq!(FeedKind::default().as_str(), "indicators");
+        for bad in ["", "allowlist", "white list"] {
+            assert_eq!(FeedKind::parse(bad).unwrap_err().code, "invalid_format");
+        }
+    }
 
     #[test]
     fn feed_names_follow_the_name_rule_and_avoid_export_suffixes() {

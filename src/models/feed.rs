@@ -4,10 +4,12 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::schema::{feeds, users};
+use crate::db::schema::{feeds, indicators, users};
 use crate::db::{DbConnection, WriteTx};
+use crate::domain::feed::FeedKind;
 use crate::domain::viewer::Viewer;
 use crate::models::user::UserRow;
+use diesel::connection::DefaultLoadingMode;
 
 /// One feed as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -24,6 +26,21 @@ pub struct FeedRow {
     pub indicator_count: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// `indicators` or `whitelist` (`domain::feed::FeedKind`).
+    pub kind: String,
+    /// A whitelist applied to every export, not only its owner's (set by admins).
+    pub global: bool,
+    /// The feed's own bound on the IPv4 networks its exports carry (`None`: the server's).
+    pub max_prefix: Option<i32>,
+    /// The same for IPv6.
+    pub max_prefix6: Option<i32>,
+}
+
+impl FeedRow {
+    /// Whether this is a whitelist feed.
+    pub fn is_whitelist(&self) -> bool {
+        self.kind == FeedKind::Whitelist.as_str()
+    }
 }
 
 /// What an indicator's object shows of its feed: a search reads this for every hit, where
@@ -51,6 +68,10 @@ pub struct NewFeed<'a> {
     pub license_url: Option<&'a str>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub kind: &'a str,
+    pub global: bool,
+    pub max_prefix: Option<i32>,
+    pub max_prefix6: Option<i32>,
 }
 
 /// Changes to a feed; `Some(None)` sets NULL.
@@ -62,6 +83,10 @@ pub struct FeedChanges {
     pub license_name: Option<String>,
     pub license_url: Option<Option<String>>,
     pub updated_at: Option<NaiveDateTime>,
+    pub kind: Option<String>,
+    pub global: Option<bool>,
+    pub max_prefix: Option<Option<i32>>,
+    pub max_prefix6: Option<Option<i32>>,
 }
 
 /// Inserts a feed; a taken name is a `UniqueViolation`.
@@ -142,6 +167,58 @@ pub fn list_for_owner(
         .limit(limit)
         .select(FeedRow::as_select())
         .load(c)
+}
+
+/// A whitelist feed that applies to an export, with its owner's name.
+#[derive(Debug, Clone, Queryable)]
+pub struct WhitelistFeed {
+    pub feed: FeedRow,
+    pub owner: String,
+}
+
+/// The whitelist feeds that apply to the exports of `owner_id`'s feeds: the owner's own and
+/// every global one, by id.
+pub fn list_whitelists(c: &mut DbConnection, owner_id: i64) -> QueryResult<Vec<WhitelistFeed>> {
+    feeds::table
+        .inner_join(users::table)
+        .filter(feeds::kind.eq(FeedKind::Whitelist.as_str()))
+        .filter(feeds::user_id.eq(owner_id).or(feeds::global.eq(true)))
+        .order(feeds::id.asc())
+        .select((FeedRow::as_select(), users::username))
+        .load(c)
+}
+
+/// The largest indicator id of a feed (`None` when it has none). With the feed's
+/// `indicator_count` it says whether the feed's set of values changed: ids are never reused
+/// and a stored value never changes, so an insert raises it and a delete lowers the count.
+/// An index-only read of the feed's part of `indicators_feed_page`.
+pub fn newest_indicator_id(c: &mut DbConnection, feed_id: i64) -> QueryResult<Option<i64>> {
+    indicators::table
+        .filter(indicators::feed_id.eq(feed_id))
+        .select(diesel::dsl::max(indicators::id))
+        .get_result(c)
+}
+
+/// Calls `each` with the values of a feed's newest `limit` indicators (by effective time),
+/// streamed, so a whitelist feed of a million values is never held as rows.
+pub fn each_value(
+    c: &mut DbConnection,
+    feed_id: i64,
+    limit: i64,
+    mut each: impl FnMut(&str),
+) -> QueryResult<()> {
+    crate::on_backend!(c, |conn| {
+        let iter = indicators::table
+            .filter(indicators::feed_id.eq(feed_id))
+            .order((indicators::effective_at.desc(), indicators::id.desc()))
+            .limit(limit)
+            .select(indicators::value)
+            .load_iter::<String, DefaultLoadingMode>(conn)?;
+        for value in iter {
+            each(&value?);
+        }
+        Ok(())
+    })
 }
 
 /// Applies changes and returns the new row.

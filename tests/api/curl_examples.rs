@@ -167,6 +167,11 @@ const FEED_MEMBERS: &[&str] = &[
     "license",
     "created_at",
     "updated_at",
+    // The export settings of issue 19, beyond the spec's list.
+    "kind",
+    "global",
+    "max_prefix",
+    "max_prefix6",
 ];
 const INDICATOR_MEMBERS: &[&str] = &[
     "id",

@@ -8,7 +8,7 @@ both_backends! {
     fn the_csv_export_has_the_documented_header_and_rows(app) {
         let alice = app.user_with_token("alice");
         app.create_feed(&alice, "alice", "ssh-scanners", false).assert_status(201);
-        app.post_indicator(&alice, "alice", "ssh-scanners", &json!({"indicator": {"thing": "198.51.100.23", "tags": ["scanner", "ssh"],
+        app.post_indicator(&alice, "alice", "ssh-scanners", &json!({"indicator": {"thing": "5.188.10.23", "tags": ["scanner", "ssh"],
             "portlist": "22", "protocol": "tcp", "firsttime": "2026-11-19T22:10:00Z", "lasttime": "2026-11-20T07:55:12Z",
             "description": "ssh password guessing, \"root\"", "provider": "honeypot-eu1"}})).assert_status(201);
         let res = app.request("GET", "/api/users/alice/feeds/ssh-scanners.csv", &[("Accept", "application/vnd.csirtg.v7")], None);
@@ -17,7 +17,7 @@ both_backends! {
         assert_eq!(res.header("content-disposition"), Some("attachment; filename=\"alice-ssh-scanners.csv\""));
         let lines: Vec<&str> = res.body.split("\r\n").collect();
         assert_eq!(lines[0], "id,indicator,itype,tags,portlist,portlist_src,protocol,firsttime,lasttime,count,description,provider,asn,asn_desc,cc,created_at,updated_at,user,feed,confidence,tlp,expires_at");
-        assert!(lines[1].contains(",198.51.100.23,ipv4,\"scanner,ssh\",22,,tcp,2026-11-19T22:10:00Z,2026-11-20T07:55:12Z,1,\"ssh password guessing, \"\"root\"\"\",honeypot-eu1,,,,"), "{}", lines[1]);
+        assert!(lines[1].contains(",5.188.10.23,ipv4,\"scanner,ssh\",22,,tcp,2026-11-19T22:10:00Z,2026-11-20T07:55:12Z,1,\"ssh password guessing, \"\"root\"\"\",honeypot-eu1,,,,"), "{}", lines[1]);
         // No confidence, the public feed's TLP, and the default lifetime of an address (21 days).
         let (head, expires) = lines[1].rsplit_once(',').unwrap();
         assert!(head.ends_with(",alice,ssh-scanners,,clear"), "{}", lines[1]);
@@ -31,7 +31,7 @@ both_backends! {
         let alice = app.user_with_token("alice");
         app.create_feed(&alice, "alice", "big", false).assert_status(201);
         for chunk in 0..3 {
-            let items: Vec<_> = (0..1000).map(|i| json!({"indicator": format!("10.{chunk}.{}.{}", i / 256, i % 256)})).collect();
+            let items: Vec<_> = (0..1000).map(|i| json!({"indicator": format!("11.{chunk}.{}.{}", i / 256, i % 256)})).collect();
             app.send_as("POST", &alice, "/api/users/alice/feeds/big/indicators_bulk", &json!({"indicators": items})).assert_status(200);
         }
         let v0 = app.get_as(&alice, "/api/users/alice/feeds/big.json").json();
@@ -56,7 +56,7 @@ both_backends! {
         let alice = app.user_with_token("alice");
         app.create_feed(&alice, "alice", "wide", false).assert_status(201);
         for chunk in 0..5 {
-            let items: Vec<_> = (0..1000).map(|i| json!({"indicator": format!("10.{chunk}.{}.{}", i / 256, i % 256)})).collect();
+            let items: Vec<_> = (0..1000).map(|i| json!({"indicator": format!("11.{chunk}.{}.{}", i / 256, i % 256)})).collect();
             app.send_as("POST", &alice, "/api/users/alice/feeds/wide/indicators_bulk", &json!({"indicators": items})).assert_status(200);
         }
         let bodies: Vec<String> = std::thread::scope(|s| {

@@ -89,6 +89,16 @@ both_backends! {
             same.assert_status(200);
             assert_eq!(same.header("content-type"), Some(content_type));
         }
+        // CSV and JSON leave out the same values (issue 19: every export format).
+        for format in ["csv", "json"] {
+            let body = app.get(&format!("/api/users/alice/feeds/mixed.{format}")).assert_status(200).body.clone();
+            for value in LEFT_OUT {
+                assert!(!body.contains(&format!("{value},")) && !body.contains(&format!("\"{value}\"")), "{value} in the {format} export:\n{body}");
+            }
+            for value in KEPT {
+                assert!(body.contains(value), "{value} missing from the {format} export:\n{body}");
+            }
+        }
         let txt = app.get("/api/users/alice/feeds/mixed.txt").body.clone();
         let mut lines: Vec<&str> = txt.lines().collect();
         lines.sort_unstable();

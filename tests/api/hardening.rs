@@ -134,7 +134,7 @@ both_backends! {
     fn csv_exports_neutralise_spreadsheet_formulas(app) {
         let alice = app.user_with_token("alice");
         app.create_feed(&alice, "alice", "scanners", false).assert_status(201);
-        let body = json!({"indicator": {"thing": "192.0.2.44", "description": "=HYPERLINK(\"http://evil.example\",\"x\")", "tags": ["+1"]}});
+        let body = json!({"indicator": {"thing": "5.188.10.44", "description": "=HYPERLINK(\"http://evil.example\",\"x\")", "tags": ["+1"]}});
         app.post_indicator(&alice, "alice", "scanners", &body).assert_status(201);
         let csv = app.get_as(&alice, "/api/users/alice/feeds/scanners.csv").assert_status(200).body.clone();
         assert!(csv.contains(r#""'=HYPERLINK(""http://evil.example"",""x"")""#), "{csv}");
@@ -290,9 +290,9 @@ both_backends! {
         let alice = app.user_with_token("alice");
         app.create_feed(&alice, "alice", "big", false).assert_status(201);
         let content = "x".repeat(60_000);
-        let items: Vec<_> = (0..80).map(|i| json!({"indicator": format!("192.0.2.{i}"), "content": content})).collect();
+        let items: Vec<_> = (0..80).map(|i| json!({"indicator": format!("5.188.11.{i}"), "content": content})).collect();
         app.send_as("POST", &alice, "/api/users/alice/feeds/big/indicators_bulk", &json!({"indicators": items})).assert_status(200);
-        for route in ["/api/users/alice/feeds/big/indicators", "/api/users/alice/feeds/big", "/api/search?q=192.0.2.0/24"] {
+        for route in ["/api/users/alice/feeds/big/indicators", "/api/users/alice/feeds/big", "/api/search?q=5.188.11.0/24"] {
             let mut seen = std::collections::BTreeSet::new();
             let mut pages = 0;
             let sep = if route.contains('?') { '&' } else { '?' };

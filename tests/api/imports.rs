@@ -250,7 +250,7 @@ both_backends! {
         let alice = app.user_with_token("alice");
         app.create_feed(&alice, "alice", "ss", false).assert_status(201);
         let csv = "timestamp,ip,port,hostname,tag,\"we\"\"ird\",asn\r\n\
-                   2024-01-04 08:04:37,198.51.100.7,443,,ssl,\"a \"\"b\"\"\",64500,surplus\r\n";
+                   2024-01-04 08:04:37,5.188.12.7,443,,ssl,\"a \"\"b\"\"\",64500,surplus\r\n";
         let body = app
             .post_report(&alice, "alice", "ss", "?filename=2024-01-04-scan_ssl.csv", csv.as_bytes())
             .assert_status(200)
@@ -258,7 +258,7 @@ both_backends! {
         assert_eq!(body["indicators_created"], 1, "{body}");
         let full = concat!(
             r#"{"source":"shadowserver","report_type":"scan_ssl","report_date":"2024-01-04","#,
-            r#""row":{"timestamp":"2024-01-04 08:04:37","ip":"198.51.100.7","port":"443","#,
+            r#""row":{"timestamp":"2024-01-04 08:04:37","ip":"5.188.12.7","port":"443","#,
             r#""tag":"ssl","we\"ird":"a \"b\"","asn":"64500"},"_extra":["surplus"]}"#
         );
         let page = app.feed_indicators(&alice, "alice", "ss");
@@ -269,7 +269,7 @@ both_backends! {
         let path = format!("/api/users/alice/feeds/ss/indicators/{id}");
         let show = app.get_as(&alice, &path).assert_status(200).json();
         assert_eq!(show["indicator"]["content"], full, "show");
-        let hits = app.get_v1(&alice, "/api/search?q=198.51.100.0/24").assert_status(200).json();
+        let hits = app.get_v1(&alice, "/api/search?q=5.188.12.0/24").assert_status(200).json();
         assert_eq!(hits[0]["content"], full, "search");
         let export = app.get_v1(&alice, "/api/users/alice/feeds/ss.json").assert_status(200).json();
         assert_eq!(export[0]["content"], full, "JSON export");
@@ -288,7 +288,7 @@ both_backends! {
 
         // A later sighting of the same finding from a file with another header replaces the
         // copy (it widens the last time), read back with that file's names.
-        let later = "timestamp,ip,port,tag,asn\r\n2024-01-05 09:00:00,198.51.100.7,443,ssl,64501\r\n";
+        let later = "timestamp,ip,port,tag,asn\r\n2024-01-05 09:00:00,5.188.12.7,443,ssl,64501\r\n";
         let body = app
             .post_report(&alice, "alice", "ss", "?filename=2024-01-05-scan_ssl.csv", later.as_bytes())
             .assert_status(200)
@@ -299,7 +299,7 @@ both_backends! {
             show["indicator"]["content"],
             concat!(
                 r#"{"source":"shadowserver","report_type":"scan_ssl","report_date":"2024-01-05","#,
-                r#""row":{"timestamp":"2024-01-05 09:00:00","ip":"198.51.100.7","port":"443","#,
+                r#""row":{"timestamp":"2024-01-05 09:00:00","ip":"5.188.12.7","port":"443","#,
                 r#""tag":"ssl","asn":"64501"}}"#
             )
         );
@@ -787,6 +787,10 @@ pub(crate) fn user_and_feed(db: &TestDb, user_name: &str, feed_name: &str) {
                 license_url: None,
                 created_at: now,
                 updated_at: now,
+                kind: "indicators",
+                global: false,
+                max_prefix: None,
+                max_prefix6: None,
             },
         )
     })

@@ -72,6 +72,7 @@ mod sdk;
 mod search;
 mod tokens;
 mod validation;
+mod whitelist_feeds;
 
 #[test]
 fn postgres_variants_report_when_skipped() {

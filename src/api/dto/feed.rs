@@ -1,5 +1,6 @@
-//! Feed bodies (spec §6.5): create and update. The name, licence and description rules are
-//! the domain's (`domain::feed`).
+//! Feed bodies (spec §6.5): create and update. The name, licence, description and kind rules
+//! are the domain's (`domain::feed`). `global` needs a whitelist feed (422 here); that only
+//! admins set it is the handler's check (403).
 
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Deserializer};
@@ -7,56 +8,64 @@ use serde_json::Value;
 use validator::{Validate, ValidationErrors};
 
 use super::{Expected, Field, Problems, Request, domain_error, typed};
-use crate::domain::feed::{FeedName, License, check_text};
+use crate::domain::feed::{FeedKind, FeedName, License, check_text};
 use crate::error::{ApiError, FieldError};
-use crate::models::feed::FeedChanges;
+use crate::models::feed::{FeedChanges, FeedRow};
 
 /// The longest description, in characters (§10).
 const MAX_DESCRIPTION_CHARS: usize = 255;
 
 /// The members of a feed body, in the order their problems are reported.
-const FIELDS: &[&str] = &["name", "description", "private", "license"];
+const FIELDS: &[&str] = &[
+    "name",
+    "description",
+    "private",
+    "license",
+    "kind",
+    "global",
+    "max_prefix",
+    "max_prefix6",
+];
 
-/// POST /api/users/{user}/feeds: a feed to create.
+/// A feed body: create and update read the same members; `name` is checked by each, as
+/// create needs one and update only allows the feed's own.
 #[derive(Debug, Default, Deserialize, Validate)]
 #[serde(default)]
-pub struct CreateFeedRequest {
+pub struct FeedRequest {
+    pub name: Field<String>,
+    #[validate(custom(function = typed, message = "must be a string or null"))]
+    pub description: Field<String>,
+    #[validate(custom(function = typed))]
+    pub private: Field<bool>,
+    #[validate(custom(function = typed), nested)]
+    pub license: Field<LicenseRequest>,
+    #[validate(custom(function = typed, message = "must be a string or null"))]
+    pub kind: Field<String>,
+    #[validate(custom(function = typed))]
+    pub global: Field<bool>,
     #[validate(
-        required(code = "required", message = "a feed needs a name"),
-        custom(function = typed)
+        custom(function = typed, message = "must be an integer or null"),
+        range(min = 0, max = 32, code = "out_of_range", message = "must be 0-32")
     )]
-    pub name: Field<String>,
-    #[validate(custom(function = typed, message = "must be a string or null"))]
-    pub description: Field<String>,
-    #[validate(custom(function = typed))]
-    pub private: Field<bool>,
-    #[validate(custom(function = typed), nested)]
-    pub license: Field<LicenseRequest>,
+    pub max_prefix: Field<i64>,
+    #[validate(
+        custom(function = typed, message = "must be an integer or null"),
+        range(min = 0, max = 128, code = "out_of_range", message = "must be 0-128")
+    )]
+    pub max_prefix6: Field<i64>,
 }
 
-impl Request for CreateFeedRequest {
+impl Request for FeedRequest {
     const WRAPPER: &'static str = "feed";
     const FIELDS: &'static [&'static str] = FIELDS;
 }
 
-/// PATCH (or PUT) /api/users/{user}/feeds/{feed}: the members to change. `name` may only
-/// repeat the feed's own.
-#[derive(Debug, Default, Deserialize, Validate)]
-#[serde(default)]
-pub struct UpdateFeedRequest {
-    pub name: Field<String>,
-    #[validate(custom(function = typed, message = "must be a string or null"))]
-    pub description: Field<String>,
-    #[validate(custom(function = typed))]
-    pub private: Field<bool>,
-    #[validate(custom(function = typed), nested)]
-    pub license: Field<LicenseRequest>,
-}
+/// POST /api/users/{user}/feeds: a feed to create (a [`FeedRequest`] with a name).
+pub struct CreateFeedRequest;
 
-impl Request for UpdateFeedRequest {
-    const WRAPPER: &'static str = "feed";
-    const FIELDS: &'static [&'static str] = FIELDS;
-}
+/// PATCH (or PUT) /api/users/{user}/feeds/{feed}: the members of a [`FeedRequest`] to
+/// change. `name` may only repeat the feed's own.
+pub struct UpdateFeedRequest;
 
 /// `license`: a name, or an object `{name, url}` (`null` is the default licence).
 #[derive(Debug, PartialEq)]
@@ -117,12 +126,26 @@ pub struct FeedInput {
     pub description: Option<String>,
     pub private: bool,
     pub license: License,
+    pub kind: FeedKind,
+    /// Asked for a global whitelist (only admins may: the handler checks).
+    pub global: bool,
+    pub max_prefix: Option<i32>,
+    pub max_prefix6: Option<i32>,
 }
 
 impl CreateFeedRequest {
     /// Reads a create body.
     pub fn parse(body: Value) -> Result<FeedInput, ApiError> {
-        let (request, mut problems) = Self::read(body)?;
+        let (request, mut problems) = FeedRequest::read(body)?;
+        match &request.name {
+            Field::Absent | Field::Null => {
+                problems.push(FieldError::new("name", "required", "a feed needs a name"))
+            }
+            Field::WrongType => {
+                problems.push(FieldError::new("name", "invalid_type", String::EXPECTED))
+            }
+            Field::Value(_) => {}
+        }
         let name = match request.name.value() {
             Some(s) if !problems.has("name") => FeedName::parse(s)
                 .map_err(|e| problems.push(domain_error("name", e)))
@@ -132,6 +155,11 @@ impl CreateFeedRequest {
         let description = description(&request.description, &mut problems).flatten();
         let private = request.private.value().copied().unwrap_or(false);
         let license = license(request.license, &mut problems).unwrap_or_default();
+        let kind = kind(&request.kind, &mut problems)
+            .flatten()
+            .unwrap_or_default();
+        let global = request.global.value().copied().unwrap_or(false);
+        check_global(kind, global, &mut problems);
         problems.check()?;
         let name =
             name.ok_or_else(|| ApiError::invalid("name", "required", "a feed needs a name"))?;
@@ -140,17 +168,26 @@ impl CreateFeedRequest {
             description,
             private,
             license,
+            kind,
+            global,
+            max_prefix: prefix(&request.max_prefix).flatten(),
+            max_prefix6: prefix(&request.max_prefix6).flatten(),
         })
     }
 }
 
 impl UpdateFeedRequest {
-    /// Reads an update body for the feed named `current`; `now` is the new `updated_at`.
-    pub fn parse(body: Value, current: &str, now: NaiveDateTime) -> Result<FeedChanges, ApiError> {
-        let (request, mut problems) = Self::read(body)?;
+    /// Reads an update body for the feed `current`; `now` is the new `updated_at`. `global`
+    /// is checked against the kind the feed will have.
+    pub fn parse(
+        body: Value,
+        current: &FeedRow,
+        now: NaiveDateTime,
+    ) -> Result<FeedChanges, ApiError> {
+        let (request, mut problems) = FeedRequest::read(body)?;
         match &request.name {
             Field::Absent | Field::Null => {}
-            Field::Value(s) if s.trim().to_lowercase() == current => {}
+            Field::Value(s) if s.trim().to_lowercase() == current.name => {}
             _ => problems.push(FieldError::new(
                 "name",
                 "immutable",
@@ -160,6 +197,20 @@ impl UpdateFeedRequest {
         let description = description(&request.description, &mut problems);
         let private = request.private.value().copied();
         let license = license(request.license, &mut problems);
+        // `null` is the default kind, as it is the default licence.
+        let kind = kind(&request.kind, &mut problems).map(Option::unwrap_or_default);
+        let global = match request.global {
+            Field::Null => Some(false),
+            ref field => field.value().copied(),
+        };
+        if !problems.has("kind") {
+            let after = kind.unwrap_or(if current.is_whitelist() {
+                FeedKind::Whitelist
+            } else {
+                FeedKind::Indicators
+            });
+            check_global(after, global.unwrap_or(current.global), &mut problems);
+        }
         problems.check()?;
         Ok(FeedChanges {
             description,
@@ -167,6 +218,10 @@ impl UpdateFeedRequest {
             license_name: license.as_ref().map(|l| l.name.clone()),
             license_url: license.map(|l| l.url),
             updated_at: Some(now),
+            kind: kind.map(|k| k.as_str().to_owned()),
+            global,
+            max_prefix: prefix(&request.max_prefix),
+            max_prefix6: prefix(&request.max_prefix6),
         })
     }
 }
@@ -181,6 +236,40 @@ fn description(field: &Field<String>, problems: &mut Problems) -> Option<Option<
             .map(Some)
             .map_err(|e| problems.push(domain_error("description", e)))
             .ok(),
+    }
+}
+
+/// `kind`: `None` when not given (or refused), `Some(None)` for `null` (the default).
+fn kind(field: &Field<String>, problems: &mut Problems) -> Option<Option<FeedKind>> {
+    match field {
+        Field::Absent | Field::WrongType => None,
+        Field::Null => Some(None),
+        Field::Value(s) => FeedKind::parse(s)
+            .map(Some)
+            .map_err(|e| problems.push(domain_error("kind", e)))
+            .ok(),
+    }
+}
+
+/// A global feed must be a whitelist.
+fn check_global(kind: FeedKind, global: bool, problems: &mut Problems) {
+    if global && kind != FeedKind::Whitelist {
+        problems.push(FieldError::new(
+            "global",
+            "whitelist_only",
+            "only a whitelist feed (kind whitelist) can be global",
+        ));
+    }
+}
+
+/// `max_prefix`/`max_prefix6`: `None` when not given (or refused by its range rule),
+/// `Some(None)` for `null` (the server's bound).
+fn prefix(field: &Field<i64>) -> Option<Option<i32>> {
+    match field {
+        Field::Absent | Field::WrongType => None,
+        Field::Null => Some(None),
+        // In range once the rules passed (0-128); a value they refused is never stored.
+        Field::Value(n) => i32::try_from(*n).ok().map(Some),
     }
 }
 
@@ -219,12 +308,31 @@ mod tests {
         problems(CreateFeedRequest::parse(body))
     }
 
+    fn feed(kind: FeedKind, global: bool) -> FeedRow {
+        FeedRow {
+            id: 1,
+            user_id: 1,
+            name: "f".into(),
+            description: None,
+            private: false,
+            license_name: "x".into(),
+            license_url: None,
+            indicator_count: 0,
+            created_at: NaiveDateTime::default(),
+            updated_at: NaiveDateTime::default(),
+            kind: kind.as_str().into(),
+            global,
+            max_prefix: None,
+            max_prefix6: None,
+        }
+    }
+
+    fn changes(body: Value, current: &FeedRow) -> Result<FeedChanges, ApiError> {
+        UpdateFeedRequest::parse(body, current, NaiveDateTime::default())
+    }
+
     fn update(body: Value) -> Vec<(String, &'static str)> {
-        problems(UpdateFeedRequest::parse(
-            body,
-            "f",
-            chrono::NaiveDateTime::default(),
-        ))
+        problems(changes(body, &feed(FeedKind::Indicators, false)))
     }
 
     #[test]
@@ -346,12 +454,8 @@ mod tests {
 
     #[test]
     fn an_update_changes_only_what_it_names_and_never_the_name() {
-        let changes = UpdateFeedRequest::parse(
-            json!({"feed": {"name": " F ", "private": true}}),
-            "f",
-            chrono::NaiveDateTime::default(),
-        )
-        .unwrap();
+        let plain = feed(FeedKind::Indicators, false);
+        let changes = changes(json!({"feed": {"name": " F ", "private": true}}), &plain).unwrap();
         assert_eq!(
             (
                 changes.private,
@@ -360,10 +464,10 @@ mod tests {
             ),
             (Some(true), None, None)
         );
-        let changes = UpdateFeedRequest::parse(
+        let changes = super::UpdateFeedRequest::parse(
             json!({"description": null, "license": null}),
-            "f",
-            chrono::NaiveDateTime::default(),
+            &plain,
+            NaiveDateTime::default(),
         )
         .unwrap();
         assert_eq!(changes.description, Some(None));
@@ -378,6 +482,98 @@ mod tests {
                 ("private".to_string(), "invalid_type"),
                 ("license".to_string(), "invalid_type"),
             ]
+        );
+    }
+
+    #[test]
+    fn kind_global_and_prefixes_are_read_and_bounded() {
+        let input = CreateFeedRequest::parse(
+            json!({"name": "f", "kind": "whitelist", "global": true, "max_prefix": 24, "max_prefix6": 64}),
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                input.kind,
+                input.global,
+                input.max_prefix,
+                input.max_prefix6
+            ),
+            (FeedKind::Whitelist, true, Some(24), Some(64))
+        );
+        let plain = CreateFeedRequest::parse(json!({"name": "f", "kind": null})).unwrap();
+        assert_eq!(
+            (plain.kind, plain.global, plain.max_prefix),
+            (FeedKind::Indicators, false, None)
+        );
+        assert_eq!(
+            create(json!({"name": "f", "kind": "allow"})),
+            one("kind", "invalid_format")
+        );
+        assert_eq!(
+            create(json!({"name": "f", "kind": 1})),
+            one("kind", "invalid_type")
+        );
+        assert_eq!(
+            create(json!({"name": "f", "global": true})),
+            one("global", "whitelist_only")
+        );
+        assert_eq!(
+            create(json!({"name": "f", "global": "y"})),
+            one("global", "invalid_type")
+        );
+        assert_eq!(
+            create(json!({"name": "f", "max_prefix": 33})),
+            one("max_prefix", "out_of_range")
+        );
+        assert_eq!(
+            create(json!({"name": "f", "max_prefix": -1})),
+            one("max_prefix", "out_of_range")
+        );
+        assert_eq!(
+            create(json!({"name": "f", "max_prefix": "8"})),
+            one("max_prefix", "invalid_type")
+        );
+        assert_eq!(
+            create(json!({"name": "f", "max_prefix6": 129})),
+            one("max_prefix6", "out_of_range")
+        );
+        assert_eq!(
+            create(json!({"name": "f", "max_prefix6": 1.5})),
+            one("max_prefix6", "invalid_type")
+        );
+    }
+
+    #[test]
+    fn an_update_checks_global_against_the_kind_the_feed_will_have() {
+        let whitelist = feed(FeedKind::Whitelist, true);
+        let made = changes(json!({"global": true}), &feed(FeedKind::Whitelist, false)).unwrap();
+        assert_eq!(made.global, Some(true));
+        assert_eq!(
+            problems(changes(json!({"kind": "indicators"}), &whitelist)),
+            one("global", "whitelist_only")
+        );
+        let back = changes(json!({"kind": "indicators", "global": null}), &whitelist).unwrap();
+        assert_eq!(
+            (back.kind.as_deref(), back.global),
+            (Some("indicators"), Some(false))
+        );
+        assert_eq!(
+            update(json!({"global": true})),
+            one("global", "whitelist_only")
+        );
+        let both = changes(
+            json!({"kind": "whitelist", "global": true}),
+            &feed(FeedKind::Indicators, false),
+        );
+        assert!(both.is_ok());
+        let cleared = changes(json!({"max_prefix": null, "max_prefix6": 56}), &whitelist).unwrap();
+        assert_eq!(
+            (cleared.max_prefix, cleared.max_prefix6),
+            (Some(None), Some(Some(56)))
+        );
+        assert_eq!(
+            update(json!({"max_prefix6": 200})),
+            one("max_prefix6", "out_of_range")
         );
     }
 }

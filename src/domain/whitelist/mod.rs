@@ -12,6 +12,7 @@
 //! warninglists hold millions of entries, and the entry a value matched is always the value
 //! itself or one of its domain suffixes, so the text is never needed back.
 
+mod cache;
 mod misp;
 mod ranges;
 mod special;
@@ -21,6 +22,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::ops::BitOr;
 
+pub use cache::{FeedCache, Stamp};
 pub use misp::{ListError, WarningList, parse as parse_warninglist};
 pub use ranges::Network;
 use ranges::Ranges;
