@@ -206,6 +206,7 @@ fn apply_all(
     items: &[(Thing, IndicatorInput)],
     ctx: &WriteContext,
 ) -> Result<(Vec<(i64, bool)>, i64), ApiError> {
+    let ctx = &ctx.for_feed(feed_row);
     let now = ctx.now;
     // Each item's distinct value (its index in `fresh`) and whether it is the value's first.
     let mut slot_of: HashMap<&str, usize> = HashMap::with_capacity(items.len());

@@ -107,6 +107,7 @@ pub async fn create_feed(
                 global: input.global,
                 max_prefix: input.max_prefix,
                 max_prefix6: input.max_prefix6,
+                lifetimes: input.lifetimes.as_deref(),
             };
             let row = feed::insert(c, &new).map_err(ApiError::name_taken_if_unique("name"))?;
             Ok::<_, ApiError>((owner, row))

@@ -136,7 +136,7 @@ pub async fn import_shadowserver(
         owner_id: owner.id,
         feed_id: feed.id,
         default_indicator_limit: state.settings.max_indicators,
-        lifetimes: state.settings.lifetimes,
+        lifetimes: state.settings.lifetimes.with(&feed.lifetime_overrides()),
     };
     let metrics = state.metrics.clone();
     let (mut summary, end) = state

@@ -41,6 +41,14 @@ pub struct WriteContext {
 }
 
 impl WriteContext {
+    /// The context of writes to `feed`: its own default lifetimes over the server's.
+    pub fn for_feed(&self, feed: &FeedRow) -> WriteContext {
+        WriteContext {
+            lifetimes: self.lifetimes.with(&feed.lifetime_overrides()),
+            ..*self
+        }
+    }
+
     /// When an indicator of `thing`'s type seen now expires unless its publisher says.
     pub fn renewed(&self, thing: &Thing) -> NaiveDateTime {
         self.lifetimes.expiry(thing.itype(), self.now)
@@ -68,6 +76,7 @@ pub fn apply(
     ctx: &WriteContext,
     field_prefix: &str,
 ) -> Result<Applied, ApiError> {
+    let ctx = &ctx.for_feed(feed_row);
     let now = ctx.now;
     let tags_field = if field_prefix.is_empty() {
         "tags".to_string()

@@ -299,6 +299,7 @@ pub fn feed_fields(f: &FeedRow, owner: &str, version: ApiVersion) -> Map<String,
     o.insert("global".into(), json!(f.global));
     o.insert("max_prefix".into(), json!(f.max_prefix));
     o.insert("max_prefix6".into(), json!(f.max_prefix6));
+    o.insert("lifetimes".into(), json!(f.lifetimes));
     o
 }
 

@@ -254,7 +254,7 @@ pub(crate) fn find_target(
         owner_id: owner.id,
         feed_id: feed.id,
         default_indicator_limit: settings.max_indicators,
-        lifetimes: settings.lifetimes,
+        lifetimes: settings.lifetimes.with(&feed.lifetime_overrides()),
     })
 }
 

@@ -59,6 +59,7 @@ diesel::table! {
         global -> Bool,
         max_prefix -> Nullable<Integer>,
         max_prefix6 -> Nullable<Integer>,
+        lifetimes -> Nullable<Text>,
     }
 }
 

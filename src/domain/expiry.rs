@@ -51,13 +51,47 @@ impl Lifetimes {
     }
 }
 
-/// `ipv4=21,fqdn=30,…`: the types named get those days, the others keep the defaults. `ip`
-/// names both address types, `hash` every hash type and `*` every type.
+impl Lifetimes {
+    /// These lifetimes with the types `overrides` names set to its days.
+    pub fn with(&self, overrides: &Overrides) -> Lifetimes {
+        let mut out = *self;
+        for (i, days) in overrides.days.iter().enumerate() {
+            if let Some(days) = days {
+                out.days[i] = *days;
+            }
+        }
+        out
+    }
+}
+
+/// `ipv4=21,fqdn=30,…`: the types named get those days, the others keep the defaults.
 impl FromStr for Lifetimes {
     type Err = DomainError;
 
     fn from_str(s: &str) -> Result<Self, DomainError> {
-        let mut out = Lifetimes::default();
+        Ok(Lifetimes::default().with(&s.parse()?))
+    }
+}
+
+/// Lifetimes for some types only (a feed's, over the server's): `TYPE=DAYS` pairs where
+/// `ip` names both address types, `hash` every hash type and `*` every type; later pairs win.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Overrides {
+    days: [Option<i64>; 9],
+}
+
+impl Overrides {
+    /// Whether no type is named.
+    pub fn is_empty(&self) -> bool {
+        self.days.iter().all(Option::is_none)
+    }
+}
+
+impl FromStr for Overrides {
+    type Err = DomainError;
+
+    fn from_str(s: &str) -> Result<Self, DomainError> {
+        let mut out = Overrides::default();
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let bad = || {
                 DomainError::new(
@@ -79,10 +113,27 @@ impl FromStr for Lifetimes {
                 other => vec![Itype::parse_name(other).ok_or_else(bad)?],
             };
             for t in types {
-                out.days[index(t)] = days;
+                out.days[index(t)] = Some(days);
             }
         }
         Ok(out)
+    }
+}
+
+/// The types named, in `Itype::ALL` order: `ipv4=7,ipv6=7`.
+impl fmt::Display for Overrides {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for (t, days) in Itype::ALL.iter().zip(self.days) {
+            if let Some(days) = days {
+                if !first {
+                    f.write_str(",")?;
+                }
+                first = false;
+                write!(f, "{}={days}", t.as_str())?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -163,6 +214,19 @@ mod tests {
         assert_eq!(s.of(Itype::Fqdn), Duration::days(45));
         assert_eq!(s.to_string().parse::<Lifetimes>().unwrap(), s);
         assert_eq!("*=3".parse::<Lifetimes>().unwrap(), Lifetimes::uniform(3));
+        let feed: Overrides = "hash=1, ip=2".parse().unwrap();
+        assert_eq!(
+            feed.to_string(),
+            "ipv4=2,ipv6=2,md5=1,sha1=1,sha256=1,sha512=1"
+        );
+        assert_eq!(feed.to_string().parse::<Overrides>().unwrap(), feed);
+        let over = s.with(&feed);
+        assert_eq!(
+            (over.of(Itype::Ipv4), over.of(Itype::Url)),
+            (Duration::days(2), Duration::days(2))
+        );
+        assert_eq!(over.of(Itype::Fqdn), Duration::days(45));
+        assert!("".parse::<Overrides>().unwrap().is_empty());
         for bad in ["ipv4", "ipv4=0", "nope=3", "ipv4=x", "ipv4=99999999"] {
             assert!(bad.parse::<Lifetimes>().is_err(), "{bad}");
         }

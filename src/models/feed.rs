@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{feeds, indicators, users};
 use crate::db::{DbConnection, WriteTx};
+use crate::domain::expiry::Overrides;
 use crate::domain::feed::FeedKind;
 use crate::domain::viewer::Viewer;
 use crate::models::user::UserRow;
@@ -34,9 +35,20 @@ pub struct FeedRow {
     pub max_prefix: Option<i32>,
     /// The same for IPv6.
     pub max_prefix6: Option<i32>,
+    /// The feed's own default lifetimes over the server's (`domain::expiry::Overrides`).
+    pub lifetimes: Option<String>,
 }
 
 impl FeedRow {
+    /// The feed's own default lifetimes (none named when it has none; a stored text was
+    /// checked when written).
+    pub fn lifetime_overrides(&self) -> Overrides {
+        self.lifetimes
+            .as_deref()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_default()
+    }
+
     /// Whether this is a whitelist feed.
     pub fn is_whitelist(&self) -> bool {
         self.kind == FeedKind::Whitelist.as_str()
@@ -72,6 +84,7 @@ pub struct NewFeed<'a> {
     pub global: bool,
     pub max_prefix: Option<i32>,
     pub max_prefix6: Option<i32>,
+    pub lifetimes: Option<&'a str>,
 }
 
 /// Changes to a feed; `Some(None)` sets NULL.
@@ -87,6 +100,7 @@ pub struct FeedChanges {
     pub global: Option<bool>,
     pub max_prefix: Option<Option<i32>>,
     pub max_prefix6: Option<Option<i32>>,
+    pub lifetimes: Option<Option<String>>,
 }
 
 /// Inserts a feed; a taken name is a `UniqueViolation`.

@@ -172,6 +172,7 @@ const FEED_MEMBERS: &[&str] = &[
     "global",
     "max_prefix",
     "max_prefix6",
+    "lifetimes",
 ];
 const INDICATOR_MEMBERS: &[&str] = &[
     "id",

@@ -791,6 +791,7 @@ pub(crate) fn user_and_feed(db: &TestDb, user_name: &str, feed_name: &str) {
                 global: false,
                 max_prefix: None,
                 max_prefix6: None,
+                lifetimes: None,
             },
         )
     })

@@ -261,4 +261,35 @@ both_backends! {
         assert_eq!(seen(&app, None, "confidence=0").len(), 3);
         assert_eq!(seen(&app, None, "").len(), 4);
     }
+
+    fn a_feed_may_set_its_own_lifetimes(app) {
+        let alice = app.user_with_token("alice");
+        let made = app.send_as("POST", &alice, "/api/users/alice/feeds",
+            &json!({"feed": {"name": "short", "lifetimes": "ip=2, url=1"}}));
+        assert_eq!(made.assert_status(201).json()["feed"]["lifetimes"], "ipv4=2,ipv6=2,url=1");
+        for (body, field) in [(json!({"name": "x", "lifetimes": "ipv4=0"}), "lifetimes"),
+                              (json!({"name": "x", "lifetimes": "nope=3"}), "lifetimes"),
+                              (json!({"name": "x", "lifetimes": 7}), "lifetimes")] {
+            let res = app.send_as("POST", &alice, "/api/users/alice/feeds", &json!({"feed": body}));
+            let err = res.assert_error(422, "validation_failed");
+            assert_eq!(err["details"]["errors"][0]["field"], field);
+        }
+        let now = app.clock.now();
+        for (value, days) in [("1.1.1.40", 2), ("http://bad-host.net/x", 1), ("bad-host.net", 45)] {
+            let res = app.post_indicator(&alice, "alice", "short", &json!({"thing": value}));
+            let i = res.assert_status(201).json()["indicator"].clone();
+            let expires = chrono::NaiveDateTime::parse_from_str(i["expires_at"].as_str().unwrap(), "%Y-%m-%d %H:%M:%S UTC").unwrap();
+            assert!((expires - now - Duration::days(days)).num_seconds().abs() < 60, "{value}: {expires}");
+        }
+        // Bulk follows the feed too; `null` returns the feed to the server's lifetimes.
+        app.send_as("POST", &alice, "/api/users/alice/feeds/short/indicators_bulk",
+            &json!({"indicators": [{"indicator": "1.1.1.41"}]})).assert_status(200);
+        app.clock.advance(Duration::days(3));
+        assert_eq!(app.get_v1(&alice, "/api/users/alice/feeds/short/indicators").json().as_array().unwrap().len(), 1);
+        let patched = app.send_as("PATCH", &alice, "/api/users/alice/feeds/short", &json!({"feed": {"lifetimes": null}}));
+        assert!(patched.assert_status(200).json()["feed"]["lifetimes"].is_null());
+        let i = app.post_indicator(&alice, "alice", "short", &json!({"thing": "1.1.1.42"})).json()["indicator"].clone();
+        let expires = chrono::NaiveDateTime::parse_from_str(i["expires_at"].as_str().unwrap(), "%Y-%m-%d %H:%M:%S UTC").unwrap();
+        assert!((expires - app.clock.now() - Duration::days(21)).num_seconds().abs() < 60, "{expires}");
+    }
 }

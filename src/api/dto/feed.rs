@@ -8,6 +8,7 @@ use serde_json::Value;
 use validator::{Validate, ValidationErrors};
 
 use super::{Expected, Field, Problems, Request, domain_error, typed};
+use crate::domain::expiry::Overrides;
 use crate::domain::feed::{FeedKind, FeedName, License, check_text};
 use crate::error::{ApiError, FieldError};
 use crate::models::feed::{FeedChanges, FeedRow};
@@ -25,6 +26,7 @@ const FIELDS: &[&str] = &[
     "global",
     "max_prefix",
     "max_prefix6",
+    "lifetimes",
 ];
 
 /// A feed body: create and update read the same members; `name` is checked by each, as
@@ -53,6 +55,9 @@ pub struct FeedRequest {
         range(min = 0, max = 128, code = "out_of_range", message = "must be 0-128")
     )]
     pub max_prefix6: Field<i64>,
+    /// `TYPE=DAYS` pairs over the server's default lifetimes.
+    #[validate(custom(function = typed, message = "must be a string or null"))]
+    pub lifetimes: Field<String>,
 }
 
 impl Request for FeedRequest {
@@ -131,6 +136,8 @@ pub struct FeedInput {
     pub global: bool,
     pub max_prefix: Option<i32>,
     pub max_prefix6: Option<i32>,
+    /// Normalised `TYPE=DAYS` pairs.
+    pub lifetimes: Option<String>,
 }
 
 impl CreateFeedRequest {
@@ -160,6 +167,7 @@ impl CreateFeedRequest {
             .unwrap_or_default();
         let global = request.global.value().copied().unwrap_or(false);
         check_global(kind, global, &mut problems);
+        let lifetimes = lifetimes(&request.lifetimes, &mut problems).flatten();
         problems.check()?;
         let name =
             name.ok_or_else(|| ApiError::invalid("name", "required", "a feed needs a name"))?;
@@ -172,6 +180,7 @@ impl CreateFeedRequest {
             global,
             max_prefix: prefix(&request.max_prefix).flatten(),
             max_prefix6: prefix(&request.max_prefix6).flatten(),
+            lifetimes,
         })
     }
 }
@@ -211,6 +220,7 @@ impl UpdateFeedRequest {
             });
             check_global(after, global.unwrap_or(current.global), &mut problems);
         }
+        let lifetimes = lifetimes(&request.lifetimes, &mut problems);
         problems.check()?;
         Ok(FeedChanges {
             description,
@@ -222,6 +232,7 @@ impl UpdateFeedRequest {
             global,
             max_prefix: prefix(&request.max_prefix),
             max_prefix6: prefix(&request.max_prefix6),
+            lifetimes,
         })
     }
 }
@@ -270,6 +281,23 @@ fn prefix(field: &Field<i64>) -> Option<Option<i32>> {
         Field::Null => Some(None),
         // In range once the rules passed (0-128); a value they refused is never stored.
         Field::Value(n) => i32::try_from(*n).ok().map(Some),
+    }
+}
+
+/// `lifetimes`: `None` when not given (or refused), `Some(None)` for `null` or `""` (the
+/// server's), else the pairs normalised.
+fn lifetimes(field: &Field<String>, problems: &mut Problems) -> Option<Option<String>> {
+    match field {
+        Field::Absent | Field::WrongType => None,
+        Field::Null => Some(None),
+        Field::Value(s) => match s.parse::<Overrides>() {
+            Ok(o) if o.is_empty() => Some(None),
+            Ok(o) => Some(Some(o.to_string())),
+            Err(e) => {
+                problems.push(domain_error("lifetimes", e));
+                None
+            }
+        },
     }
 }
 
@@ -324,6 +352,7 @@ mod tests {
             global,
             max_prefix: None,
             max_prefix6: None,
+            lifetimes: None,
         }
     }
 
