@@ -1,6 +1,7 @@
 //! When an indicator stops being served: the default lifetime of each indicator type (a server
-//! setting, CIF's look-back windows by default), the expiry a first submission gets and the one
-//! a re-submission leaves, and the confidence scale indicators carry beside it.
+//! setting, CIF's look-back windows by default), the lifetime of what each Shadowserver report
+//! type imports (scan reports age out in a week), the expiry a first submission gets and the
+//! one a re-submission leaves, and the confidence scale indicators carry beside it.
 
 use std::fmt;
 use std::str::FromStr;
@@ -98,6 +99,112 @@ impl fmt::Display for Lifetimes {
     }
 }
 
+/// How long what a Shadowserver report imports lives, per report type: `scan_*=7` gives every
+/// scan report's indicators 7 days, renewed by the next report that lists them. A type no
+/// rule names keeps the per-indicator-type [`Lifetimes`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportLifetimes {
+    /// `(pattern, days)` in the order given: a pattern is a report type (`blocklist`), a
+    /// prefix ending in `*` (`scan_*`) or `*`; `None` days = the per-type lifetimes.
+    rules: Vec<(String, Option<i64>)>,
+}
+
+/// The default rules: scan reports (IPv4 and IPv6) live a week.
+pub const DEFAULT_REPORT_LIFETIMES: &str = "scan_*=7,scan6_*=7";
+
+impl Default for ReportLifetimes {
+    fn default() -> Self {
+        ReportLifetimes {
+            rules: vec![("scan_*".into(), Some(7)), ("scan6_*".into(), Some(7))],
+        }
+    }
+}
+
+impl ReportLifetimes {
+    /// The lifetime of `report_type`'s indicators, when a rule names it: the exact type wins,
+    /// else the longest matching prefix; `None` means the per-type lifetimes apply.
+    pub fn of(&self, report_type: &str) -> Option<Duration> {
+        let exact = self.rules.iter().find(|(p, _)| p == report_type);
+        let best = exact.or_else(|| {
+            self.rules
+                .iter()
+                .filter(|(p, _)| {
+                    p.strip_suffix('*')
+                        .is_some_and(|prefix| report_type.starts_with(prefix))
+                })
+                .max_by_key(|(p, _)| p.len())
+        });
+        best.and_then(|(_, days)| days.map(Duration::days))
+    }
+
+    /// The lifetimes an import of `report_type` writes with: `per_type`, or every type given
+    /// the report's lifetime when a rule names it.
+    pub fn apply(&self, report_type: &str, per_type: Lifetimes) -> Lifetimes {
+        self.of(report_type)
+            .map_or(per_type, |d| Lifetimes::uniform(d.num_days()))
+    }
+}
+
+/// `REPORT=DAYS` pairs, added to the defaults (a pair naming a default pattern replaces it):
+/// REPORT a report type, a prefix ending in `*` or `*`; DAYS 1 to 36,500, or `type` for the
+/// per-type lifetimes (`scan_*=type` turns the scan default off).
+impl FromStr for ReportLifetimes {
+    type Err = DomainError;
+
+    fn from_str(s: &str) -> Result<Self, DomainError> {
+        let mut out = ReportLifetimes::default();
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let bad = || {
+                DomainError::new(
+                    "invalid_format",
+                    format!(
+                        "`{part}`: expected REPORT=DAYS (REPORT a report type such as scan_ssl, a prefix such as scan_* or *; DAYS 1 to {MAX_DAYS} or `type`)"
+                    ),
+                )
+            };
+            let (name, days) = part.split_once('=').ok_or_else(bad)?;
+            let name = name.trim().to_ascii_lowercase();
+            let stem = name.strip_suffix('*').unwrap_or(&name);
+            let valid_stem = stem
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            if !valid_stem || name.is_empty() {
+                return Err(bad());
+            }
+            let days = match days.trim() {
+                "type" => None,
+                n => {
+                    let n: i64 = n.parse().map_err(|_| bad())?;
+                    if !(1..=MAX_DAYS).contains(&n) {
+                        return Err(bad());
+                    }
+                    Some(n)
+                }
+            };
+            match out.rules.iter_mut().find(|(p, _)| *p == name) {
+                Some(rule) => rule.1 = days,
+                None => out.rules.push((name, days)),
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl fmt::Display for ReportLifetimes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, (pattern, days)) in self.rules.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            match days {
+                Some(d) => write!(f, "{pattern}={d}")?,
+                None => write!(f, "{pattern}=type")?,
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The expiry of a first submission: the one it names (`Some(None)`: never), else `renewed`
 /// (now plus the type's lifetime).
 pub fn first_expiry(
@@ -165,6 +272,45 @@ mod tests {
         assert_eq!("*=3".parse::<Lifetimes>().unwrap(), Lifetimes::uniform(3));
         for bad in ["ipv4", "ipv4=0", "nope=3", "ipv4=x", "ipv4=99999999"] {
             assert!(bad.parse::<Lifetimes>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn scan_reports_live_a_week_and_settings_name_other_reports() {
+        let d = ReportLifetimes::default();
+        assert_eq!(d.of("scan_ssl"), Some(Duration::days(7)));
+        assert_eq!(d.of("scan6_telnet"), Some(Duration::days(7)));
+        assert_eq!(d.of("blocklist"), None);
+        assert_eq!(d.of("unknown"), None);
+        assert_eq!(
+            DEFAULT_REPORT_LIFETIMES.parse::<ReportLifetimes>().unwrap(),
+            d
+        );
+        let per_type = Lifetimes::default();
+        assert_eq!(d.apply("scan_ssl", per_type), Lifetimes::uniform(7));
+        assert_eq!(d.apply("blocklist", per_type), per_type);
+
+        let s: ReportLifetimes = "blocklist=2, scan_ssl=30, SCAN6_*=type, *=60"
+            .parse()
+            .unwrap();
+        assert_eq!(s.of("blocklist"), Some(Duration::days(2)));
+        // The exact type wins over a prefix, the longer prefix over the shorter.
+        assert_eq!(s.of("scan_ssl"), Some(Duration::days(30)));
+        assert_eq!(s.of("scan_dns"), Some(Duration::days(7)));
+        assert_eq!(s.of("scan6_dns"), None);
+        assert_eq!(s.of("event4_sinkhole"), Some(Duration::days(60)));
+        assert_eq!(s.to_string().parse::<ReportLifetimes>().unwrap(), s);
+        assert_eq!("".parse::<ReportLifetimes>().unwrap(), d);
+        for bad in [
+            "scan_*",
+            "scan_*=0",
+            "scan_*=x",
+            "scan ssl=3",
+            "=3",
+            "a-b=3",
+            "scan_*=99999999",
+        ] {
+            assert!(bad.parse::<ReportLifetimes>().is_err(), "{bad}");
         }
     }
 
