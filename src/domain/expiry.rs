@@ -58,26 +58,15 @@ impl FromStr for Lifetimes {
     type Err = DomainError;
 
     fn from_str(s: &str) -> Result<Self, DomainError> {
+        const FORM: &str = "TYPE=DAYS (TYPE an itype, `ip`, `hash` or `*`; DAYS 1 to 36500)";
         let mut out = Lifetimes::default();
-        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let bad = || {
-                DomainError::new(
-                    "invalid_format",
-                    format!(
-                        "`{part}`: expected TYPE=DAYS (TYPE an itype, `ip`, `hash` or `*`; DAYS 1 to {MAX_DAYS})"
-                    ),
-                )
-            };
-            let (name, days) = part.split_once('=').ok_or_else(bad)?;
-            let days: i64 = days.trim().parse().map_err(|_| bad())?;
-            if !(1..=MAX_DAYS).contains(&days) {
-                return Err(bad());
-            }
-            let types: Vec<Itype> = match name.trim() {
+        for Pair { part, name, value } in pairs(s, FORM)? {
+            let days = days(value).ok_or_else(|| refuse(part, FORM))?;
+            let types: Vec<Itype> = match name {
                 "*" => Itype::ALL.to_vec(),
                 "ip" => vec![Itype::Ipv4, Itype::Ipv6],
                 "hash" => vec![Itype::Md5, Itype::Sha1, Itype::Sha256, Itype::Sha512],
-                other => vec![Itype::parse_name(other).ok_or_else(bad)?],
+                other => vec![Itype::parse_name(other).ok_or_else(|| refuse(part, FORM))?],
             };
             for t in types {
                 out.days[index(t)] = days;
@@ -85,6 +74,39 @@ impl FromStr for Lifetimes {
         }
         Ok(out)
     }
+}
+
+/// One `NAME=VALUE` part of a lifetimes setting, trimmed.
+struct Pair<'s> {
+    part: &'s str,
+    name: &'s str,
+    value: &'s str,
+}
+
+/// The parts of a lifetimes setting (comma-separated, empty ones skipped); a part without `=`
+/// is refused as not of `form`.
+fn pairs<'s>(s: &'s str, form: &str) -> Result<Vec<Pair<'s>>, DomainError> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|part| {
+            let (name, value) = part.split_once('=').ok_or_else(|| refuse(part, form))?;
+            Ok(Pair {
+                part,
+                name: name.trim(),
+                value: value.trim(),
+            })
+        })
+        .collect()
+}
+
+/// A number of days a setting may name (1 to [`MAX_DAYS`]).
+fn days(value: &str) -> Option<i64> {
+    value.parse().ok().filter(|d| (1..=MAX_DAYS).contains(d))
+}
+
+fn refuse(part: &str, form: &str) -> DomainError {
+    DomainError::new("invalid_format", format!("`{part}`: expected {form}"))
 }
 
 impl fmt::Display for Lifetimes {
@@ -152,34 +174,20 @@ impl FromStr for ReportLifetimes {
     type Err = DomainError;
 
     fn from_str(s: &str) -> Result<Self, DomainError> {
+        const FORM: &str = "REPORT=DAYS (REPORT a report type such as scan_ssl, a prefix such as scan_* or *; DAYS 1 to 36500 or `type`)";
         let mut out = ReportLifetimes::default();
-        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let bad = || {
-                DomainError::new(
-                    "invalid_format",
-                    format!(
-                        "`{part}`: expected REPORT=DAYS (REPORT a report type such as scan_ssl, a prefix such as scan_* or *; DAYS 1 to {MAX_DAYS} or `type`)"
-                    ),
-                )
-            };
-            let (name, days) = part.split_once('=').ok_or_else(bad)?;
-            let name = name.trim().to_ascii_lowercase();
+        for Pair { part, name, value } in pairs(s, FORM)? {
+            let name = name.to_ascii_lowercase();
             let stem = name.strip_suffix('*').unwrap_or(&name);
             let valid_stem = stem
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
             if !valid_stem || name.is_empty() {
-                return Err(bad());
+                return Err(refuse(part, FORM));
             }
-            let days = match days.trim() {
+            let days = match value {
                 "type" => None,
-                n => {
-                    let n: i64 = n.parse().map_err(|_| bad())?;
-                    if !(1..=MAX_DAYS).contains(&n) {
-                        return Err(bad());
-                    }
-                    Some(n)
-                }
+                n => Some(days(n).ok_or_else(|| refuse(part, FORM))?),
             };
             match out.rules.iter_mut().find(|(p, _)| *p == name) {
                 Some(rule) => rule.1 = days,
