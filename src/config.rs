@@ -65,6 +65,32 @@ pub struct Settings {
     #[arg(long, env = "FEEDGATE_LIFETIMES", default_value = "*=45,ip=21")]
     pub lifetimes: crate::domain::expiry::Lifetimes,
 
+    /// How long what a Shadowserver import writes lives, per report type, in days: `REPORT=DAYS`
+    /// pairs (REPORT a report type such as `blocklist`, a prefix such as `scan_*`, or `*`; DAYS
+    /// or `type` for the per-type `--lifetimes`), added to the defaults (scan reports 7 days).
+    /// The next report listing an indicator renews it; types no pair names use `--lifetimes`.
+    #[arg(long, env = "FEEDGATE_REPORT_LIFETIMES", default_value = crate::domain::expiry::DEFAULT_REPORT_LIFETIMES)]
+    pub report_lifetimes: crate::domain::expiry::ReportLifetimes,
+
+    /// Days an expired indicator is kept (shown with `expired=include`) before the background
+    /// purge deletes it and frees its quota.
+    #[arg(long, env = "FEEDGATE_PURGE_GRACE_DAYS", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(0..=36_500))]
+    pub purge_grace_days: u32,
+
+    /// Seconds between purge cycles. Each cycle runs once however many gateways share the
+    /// database (the first to claim it in the database runs it); every gateway should use the
+    /// same value.
+    #[arg(long, env = "FEEDGATE_PURGE_INTERVAL_SECS", default_value_t = 3600,
+          value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
+    pub purge_interval_secs: u64,
+
+    /// Indicators deleted per purge transaction (1-10000): a large purge never holds the
+    /// write lock for long.
+    #[arg(long, env = "FEEDGATE_PURGE_BATCH_ROWS", default_value_t = 2000,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub purge_batch_rows: u32,
+
     /// Largest attachment, in bytes once decoded (larger → 422 `too_large`).
     #[arg(long, env = "FEEDGATE_MAX_ATTACHMENT_BYTES", default_value_t = 5 * 1024 * 1024)]
     pub max_attachment_bytes: usize,

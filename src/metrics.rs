@@ -1,5 +1,6 @@
 //! Prometheus metrics (spec §6.10): request counts by route template and status, a latency
-//! histogram, limiter and write counters, and the pool state read at scrape time.
+//! histogram, limiter and write counters, the purge's counters, and the pool state read at
+//! scrape time.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -78,6 +79,8 @@ pub struct Metrics {
     import_rows: Family<OutcomeLabels, Counter>,
     token_forgets: Counter,
     imports_running: Gauge,
+    indicators_purged: Counter,
+    purge_cycles: Counter,
 }
 
 impl Metrics {
@@ -140,6 +143,18 @@ impl Metrics {
             "HTTP imports reading and writing on a connection of their own",
             imports_running.clone(),
         );
+        let indicators_purged = Counter::default();
+        registry.register(
+            "feedgate_indicators_purged",
+            "Expired indicators this gateway's purge cycles deleted",
+            indicators_purged.clone(),
+        );
+        let purge_cycles = Counter::default();
+        registry.register(
+            "feedgate_purge_cycles",
+            "Purge cycles this gateway claimed and ran (one gateway runs each cycle)",
+            purge_cycles.clone(),
+        );
         let build = Family::<BuildLabels, Gauge>::default();
         build
             .get_or_create(&BuildLabels {
@@ -159,7 +174,19 @@ impl Metrics {
             import_rows,
             token_forgets,
             imports_running,
+            indicators_purged,
+            purge_cycles,
         }
+    }
+
+    /// Counts a purge cycle this gateway claimed (`feedgate_purge_cycles_total`).
+    pub fn purge_cycle(&self) {
+        self.purge_cycles.inc();
+    }
+
+    /// Counts indicators deleted by the purge (`feedgate_indicators_purged_total`).
+    pub fn indicators_purged(&self, n: u64) {
+        self.indicators_purged.inc_by(n);
     }
 
     /// Counts an import as running (`feedgate_imports_running`) until the guard is dropped.

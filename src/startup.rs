@@ -30,7 +30,7 @@ use crate::limits::daily::Pending;
 use crate::metrics::Metrics;
 use crate::models::{meta, user};
 use crate::state::AppState;
-use crate::{api, limits, observe};
+use crate::{api, limits, observe, purge};
 
 /// A built, bound, not yet running server.
 pub struct Application {
@@ -195,8 +195,11 @@ impl Application {
         });
         let state = self.state.clone();
         let housekeeping = actix_web::rt::spawn(housekeeping(state.clone()));
+        let purging = actix_web::rt::spawn(purge_cycles(state.clone()));
         let result = self.server.await;
         housekeeping.abort();
+        // Stops between two batches: each one's transaction commits or rolls back whole.
+        purging.abort();
         // Unlimited users' last requests are written before the process ends, and the unused
         // part of leases is given back.
         flush_pending(&state).await;
@@ -239,6 +242,23 @@ async fn housekeeping(state: web::Data<AppState>) {
             if let Err(e) = pruned {
                 tracing::warn!(error = %e, "could not prune old daily counters");
             }
+        }
+    }
+}
+
+/// The purge (`purge`): one cycle every `--purge-interval-secs`, the first one interval after
+/// the start. Gateways started at different times each try every cycle; the one that claims
+/// it in the database runs it.
+async fn purge_cycles(state: web::Data<AppState>) {
+    let plan = purge::Plan::from_settings(&state.settings);
+    let period = plan.period();
+    let start = actix_web::rt::time::Instant::now() + period;
+    let mut tick = actix_web::rt::time::interval_at(start, period);
+    loop {
+        tick.tick().await;
+        let now = state.clock.now();
+        if let Err(e) = purge::run_cycle(&state.db, &state.metrics, plan, now).await {
+            tracing::warn!(error = %e, "the purge of expired indicators failed; the next cycle goes on");
         }
     }
 }

@@ -137,6 +137,7 @@ pub async fn import_shadowserver(
         feed_id: feed.id,
         default_indicator_limit: state.settings.max_indicators,
         lifetimes: state.settings.lifetimes.with(&feed.lifetime_overrides()),
+        report_lifetimes: state.settings.report_lifetimes.clone(),
     };
     let metrics = state.metrics.clone();
     let (mut summary, end) = state

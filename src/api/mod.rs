@@ -126,6 +126,7 @@ routes! {
     "/api/admin/users/{user}/tokens" => [GET => admin::list_admin_user_tokens, POST => admin::create_admin_user_token],
     "/api/admin/users/{user}/tokens/{tid}" => [DELETE => admin::revoke_admin_user_token],
     "/api/admin/users/{user}/usage" => [GET => admin::show_admin_user_usage],
+    "/api/admin/purge" => [POST => admin::run_admin_purge],
     "/metrics" => [GET => health::show_metrics],
 }
 

@@ -255,6 +255,7 @@ pub(crate) fn find_target(
         feed_id: feed.id,
         default_indicator_limit: settings.max_indicators,
         lifetimes: settings.lifetimes.with(&feed.lifetime_overrides()),
+        report_lifetimes: settings.report_lifetimes.clone(),
     })
 }
 

@@ -27,7 +27,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP server (creates and migrates the database on start).
-    Serve(Settings),
+    Serve(Box<Settings>),
     /// Manage users.
     #[command(subcommand)]
     User(user::UserCommand),
@@ -46,7 +46,7 @@ pub enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let url = DatabaseUrl::parse(&cli.database.url)?;
     match cli.command {
-        Command::Serve(settings) => serve::run(settings, &url),
+        Command::Serve(settings) => serve::run(*settings, &url),
         Command::User(cmd) => user::run(cmd, &url),
         Command::Token(cmd) => token::run(cmd, &url),
         Command::Import(cmd) => import::run(cmd, &url),

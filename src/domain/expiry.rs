@@ -1,6 +1,7 @@
 //! When an indicator stops being served: the default lifetime of each indicator type (a server
-//! setting, CIF's look-back windows by default), the expiry a first submission gets and the one
-//! a re-submission leaves, and the confidence scale indicators carry beside it.
+//! setting, CIF's look-back windows by default), the lifetime of what each Shadowserver report
+//! type imports (scan reports age out in a week), the expiry a first submission gets and the
+//! one a re-submission leaves, and the confidence scale indicators carry beside it.
 
 use std::fmt;
 use std::str::FromStr;
@@ -91,26 +92,15 @@ impl FromStr for Overrides {
     type Err = DomainError;
 
     fn from_str(s: &str) -> Result<Self, DomainError> {
+        const FORM: &str = "TYPE=DAYS (TYPE an itype, `ip`, `hash` or `*`; DAYS 1 to 36500)";
         let mut out = Overrides::default();
-        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let bad = || {
-                DomainError::new(
-                    "invalid_format",
-                    format!(
-                        "`{part}`: expected TYPE=DAYS (TYPE an itype, `ip`, `hash` or `*`; DAYS 1 to {MAX_DAYS})"
-                    ),
-                )
-            };
-            let (name, days) = part.split_once('=').ok_or_else(bad)?;
-            let days: i64 = days.trim().parse().map_err(|_| bad())?;
-            if !(1..=MAX_DAYS).contains(&days) {
-                return Err(bad());
-            }
-            let types: Vec<Itype> = match name.trim() {
+        for Pair { part, name, value } in pairs(s, FORM)? {
+            let days = days(value).ok_or_else(|| refuse(part, FORM))?;
+            let types: Vec<Itype> = match name {
                 "*" => Itype::ALL.to_vec(),
                 "ip" => vec![Itype::Ipv4, Itype::Ipv6],
                 "hash" => vec![Itype::Md5, Itype::Sha1, Itype::Sha256, Itype::Sha512],
-                other => vec![Itype::parse_name(other).ok_or_else(bad)?],
+                other => vec![Itype::parse_name(other).ok_or_else(|| refuse(part, FORM))?],
             };
             for t in types {
                 out.days[index(t)] = Some(days);
@@ -137,6 +127,39 @@ impl fmt::Display for Overrides {
     }
 }
 
+/// One `NAME=VALUE` part of a lifetimes setting, trimmed.
+struct Pair<'s> {
+    part: &'s str,
+    name: &'s str,
+    value: &'s str,
+}
+
+/// The parts of a lifetimes setting (comma-separated, empty ones skipped); a part without `=`
+/// is refused as not of `form`.
+fn pairs<'s>(s: &'s str, form: &str) -> Result<Vec<Pair<'s>>, DomainError> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|part| {
+            let (name, value) = part.split_once('=').ok_or_else(|| refuse(part, form))?;
+            Ok(Pair {
+                part,
+                name: name.trim(),
+                value: value.trim(),
+            })
+        })
+        .collect()
+}
+
+/// A number of days a setting may name (1 to [`MAX_DAYS`]).
+fn days(value: &str) -> Option<i64> {
+    value.parse().ok().filter(|d| (1..=MAX_DAYS).contains(d))
+}
+
+fn refuse(part: &str, form: &str) -> DomainError {
+    DomainError::new("invalid_format", format!("`{part}`: expected {form}"))
+}
+
 impl fmt::Display for Lifetimes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, t) in Itype::ALL.iter().enumerate() {
@@ -144,6 +167,98 @@ impl fmt::Display for Lifetimes {
                 f.write_str(",")?;
             }
             write!(f, "{}={}", t.as_str(), self.days[i])?;
+        }
+        Ok(())
+    }
+}
+
+/// How long what a Shadowserver report imports lives, per report type: `scan_*=7` gives every
+/// scan report's indicators 7 days, renewed by the next report that lists them. A type no
+/// rule names keeps the per-indicator-type [`Lifetimes`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportLifetimes {
+    /// `(pattern, days)` in the order given: a pattern is a report type (`blocklist`), a
+    /// prefix ending in `*` (`scan_*`) or `*`; `None` days = the per-type lifetimes.
+    rules: Vec<(String, Option<i64>)>,
+}
+
+/// The default rules: scan reports (IPv4 and IPv6) live a week.
+pub const DEFAULT_REPORT_LIFETIMES: &str = "scan_*=7,scan6_*=7";
+
+impl Default for ReportLifetimes {
+    fn default() -> Self {
+        ReportLifetimes {
+            rules: vec![("scan_*".into(), Some(7)), ("scan6_*".into(), Some(7))],
+        }
+    }
+}
+
+impl ReportLifetimes {
+    /// The lifetime of `report_type`'s indicators, when a rule names it: the exact type wins,
+    /// else the longest matching prefix; `None` means the per-type lifetimes apply.
+    pub fn of(&self, report_type: &str) -> Option<Duration> {
+        let exact = self.rules.iter().find(|(p, _)| p == report_type);
+        let best = exact.or_else(|| {
+            self.rules
+                .iter()
+                .filter(|(p, _)| {
+                    p.strip_suffix('*')
+                        .is_some_and(|prefix| report_type.starts_with(prefix))
+                })
+                .max_by_key(|(p, _)| p.len())
+        });
+        best.and_then(|(_, days)| days.map(Duration::days))
+    }
+
+    /// The lifetimes an import of `report_type` writes with: `per_type`, or every type given
+    /// the report's lifetime when a rule names it.
+    pub fn apply(&self, report_type: &str, per_type: Lifetimes) -> Lifetimes {
+        self.of(report_type)
+            .map_or(per_type, |d| Lifetimes::uniform(d.num_days()))
+    }
+}
+
+/// `REPORT=DAYS` pairs, added to the defaults (a pair naming a default pattern replaces it):
+/// REPORT a report type, a prefix ending in `*` or `*`; DAYS 1 to 36,500, or `type` for the
+/// per-type lifetimes (`scan_*=type` turns the scan default off).
+impl FromStr for ReportLifetimes {
+    type Err = DomainError;
+
+    fn from_str(s: &str) -> Result<Self, DomainError> {
+        const FORM: &str = "REPORT=DAYS (REPORT a report type such as scan_ssl, a prefix such as scan_* or *; DAYS 1 to 36500 or `type`)";
+        let mut out = ReportLifetimes::default();
+        for Pair { part, name, value } in pairs(s, FORM)? {
+            let name = name.to_ascii_lowercase();
+            let stem = name.strip_suffix('*').unwrap_or(&name);
+            let valid_stem = stem
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            if !valid_stem || name.is_empty() {
+                return Err(refuse(part, FORM));
+            }
+            let days = match value {
+                "type" => None,
+                n => Some(days(n).ok_or_else(|| refuse(part, FORM))?),
+            };
+            match out.rules.iter_mut().find(|(p, _)| *p == name) {
+                Some(rule) => rule.1 = days,
+                None => out.rules.push((name, days)),
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl fmt::Display for ReportLifetimes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, (pattern, days)) in self.rules.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            match days {
+                Some(d) => write!(f, "{pattern}={d}")?,
+                None => write!(f, "{pattern}=type")?,
+            }
         }
         Ok(())
     }
@@ -229,6 +344,45 @@ mod tests {
         assert!("".parse::<Overrides>().unwrap().is_empty());
         for bad in ["ipv4", "ipv4=0", "nope=3", "ipv4=x", "ipv4=99999999"] {
             assert!(bad.parse::<Lifetimes>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn scan_reports_live_a_week_and_settings_name_other_reports() {
+        let d = ReportLifetimes::default();
+        assert_eq!(d.of("scan_ssl"), Some(Duration::days(7)));
+        assert_eq!(d.of("scan6_telnet"), Some(Duration::days(7)));
+        assert_eq!(d.of("blocklist"), None);
+        assert_eq!(d.of("unknown"), None);
+        assert_eq!(
+            DEFAULT_REPORT_LIFETIMES.parse::<ReportLifetimes>().unwrap(),
+            d
+        );
+        let per_type = Lifetimes::default();
+        assert_eq!(d.apply("scan_ssl", per_type), Lifetimes::uniform(7));
+        assert_eq!(d.apply("blocklist", per_type), per_type);
+
+        let s: ReportLifetimes = "blocklist=2, scan_ssl=30, SCAN6_*=type, *=60"
+            .parse()
+            .unwrap();
+        assert_eq!(s.of("blocklist"), Some(Duration::days(2)));
+        // The exact type wins over a prefix, the longer prefix over the shorter.
+        assert_eq!(s.of("scan_ssl"), Some(Duration::days(30)));
+        assert_eq!(s.of("scan_dns"), Some(Duration::days(7)));
+        assert_eq!(s.of("scan6_dns"), None);
+        assert_eq!(s.of("event4_sinkhole"), Some(Duration::days(60)));
+        assert_eq!(s.to_string().parse::<ReportLifetimes>().unwrap(), s);
+        assert_eq!("".parse::<ReportLifetimes>().unwrap(), d);
+        for bad in [
+            "scan_*",
+            "scan_*=0",
+            "scan_*=x",
+            "scan ssl=3",
+            "=3",
+            "a-b=3",
+            "scan_*=99999999",
+        ] {
+            assert!(bad.parse::<ReportLifetimes>().is_err(), "{bad}");
         }
     }
 

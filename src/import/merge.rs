@@ -13,7 +13,7 @@ use diesel::QueryResult;
 
 use crate::db::time::Stamp;
 use crate::db::{self, DbConnection, WriteTx};
-use crate::domain::expiry::Lifetimes;
+use crate::domain::expiry::{Lifetimes, ReportLifetimes};
 use crate::domain::limit::Limit;
 use crate::domain::merge::{Details, Outcome, Rule, Sighting, Sightings};
 use crate::import::pipeline::Item;
@@ -24,7 +24,7 @@ use crate::models::stored_copy::{HeaderId, StoredCopy};
 use crate::models::{feed, import, import_batch};
 
 /// Where an import writes: the feed and its owner, whose indicator quota it draws on.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Target {
     /// The owner of the feed.
     pub owner_id: i64,
@@ -32,8 +32,22 @@ pub struct Target {
     pub feed_id: i64,
     /// The server's default indicator quota (the owner's override, read in each batch, wins).
     pub default_indicator_limit: Limit,
-    /// How long a written indicator lives from the import on (a later report renews it).
+    /// How long a written indicator lives from the import on (a later report renews it): per
+    /// indicator type, unless `report_lifetimes` names the report type ([`Target::for_report`]).
     pub lifetimes: Lifetimes,
+    /// The lifetimes of the report types that have their own (`--report-lifetimes`).
+    pub report_lifetimes: ReportLifetimes,
+}
+
+impl Target {
+    /// The target for the rows of one report type: its lifetime, when it has one, for every
+    /// indicator type.
+    pub fn for_report(&self, report_type: &str) -> Target {
+        Target {
+            lifetimes: self.report_lifetimes.apply(report_type, self.lifetimes),
+            ..self.clone()
+        }
+    }
 }
 
 /// What one committed batch did, row by row.

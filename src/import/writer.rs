@@ -163,6 +163,8 @@ fn import_file<R: Read + Seek + Send>(
     entry.report_type = rows.report_type().label.clone();
     entry.rule = rows.report_type().rule;
     let label = rows.report_type().label.clone();
+    // What this file writes lives as long as its report type says.
+    let target = &target.for_report(&label);
     let batch_rows = opts.batch_rows.clamp(1, MAX_BATCH_ROWS);
     let (result, rows) = std::thread::scope(|s| {
         let pipeline = Pipeline::start(s, rows, batch_rows);

@@ -37,6 +37,15 @@ pub fn take_indicators(
     })
 }
 
+/// Gives `n` units of a user's indicator quota back (indicators deleted without a request of
+/// theirs: the purge). Never refused.
+pub fn give_back_indicators(c: &mut WriteTx<'_>, owner_id: i64, n: i64) -> QueryResult<()> {
+    if n > 0 {
+        user::add_indicator_count(c, owner_id, -n, None)?;
+    }
+    Ok(())
+}
+
 /// An import batch's share of the owner's indicator quota (spec `shadowserver.md` §4.5): the
 /// owner's row is locked and read once, the batch creates indicators while units are
 /// [`left`](Self::left), and [`take`](Self::take) then takes them with the conditional

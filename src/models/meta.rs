@@ -1,5 +1,6 @@
 //! The `server_meta` table: facts about this database that outlive any one user, such as
-//! whether the admin was ever bootstrapped.
+//! whether the admin was ever bootstrapped, and work every gateway shares that one of them
+//! claims (the purge cycle).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -37,4 +38,48 @@ pub fn exists(c: &mut DbConnection, key: &str) -> QueryResult<bool> {
         server_meta::table.filter(server_meta::key.eq(key)),
     ))
     .get_result(c)
+}
+
+/// The key holding the start (Unix seconds) of the last purge cycle a gateway claimed.
+pub const PURGE_CYCLE: &str = "purge_cycle";
+
+/// Claims the cycle starting at `start` (Unix seconds) under `key` for this transaction's
+/// gateway: `true` when no gateway claimed it or a later one yet. A compare-and-set on the
+/// stored value: on PostgreSQL a concurrent claim waits for this one's row lock, then finds
+/// the value changed and claims nothing; on SQLite `BEGIN IMMEDIATE` admits one at a time.
+/// A value that is not a number is claimed over.
+pub fn claim_cycle(
+    c: &mut WriteTx<'_>,
+    key: &str,
+    start: i64,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let c = c.conn();
+    let stored: Option<String> = server_meta::table
+        .find(key)
+        .select(server_meta::value)
+        .first(c)
+        .optional()?;
+    let value = start.to_string();
+    let changed = match stored {
+        None => {
+            let insert = diesel::insert_into(server_meta::table)
+                .values((
+                    server_meta::key.eq(key),
+                    server_meta::value.eq(&value),
+                    server_meta::created_at.eq(now),
+                ))
+                .on_conflict_do_nothing();
+            crate::on_backend!(c, |conn| insert.execute(conn))?
+        }
+        Some(text) if text.parse::<i64>().is_ok_and(|claimed| claimed >= start) => 0,
+        Some(text) => diesel::update(
+            server_meta::table
+                .find(key)
+                .filter(server_meta::value.eq(text)),
+        )
+        .set(server_meta::value.eq(&value))
+        .execute(c)?,
+    };
+    Ok(changed == 1)
 }

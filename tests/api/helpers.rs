@@ -154,28 +154,11 @@ impl TestApp {
     /// Starts the application after `tweak` adjusted its settings.
     pub fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
         let db = TestDb::new(backend);
-        let mut settings = Settings::defaults();
-        settings.bind = "127.0.0.1:0".into();
-        settings.workers = 1;
-        settings.db_pool_size = 4;
+        let mut settings = test_settings();
         tweak(&mut settings);
         let clock = Clock::default();
-        let (tx, rx) = mpsc::channel();
-        let url = db.parsed();
-        let server_clock = clock.clone();
-        std::thread::spawn(move || {
-            actix_web::rt::System::new().block_on(async move {
-                let app = Application::build(settings, &url, server_clock).unwrap();
-                let token = app
-                    .bootstrap
-                    .as_ref()
-                    .map(|m| m.plain.expose().to_string())
-                    .unwrap();
-                tx.send((app.port(), token, app.handle())).unwrap();
-                app.run_until_stopped().await.unwrap();
-            });
-        });
-        let (port, admin_token, handle) = rx.recv_timeout(Duration::from_secs(60)).unwrap();
+        let (port, admin_token, handle) = start_application(settings, db.parsed(), clock.clone());
+        let admin_token = admin_token.unwrap();
         let pool = db::connect(
             &db.parsed(),
             PoolOptions {
@@ -198,6 +181,18 @@ impl TestApp {
             agent,
             handle,
             db,
+        }
+    }
+
+    /// Starts another gateway on this app's database with the same clock (its own pool,
+    /// metrics and limiters, like a second process), after `tweak` adjusted its settings.
+    pub fn second_gateway(&self, tweak: impl FnOnce(&mut Settings)) -> Gateway {
+        let mut settings = test_settings();
+        tweak(&mut settings);
+        let (port, _, handle) = start_application(settings, self.db.parsed(), self.clock.clone());
+        Gateway {
+            base: format!("http://127.0.0.1:{port}"),
+            handle,
         }
     }
 
@@ -282,6 +277,46 @@ impl TestApp {
         let minted =
             db::write_tx(&mut conn, |c| accounts::mint_token(c, owner.id, &spec, now)).unwrap();
         minted.plain.expose().to_string()
+    }
+}
+
+/// The settings every test server starts from: one worker, a small pool, port 0.
+fn test_settings() -> Settings {
+    let mut settings = Settings::defaults();
+    settings.bind = "127.0.0.1:0".into();
+    settings.workers = 1;
+    settings.db_pool_size = 4;
+    settings
+}
+
+/// Builds and runs an application on its own thread; returns its port, the first admin's
+/// token when this start created it, and a handle to stop it.
+fn start_application(
+    settings: Settings,
+    url: DatabaseUrl,
+    clock: Clock,
+) -> (u16, Option<String>, actix_web::dev::ServerHandle) {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let app = Application::build(settings, &url, clock).unwrap();
+            let token = app.bootstrap.as_ref().map(|m| m.plain.expose().to_string());
+            tx.send((app.port(), token, app.handle())).unwrap();
+            app.run_until_stopped().await.unwrap();
+        });
+    });
+    rx.recv_timeout(Duration::from_secs(60)).unwrap()
+}
+
+/// A second gateway on a test app's database (`TestApp::second_gateway`), stopped when dropped.
+pub struct Gateway {
+    pub base: String,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        drop(self.handle.stop(false));
     }
 }
 

@@ -13,6 +13,28 @@ use serde_json::Value;
 
 use crate::helpers::*;
 
+/// Each indicator of a feed: its value, the report type tagged on it and how many days after
+/// `from` it expires.
+fn expiries(
+    app: &TestApp,
+    token: &str,
+    feed: &str,
+    from: chrono::NaiveDateTime,
+) -> Vec<(String, String, f64)> {
+    app.feed_indicators(token, "alice", feed)
+        .iter()
+        .map(|i| {
+            let at =
+                chrono::DateTime::parse_from_rfc3339(i["expires_at"].as_str().unwrap()).unwrap();
+            let secs = (at.naive_utc() - from).num_seconds();
+            let report = i["tags"][1].as_str().unwrap().to_string();
+            // Within a few seconds of whole days: the server's clock moved on since `from`.
+            let days = (secs as f64 / 86_400.0 * 1000.0).round() / 1000.0;
+            (i["indicator"].as_str().unwrap().to_string(), report, days)
+        })
+        .collect()
+}
+
 pub(crate) fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/shadowserver")
 }
@@ -303,6 +325,45 @@ both_backends! {
                 r#""tag":"ssl","asn":"64501"}}"#
             )
         );
+    }
+
+    fn a_scan_report_lives_a_week_and_other_reports_the_per_type_lifetime(app) {
+        let alice = app.user_with_token("alice");
+        app.create_feed(&alice, "alice", "f", false).assert_status(201);
+        let scan = "timestamp,ip,port,tag\r\n2024-01-04 08:04:37,198.51.100.7,443,ssl\r\n";
+        app.post_report(&alice, "alice", "f", "?filename=2024-01-04-scan_ssl.csv", scan.as_bytes()).assert_status(200);
+        let imported = app.clock.now();
+        app.post_report(&alice, "alice", "f", "?filename=blocklist.csv", &sample("intelmq-testdata/blocklist.csv")).assert_status(200);
+        let lives = expiries(&app, &alice, "f", imported);
+        assert_eq!(lives.len(), 4, "{lives:?}");
+        for (value, report, days) in &lives {
+            let want = if report == "scan_ssl" { 7 } else { 21 }; // blocklist: ipv4's 21 days
+            assert!((days - f64::from(want)).abs() < 0.001, "{value} of {report}: {days} days");
+        }
+
+        // The next day's report renews the scan finding: a week from its import.
+        app.clock.advance(chrono::Duration::days(3));
+        let later = "timestamp,ip,port,tag\r\n2024-01-07 09:00:00,198.51.100.7,443,ssl\r\n";
+        let body = app.post_report(&alice, "alice", "f", "?filename=2024-01-07-scan_ssl.csv", later.as_bytes()).assert_status(200).json();
+        assert_eq!(body["indicators_updated"], 1, "{body}");
+        let renewed = expiries(&app, &alice, "f", imported);
+        let scan_days: Vec<f64> = renewed.iter().filter(|r| r.1 == "scan_ssl").map(|r| r.2).collect();
+        assert_eq!(scan_days.len(), 1);
+        assert!((scan_days[0] - 10.0).abs() < 0.001, "{renewed:?}");
+
+        // --report-lifetimes names other reports, and can send scans back to the per-type rule.
+        let gateway = app.second_gateway(|s| s.report_lifetimes = "blocklist=3,scan_*=type".parse().unwrap());
+        app.create_feed(&alice, "alice", "g", false).assert_status(201);
+        let auth = format!("Token token={alice}");
+        for (name, body) in [("2024-01-04-scan_ssl.csv", scan.as_bytes().to_vec()), ("blocklist.csv", sample("intelmq-testdata/blocklist.csv"))] {
+            let url = format!("{}/api/users/alice/feeds/g/imports/shadowserver?filename={name}", gateway.base);
+            http("POST", &url, &[("Authorization", &auth), ("Content-Type", "text/csv")], Some(&body)).assert_status(200);
+        }
+        let now = app.clock.now();
+        for (value, report, days) in expiries(&app, &alice, "g", now) {
+            let want = if report == "scan_ssl" { 21 } else { 3 };
+            assert!((days - f64::from(want)).abs() < 0.001, "{value} of {report}: {days} days");
+        }
     }
 
     fn the_same_file_twice_changes_nothing_the_second_time(app) {

@@ -68,6 +68,7 @@ mod limits;
 mod marks;
 mod openapi;
 mod pull;
+mod purge;
 mod sdk;
 mod search;
 mod tokens;

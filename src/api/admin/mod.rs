@@ -5,12 +5,15 @@
 //! any user: they call the `api::tokens` handlers with the admin as caller.
 //!
 //! Here the [`Admin`] extractor; the routes are in `users` (`/api/admin/users[/{user}]`),
-//! `tokens` (`…/{user}/tokens`) and `usage` (`…/{user}/usage`).
+//! `tokens` (`…/{user}/tokens`), `usage` (`…/{user}/usage`) and `purge` (`/api/admin/purge`,
+//! the purge of expired indicators run now).
 
+mod purge;
 mod tokens;
 mod usage;
 mod users;
 
+pub use purge::run_admin_purge;
 pub use tokens::{create_admin_user_token, list_admin_user_tokens, revoke_admin_user_token};
 pub use usage::{show_admin_user_usage, usage_object};
 pub use users::{
