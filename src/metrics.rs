@@ -81,6 +81,7 @@ pub struct Metrics {
     imports_running: Gauge,
     indicators_purged: Counter,
     purge_cycles: Counter,
+    export_cache: Family<OutcomeLabels, Counter>,
 }
 
 impl Metrics {
@@ -155,6 +156,13 @@ impl Metrics {
             "Purge cycles this gateway claimed and ran (one gateway runs each cycle)",
             purge_cycles.clone(),
         );
+        let export_cache = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "feedgate_export_cache",
+            "Whole-feed exports by cache outcome (hit: served from memory; miss: read and kept; \
+             skipped: read, not kept)",
+            export_cache.clone(),
+        );
         let build = Family::<BuildLabels, Gauge>::default();
         build
             .get_or_create(&BuildLabels {
@@ -176,7 +184,18 @@ impl Metrics {
             imports_running,
             indicators_purged,
             purge_cycles,
+            export_cache,
         }
+    }
+
+    /// Counts an export by what the cache did (`hit`, `miss` or `skipped`):
+    /// `feedgate_export_cache_total{outcome}`.
+    pub fn export_cache(&self, outcome: &str) {
+        self.export_cache
+            .get_or_create(&OutcomeLabels {
+                outcome: outcome.into(),
+            })
+            .inc();
     }
 
     /// Counts a purge cycle this gateway claimed (`feedgate_purge_cycles_total`).

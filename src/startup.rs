@@ -102,6 +102,9 @@ impl Application {
             ),
             whitelist,
             feed_whitelists: Arc::new(FeedCache::new(crate::api::whitelists::CACHED_FEEDS)),
+            exports: Arc::new(crate::export::cache::ExportCache::new(
+                settings.export_cache_mib.saturating_mul(1024 * 1024),
+            )),
             settings: settings.clone(),
         });
         let gate = web::Data::new(limits::middleware::Gate {

@@ -9,6 +9,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::domain::whitelist::{FeedCache, Whitelist};
+use crate::export::cache::ExportCache;
 use crate::import::gate::ImportGate;
 use crate::limits::burst::Burst;
 use crate::limits::daily::Pending;
@@ -37,4 +38,6 @@ pub struct AppState {
     pub whitelist: Arc<Whitelist>,
     /// The whitelist feeds compiled for exports, by feed id (`api::whitelists`).
     pub feed_whitelists: Arc<FeedCache>,
+    /// Whole exports kept while their feed is unchanged (`export::cache`).
+    pub exports: Arc<ExportCache>,
 }

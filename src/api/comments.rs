@@ -15,8 +15,8 @@ use crate::api::urls;
 use crate::auth::access;
 use crate::auth::caller::{Caller, WriteCaller};
 use crate::error::ApiError;
-use crate::models::comment;
 use crate::models::indicator::{self, IndicatorChanges};
+use crate::models::{comment, feed};
 use crate::state::AppState;
 
 /// GET /api/users/{user}/feeds/{feed}/indicators/{id}/comments: 200 with a page of comments;
@@ -81,6 +81,8 @@ pub async fn create_comment(
                 ));
             }
             let cid = comment::insert(c, row.id, writer.0.id, &text, now)?;
+            // The indicator's `updated_at` moves, which exports show.
+            feed::add_indicators(c, feed.id, 0, now)?;
             indicator::update(
                 c,
                 row.id,

@@ -34,6 +34,7 @@ use crate::domain::thing::{Itype, Thing};
 use crate::domain::tlp::Tlp;
 use crate::domain::viewer::Viewer;
 use crate::error::ApiError;
+use crate::export::cache::{ExportKey, ExportStamp};
 use crate::export::{self, FeedInfo, Item};
 use crate::models::feed::FeedRow;
 use crate::models::indicator::{self, IndicatorFields, IndicatorRow, PageKey, PageOf};
@@ -339,6 +340,8 @@ struct Walk {
     writer: Option<export::Writer>,
     /// Whether a JSON object was written yet (the next one needs a comma).
     json_started: bool,
+    /// The text gathered for the export cache, while it may be kept.
+    fill: Option<Fill>,
 }
 
 /// One chunk: rendered text, rows in it, where the next chunk starts and whether one may.
@@ -386,13 +389,36 @@ async fn export(
         })
         .await?;
     let filters = filters.for_feed(&feed);
+    let base = urls::base(&req, &state);
+    // A relative time (`lasttime`) changes the text by itself: such exports are never kept.
+    let kept = if state.exports.enabled() && !params.contains_key("lasttime") {
+        let key = ExportKey {
+            feed_id: feed.id,
+            format: match format {
+                Format::Csv => "csv".to_owned(),
+                Format::Json(v) => format!("json {}", v.as_str()),
+                Format::Consumer(f) => f.name().to_owned(),
+            },
+            params: params.iter().map(|(k, v)| (*k, v.clone())).collect(),
+            base: base.clone(),
+            restricted: viewer.reads_restricted_of(feed.user_id),
+            anonymous,
+        };
+        let stamp = ExportStamp {
+            feed_version: feed.version,
+            whitelists: whitelist.versions().to_vec(),
+        };
+        look_up(&state, key, stamp, !rows.include_expired).await?
+    } else {
+        Kept::Never
+    };
     let (ext, content_type) = match format {
         Format::Csv => ("csv", "text/csv; charset=utf-8"),
         Format::Json(_) => ("json", "application/json; charset=utf-8"),
         Format::Consumer(f) => (f.name(), f.content_type()),
     };
     let filename = format!("{}-{}.{ext}", owner.username, feed.name);
-    let walk = Walk {
+    let mut walk = Walk {
         state: state.clone(),
         ctx: Arc::new(Ctx {
             url: format!(
@@ -422,8 +448,8 @@ async fn export(
             _ => None,
         },
         json_started: false,
+        fill: None,
     };
-    let body = stream::unfold(walk, next_chunk);
     let mut res = HttpResponse::Ok();
     res.insert_header((header::CONTENT_TYPE, content_type))
         .insert_header((
@@ -434,7 +460,67 @@ async fn export(
     if let Format::Json(v) = format {
         res.insert_header(("X-Csirtg-Version", v.as_str()));
     }
-    Ok(res.streaming(body))
+    match kept {
+        Kept::Hit(chunks) => {
+            state.metrics.export_cache("hit");
+            let body = (0..chunks.len()).map(move |i| Ok::<_, ApiError>(chunks[i].clone()));
+            Ok(res.streaming(stream::iter(body)))
+        }
+        Kept::Fill(fill) => {
+            walk.fill = Some(fill);
+            Ok(res.streaming(stream::unfold(walk, next_chunk)))
+        }
+        Kept::Never => Ok(res.streaming(stream::unfold(walk, next_chunk))),
+    }
+}
+
+/// What the export cache holds of a request.
+enum Kept {
+    /// The whole text, still valid.
+    Hit(Arc<Vec<Bytes>>),
+    /// Nothing yet: the text is kept as it is streamed.
+    Fill(Fill),
+    /// Not kept (a relative time, or no cache).
+    Never,
+}
+
+/// An export's text gathered while it streams, kept at its end.
+struct Fill {
+    key: ExportKey,
+    stamp: ExportStamp,
+    until: Option<NaiveDateTime>,
+    chunks: Vec<Bytes>,
+    bytes: usize,
+}
+
+/// Looks the export up in the cache; on a miss, prepares to keep it (reading when its live
+/// rows next change).
+async fn look_up(
+    state: &AppState,
+    key: ExportKey,
+    stamp: ExportStamp,
+    live: bool,
+) -> Result<Kept, ApiError> {
+    let now = state.clock.now();
+    if let Some(chunks) = state.exports.get(&key, &stamp, now) {
+        return Ok(Kept::Hit(chunks));
+    }
+    let feed_id = key.feed_id;
+    let until = if live {
+        state
+            .db
+            .read(move |c| Ok::<_, ApiError>(indicator::next_expiry(c, feed_id, now)?))
+            .await?
+    } else {
+        None
+    };
+    Ok(Kept::Fill(Fill {
+        key,
+        stamp,
+        until,
+        chunks: Vec::new(),
+        bytes: 0,
+    }))
 }
 
 async fn next_chunk(mut walk: Walk) -> Option<(Result<Bytes, ApiError>, Walk)> {
@@ -537,7 +623,24 @@ async fn next_chunk(mut walk: Walk) -> Option<(Result<Bytes, ApiError>, Walk)> {
             writer.tail(&mut out);
         }
     }
-    Some((Ok(Bytes::from(out)), walk))
+    let out = Bytes::from(out);
+    if let Some(fill) = &mut walk.fill {
+        fill.bytes += out.len();
+        fill.chunks.push(out.clone());
+        if fill.bytes > walk.state.exports.max_entry() {
+            walk.fill = None;
+            walk.state.metrics.export_cache("skipped");
+        }
+    }
+    if walk.done
+        && let Some(fill) = walk.fill.take()
+    {
+        walk.state.metrics.export_cache("miss");
+        walk.state
+            .exports
+            .put(fill.key, fill.stamp, fill.until, fill.chunks);
+    }
+    Some((Ok(out), walk))
 }
 
 /// One page of the CSV export, each row written as it is read.

@@ -32,6 +32,8 @@ struct FeedList {
 pub(crate) struct ExportWhitelist {
     server: Arc<Whitelist>,
     feeds: Vec<FeedList>,
+    /// `(id, version)` of each whitelist feed applied, for the export cache.
+    versions: Vec<(i64, i64)>,
 }
 
 /// What left a value out, and whether the caller may see the entry (a whitelist feed it
@@ -52,8 +54,10 @@ impl ExportWhitelist {
         viewer: Viewer,
     ) -> Result<Self, ApiError> {
         let mut feeds = Vec::new();
+        let mut versions = Vec::new();
         for found in feed::list_whitelists(c, exported.user_id)? {
             let row = &found.feed;
+            versions.push((row.id, row.version));
             let stamp = Stamp {
                 count: row.indicator_count,
                 newest: feed::newest_indicator_id(c, row.id)?,
@@ -65,7 +69,16 @@ impl ExportWhitelist {
                 visible: !row.private || viewer.sees_private_of(row.user_id),
             });
         }
-        Ok(ExportWhitelist { server, feeds })
+        Ok(ExportWhitelist {
+            server,
+            feeds,
+            versions,
+        })
+    }
+
+    /// `(id, version)` of each whitelist feed applied.
+    pub(crate) fn versions(&self) -> &[(i64, i64)] {
+        &self.versions
     }
 
     /// The first entry that whitelists `thing`: the server's first, then each feed's.

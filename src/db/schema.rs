@@ -60,6 +60,7 @@ diesel::table! {
         max_prefix -> Nullable<Integer>,
         max_prefix6 -> Nullable<Integer>,
         lifetimes -> Nullable<Text>,
+        version -> BigInt,
     }
 }
 

@@ -7,6 +7,7 @@
 //! A format that has no way to say an indicator's type (an RPZ holds no hashes) leaves it
 //! out: [`Writer::item`] says so, and the caller counts it.
 
+pub mod cache;
 mod misp;
 mod rpz;
 mod stix;

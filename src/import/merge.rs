@@ -174,6 +174,8 @@ pub fn apply_batch(
         let created = i64::try_from(out.created).unwrap_or(i64::MAX);
         if created > 0 {
             allowance.take(c, created)?;
+        }
+        if !writes.is_empty() {
             feed::add_indicators(c, target.feed_id, created, now)?;
         }
         import::touch_file(c, ledger_id, now)?;

@@ -37,6 +37,8 @@ pub struct FeedRow {
     pub max_prefix6: Option<i32>,
     /// The feed's own default lifetimes over the server's (`domain::expiry::Overrides`).
     pub lifetimes: Option<String>,
+    /// Moves with every write to the feed or its indicators ([`add_indicators`], [`update`]).
+    pub version: i64,
 }
 
 impl FeedRow {
@@ -238,13 +240,16 @@ pub fn each_value(
 /// Applies changes and returns the new row.
 pub fn update(c: &mut WriteTx<'_>, id: i64, changes: &FeedChanges) -> QueryResult<FeedRow> {
     let c = c.conn();
-    let update = diesel::update(feeds::table.find(id)).set(changes);
+    let update =
+        diesel::update(feeds::table.find(id)).set((changes, feeds::version.eq(feeds::version + 1)));
     crate::on_backend!(c, |conn| update
         .returning(FeedRow::as_returning())
         .get_result(conn))
 }
 
-/// Adds `delta` to the feed's indicator count and touches `updated_at`.
+/// Adds `delta` to the feed's indicator count, touches `updated_at` and moves `version`: every
+/// write to a feed's indicators calls it in its transaction, so a cached export of the feed
+/// is never served after one.
 pub fn add_indicators(
     c: &mut WriteTx<'_>,
     id: i64,
@@ -256,6 +261,7 @@ pub fn add_indicators(
         .set((
             feeds::indicator_count.eq(feeds::indicator_count + delta),
             feeds::updated_at.eq(now),
+            feeds::version.eq(feeds::version + 1),
         ))
         .execute(conn))
 }

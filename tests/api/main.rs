@@ -60,6 +60,7 @@ mod bulk;
 mod cli;
 mod curl_examples;
 mod export;
+mod export_cache;
 mod feeds;
 mod formats;
 mod imports;

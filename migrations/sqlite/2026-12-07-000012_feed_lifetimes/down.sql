@@ -1,1 +1,2 @@
+ALTER TABLE feeds DROP COLUMN version;
 ALTER TABLE feeds DROP COLUMN lifetimes;

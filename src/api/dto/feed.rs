@@ -353,6 +353,7 @@ mod tests {
             max_prefix: None,
             max_prefix6: None,
             lifetimes: None,
+            version: 0,
         }
     }
 
