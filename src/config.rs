@@ -59,8 +59,8 @@ pub struct Settings {
     #[arg(long, env = "FEEDGATE_WARNINGLISTS")]
     pub warninglists: Option<std::path::PathBuf>,
 
-    /// Memory for whole exports kept between downloads, in MiB (0: none). An export over a
-    /// quarter of it is not kept; the least recently used go first.
+    /// Memory for whole exports kept between downloads, in MiB (0: none). An export over
+    /// half of it is not kept; the least recently used go first.
     #[arg(long, env = "FEEDGATE_EXPORT_CACHE_MIB", default_value_t = 256)]
     pub export_cache_mib: usize,
 

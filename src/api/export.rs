@@ -353,6 +353,16 @@ struct Chunk {
     writer: Option<export::Writer>,
     /// Rows written (not left out).
     written: i64,
+    /// The earliest expiry among the rows read: the live rows stay the same until then.
+    expiry: Option<NaiveDateTime>,
+}
+
+/// The earlier of two expiries, `None` being never.
+fn earlier(a: Option<NaiveDateTime>, b: Option<NaiveDateTime>) -> Option<NaiveDateTime> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 async fn export(
@@ -408,7 +418,7 @@ async fn export(
             feed_version: feed.version,
             whitelists: whitelist.versions().to_vec(),
         };
-        look_up(&state, key, stamp, !rows.include_expired).await?
+        look_up(&state, key, stamp, !rows.include_expired)
     } else {
         Kept::Never
     };
@@ -488,39 +498,26 @@ enum Kept {
 struct Fill {
     key: ExportKey,
     stamp: ExportStamp,
+    /// Live rows only: the text holds until the earliest expiry among the rows read.
+    live: bool,
     until: Option<NaiveDateTime>,
     chunks: Vec<Bytes>,
     bytes: usize,
 }
 
-/// Looks the export up in the cache; on a miss, prepares to keep it (reading when its live
-/// rows next change).
-async fn look_up(
-    state: &AppState,
-    key: ExportKey,
-    stamp: ExportStamp,
-    live: bool,
-) -> Result<Kept, ApiError> {
-    let now = state.clock.now();
-    if let Some(chunks) = state.exports.get(&key, &stamp, now) {
-        return Ok(Kept::Hit(chunks));
+/// Looks the export up in the cache; on a miss, prepares to keep it.
+fn look_up(state: &AppState, key: ExportKey, stamp: ExportStamp, live: bool) -> Kept {
+    match state.exports.get(&key, &stamp, state.clock.now()) {
+        Some(chunks) => Kept::Hit(chunks),
+        None => Kept::Fill(Fill {
+            key,
+            stamp,
+            live,
+            until: None,
+            chunks: Vec::new(),
+            bytes: 0,
+        }),
     }
-    let feed_id = key.feed_id;
-    let until = if live {
-        state
-            .db
-            .read(move |c| Ok::<_, ApiError>(indicator::next_expiry(c, feed_id, now)?))
-            .await?
-    } else {
-        None
-    };
-    Ok(Kept::Fill(Fill {
-        key,
-        stamp,
-        until,
-        chunks: Vec::new(),
-        bytes: 0,
-    }))
 }
 
 async fn next_chunk(mut walk: Walk) -> Option<(Result<Bytes, ApiError>, Walk)> {
@@ -567,6 +564,7 @@ async fn next_chunk(mut walk: Walk) -> Option<(Result<Bytes, ApiError>, Walk)> {
                         more: page.more,
                         writer: None,
                         written: 0,
+                        expiry: page.rows.iter().filter_map(|r| r.expires_at).min(),
                     };
                     let mut rows = page.rows;
                     // Left out before their stored copies are rebuilt, which is the costly part.
@@ -598,9 +596,13 @@ async fn next_chunk(mut walk: Walk) -> Option<(Result<Bytes, ApiError>, Walk)> {
             more: false,
             writer: walk.writer,
             written: 0,
+            expiry: None,
         }
     };
     walk.json_started |= chunk.written > 0;
+    if let Some(fill) = &mut walk.fill {
+        fill.until = earlier(fill.until, chunk.expiry);
+    }
     if chunk.writer.is_some() {
         walk.writer = chunk.writer;
     }
@@ -636,9 +638,10 @@ async fn next_chunk(mut walk: Walk) -> Option<(Result<Bytes, ApiError>, Walk)> {
         && let Some(fill) = walk.fill.take()
     {
         walk.state.metrics.export_cache("miss");
+        let until = if fill.live { fill.until } else { None };
         walk.state
             .exports
-            .put(fill.key, fill.stamp, fill.until, fill.chunks);
+            .put(fill.key, fill.stamp, until, fill.chunks);
     }
     Some((Ok(out), walk))
 }
@@ -652,6 +655,7 @@ fn csv_chunk(ctx: &Ctx, c: &mut db::DbConnection, page: &PageOf) -> Result<Chunk
         more: false,
         writer: None,
         written: 0,
+        expiry: None,
     };
     indicator::export_page(c, page, |row| {
         if ctx.keeps(&row.value, &row.tags).is_some() {
@@ -661,6 +665,7 @@ fn csv_chunk(ctx: &Ctx, c: &mut db::DbConnection, page: &PageOf) -> Result<Chunk
         }
         chunk.rows += 1;
         chunk.last = Some((row.effective_at, row.id));
+        chunk.expiry = earlier(chunk.expiry, row.expires_at);
         chunk.text.len() < CHUNK_BYTES
     })?;
     // A full page or one cut by its size may have rows after it; a short one was the end.
@@ -720,10 +725,12 @@ fn consumer_chunk(
             more: false,
             writer: None,
             written: 0,
+            expiry: None,
         },
     };
     if out.writer.format().terse() {
         indicator::terse_page(c, page, |row| {
+            out.chunk.expiry = earlier(out.chunk.expiry, row.expires_at);
             out.row(
                 (row.effective_at, row.id),
                 &row.value,
@@ -734,6 +741,7 @@ fn consumer_chunk(
         })?;
     } else {
         indicator::export_page(c, page, |row| {
+            out.chunk.expiry = earlier(out.chunk.expiry, row.expires_at);
             let details = Details {
                 firsttime: row.firsttime,
                 lasttime: row.lasttime,

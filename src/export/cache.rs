@@ -2,10 +2,10 @@
 //! once per change instead of once per download. An entry is served only while everything it
 //! was rendered from is unchanged: the feed's `version` (moved by every write to the feed or
 //! its indicators, in the writing transaction, so on every gateway), the versions of the
-//! whitelist feeds it applied, and, for live-only exports, the clock before the next expiry
-//! among the feed's indicators. The key holds everything else an export depends on: the
+//! whitelist feeds it applied, and, for live-only exports, the clock before the earliest
+//! expiry among the indicators it read. The key holds everything else an export depends on: the
 //! format, the parameters, the base URL and what the caller may read. Exports with a
-//! relative time (`lasttime`) are never kept. Memory is bounded: entries over a quarter of
+//! relative time (`lasttime`) are never kept. Memory is bounded: entries over half of
 //! the budget are not kept, and the least recently used go first.
 
 use std::collections::HashMap;
@@ -40,7 +40,7 @@ pub struct ExportStamp {
 
 struct Entry {
     stamp: ExportStamp,
-    /// Served only before this time (the next expiry in the feed), if set.
+    /// Served only before this time (the earliest expiry among the rows read), if set.
     until: Option<NaiveDateTime>,
     chunks: Arc<Vec<Bytes>>,
     bytes: usize,
@@ -69,9 +69,9 @@ impl ExportCache {
         }
     }
 
-    /// The largest export kept: a quarter of the budget.
+    /// The largest export kept: half the budget, so a large feed's export and a few small ones fit.
     pub fn max_entry(&self) -> usize {
-        self.budget / 4
+        self.budget / 2
     }
 
     /// Whether anything is kept at all.
@@ -216,10 +216,7 @@ mod tests {
     #[test]
     fn memory_is_bounded_and_the_least_recently_used_go_first() {
         let cache = ExportCache::new(4000);
-        assert!(
-            !cache.put(key(1), stamp(1), None, text(1001)),
-            "over a quarter"
-        );
+        assert!(!cache.put(key(1), stamp(1), None, text(2001)), "over half");
         for id in 1..=4 {
             assert!(cache.put(key(id), stamp(1), None, text(1000)));
         }

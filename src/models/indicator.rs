@@ -439,21 +439,6 @@ pub fn page_within(c: &mut DbConnection, p: &PageOf, max_bytes: usize) -> QueryR
     }
 }
 
-/// The earliest expiry after `now` among a feed's indicators: until then, its live rows stay
-/// the same (unless it is written to).
-pub fn next_expiry(
-    c: &mut DbConnection,
-    feed_id: i64,
-    now: NaiveDateTime,
-) -> QueryResult<Option<NaiveDateTime>> {
-    indicators::table
-        .filter(indicators::feed_id.eq(feed_id))
-        .filter(indicators::expires_at.gt(now))
-        .select(diesel::dsl::min(indicators::expires_at))
-        .first::<DbTimeOpt>(c)
-        .map(Into::into)
-}
-
 /// Each row of a page as `$row`, handed to `$each` as it is read and freed before the next.
 macro_rules! each_row {
     ($c:expr, $row:ty, $p:expr, $each:expr) => {{
@@ -497,6 +482,9 @@ pub struct TerseRow {
     pub value: String,
     pub tags: String,
     pub description: Option<String>,
+    /// Not shown: an export kept in memory holds until the earliest one.
+    #[diesel(deserialize_as = DbTimeOpt)]
+    pub expires_at: Option<NaiveDateTime>,
 }
 
 /// [`export_page`] with [`TerseRow`]'s columns.
