@@ -171,9 +171,11 @@ impl Filters {
             params
                 .get(name)
                 .map(|raw| {
+                    // A 422 naming the parameter, like `confidence` and `tlp` (issue 19).
                     raw.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(|| {
-                        invalid(
+                        ApiError::invalid(
                             name,
+                            "out_of_range",
                             format!("{name} must be a whole number from 0 to {max}"),
                         )
                     })

@@ -130,7 +130,7 @@ both_backends! {
         assert_eq!(seen, ["10.1.2.3", "192.0.2.44", "192.168.0.0/16", "44.0.0.0/12", "fd00::1"]);
         let wider = app.get("/api/users/alice/feeds/mixed/exclusions?max_prefix=8").json();
         assert_eq!(wider["exclusions"].as_array().unwrap().len(), 4);
-        app.get("/api/users/alice/feeds/mixed/exclusions?max_prefix=x").assert_error(400, "invalid_parameter");
+        app.get("/api/users/alice/feeds/mixed/exclusions?max_prefix=x").assert_error(422, "validation_failed");
         // The default bound can be widened or narrowed per request.
         assert!(app.get("/api/users/alice/feeds/mixed.txt?max_prefix=8").body.lines().any(|l| l == "44.0.0.0/12"));
         assert!(!app.get("/api/users/alice/feeds/mixed.txt?max_prefix=24").body.lines().any(|l| l == "45.33.0.0/16"));
@@ -151,8 +151,8 @@ both_backends! {
         assert_eq!(res.json()["details"]["formats"], json!(["csv", "json", "txt", "zeek", "suricata", "rpz", "stix", "misp"]));
         app.get("/api/users/alice/feeds/mixed?format=pdf").assert_error(404, "unknown_format");
         app.get("/api/users/alice/feeds/mixed.zeek?itype=ipv5").assert_error(400, "invalid_parameter");
-        app.get("/api/users/alice/feeds/mixed.zeek?max_prefix=33").assert_error(400, "invalid_parameter");
-        app.get("/api/users/alice/feeds/mixed.zeek?max_prefix6=129").assert_error(400, "invalid_parameter");
+        app.get("/api/users/alice/feeds/mixed.zeek?max_prefix=33").assert_error(422, "validation_failed");
+        app.get("/api/users/alice/feeds/mixed.zeek?max_prefix6=129").assert_error(422, "validation_failed");
         app.get("/api/users/alice/feeds/mixed.zeek?limit=5").assert_error(400, "unknown_parameter");
         // A private feed is another user's 404 in every format.
         fill(&app, &alice, "hidden", true);

@@ -228,8 +228,8 @@ both_backends! {
         assert!(broad.contains(&"/20 is broader than /24") && broad.contains(&"/56 is broader than /64"), "{why}");
         app.send_as("PATCH", &alice, path, &json!({"max_prefix": null, "max_prefix6": null})).assert_status(200);
         assert!(exported(&app, &alice, path, "txt", "5.100.0.0/20"), "back to the server's /16");
-        app.get_as(&alice, &format!("{path}.csv?max_prefix=33")).assert_error(400, "invalid_parameter");
-        app.get_as(&alice, &format!("{path}.json?max_prefix6=x")).assert_error(400, "invalid_parameter");
+        app.get_as(&alice, &format!("{path}.csv?max_prefix=33")).assert_error(422, "validation_failed");
+        app.get_as(&alice, &format!("{path}.json?max_prefix6=x")).assert_error(422, "validation_failed");
         app.get_as(&alice, &format!("{path}.csv?itype=nope")).assert_error(400, "invalid_parameter");
     }
 
