@@ -238,6 +238,46 @@ both_backends! {
     }
 }
 
+both_backends! {
+    fn the_issues_six_left_out_values_leave_every_format_and_say_why(app) {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/warninglists");
+        let app = TestApp::spawn_with(backend_of(&app), |s| s.warninglists = Some(dir));
+        let alice = app.user_with_token("alice");
+        app.create_feed(&alice, "alice", "f", false).assert_status(201);
+        app.send_as("POST", &alice, "/api/users/alice/feeds", &json!({"feed": {"name": "allow", "kind": "whitelist"}}))
+            .assert_status(201);
+        app.post_indicator(&alice, "alice", "allow", &json!({"thing": "partner.example.net"})).assert_status(201);
+        let left_out = [
+            ("10.1.2.3", "special_purpose"),
+            ("192.168.0.0/16", "special_purpose"),
+            ("198.51.100.7", "special_purpose"),
+            ("cdn.partner.example.net", "whitelist_feed"),
+            ("209.85.200.1", "warninglist"),
+            ("44.0.0.0/12", "max_prefix"),
+        ];
+        let items: Vec<_> = left_out.iter().map(|(v, _)| json!({"indicator": v}))
+            .chain([json!({"indicator": "evil.example.org"})]).collect();
+        app.send_as("POST", &alice, "/api/users/alice/feeds/f/indicators_bulk", &json!({"indicators": items})).assert_status(200);
+        for format in ["csv", "json", "txt", "zeek", "suricata", "rpz", "stix", "misp"] {
+            let body = app.get(&format!("/api/users/alice/feeds/f.{format}")).assert_status(200).body.clone();
+            assert!(body.contains("evil.example.org"), "{format}: {body}");
+            for (value, _) in left_out {
+                let (addr, bits) = value.split_once('/').unwrap_or((value, "32"));
+                let rpz: Vec<&str> = addr.split('.').rev().collect();
+                let rpz = format!("{bits}.{}.rpz-ip", rpz.join("."));
+                assert!(!body.contains(value) && !body.contains(&rpz), "{value} in the {format} export:\n{body}");
+            }
+        }
+        let why = app.get("/api/users/alice/feeds/f/exclusions").json();
+        let mut reasons: Vec<(String, String)> = why["exclusions"].as_array().unwrap().iter()
+            .map(|e| (e["indicator"].as_str().unwrap().to_owned(), e["reason"].as_str().unwrap().to_owned())).collect();
+        reasons.sort();
+        let mut want: Vec<(String, String)> = left_out.iter().map(|(v, r)| (v.to_string(), r.to_string())).collect();
+        want.sort();
+        assert_eq!(reasons, want);
+    }
+}
+
 #[test]
 fn a_malformed_warninglist_stops_the_start_naming_the_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
