@@ -131,7 +131,8 @@ impl Cursor {
 }
 
 /// The kind of position a route's cursor holds: a `(time, id)` pair (indicator lists and
-/// searches), a name (feeds, users) or an id (comments).
+/// searches), a name (feeds, users), a `(name, id)` pair (the directory of feeds) or an id
+/// (comments).
 pub trait CursorKey: Sized {
     /// The position of a decoded key; 400 `invalid_cursor` when it is not of this kind.
     fn from_key(key: &Value) -> Result<Self, ApiError>;
@@ -148,6 +149,15 @@ impl CursorKey for String {
         key.as_str()
             .map(str::to_string)
             .ok_or(ApiError::InvalidCursor)
+    }
+}
+
+impl CursorKey for (String, i64) {
+    fn from_key(key: &Value) -> Result<Self, ApiError> {
+        match (key[0].as_str(), key[1].as_i64()) {
+            (Some(name), Some(id)) => Ok((name.to_string(), id)),
+            _ => Err(ApiError::InvalidCursor),
+        }
     }
 }
 
