@@ -6,7 +6,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
-use crate::api::paging::{self, PageQuery};
+use crate::api::paging::{self, PageQuery, invalid};
 use crate::api::query::QueryPairs;
 use crate::api::render;
 use crate::api::representation::ApiVersion;
@@ -20,13 +20,6 @@ use crate::state::AppState;
 
 /// The longest `q` the directory takes, in characters.
 pub const MAX_Q_CHARS: usize = 100;
-
-fn invalid(parameter: &str, message: impl Into<String>) -> ApiError {
-    ApiError::InvalidParameter {
-        parameter: parameter.to_string(),
-        message: message.into(),
-    }
-}
 
 /// GET /api/feeds: 200 with the feeds the caller may read, by name then id (v0
 /// `[{"feed": {…}}]`, v1 `[{…}]`), `Link` when more follow; 400 (`invalid_parameter`,
