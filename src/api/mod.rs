@@ -7,6 +7,7 @@ pub mod attachments;
 pub mod body;
 pub mod bulk;
 pub mod comments;
+pub mod directory;
 pub mod dto;
 pub mod exclusions;
 pub mod export;
@@ -105,6 +106,7 @@ routes! {
     "/api" => [GET => root::show_root],
     "/api/health" => [GET => health::show_health],
     "/api/search" => [GET => search::search_indicators],
+    "/api/feeds" => [GET => directory::list_directory_feeds],
     "/api/users/{user}" => [GET => users::show_user],
     "/api/users/{user}/tokens" => [GET => tokens::list_tokens, POST => tokens::create_token],
     "/api/users/{user}/tokens/{tid}" => [DELETE => tokens::revoke_token],

@@ -21,7 +21,8 @@ pub use crate::domain::page::{
     ANONYMOUS_MAX, INDICATOR_PAGES, LimitRule, SEARCH_PAGES, SMALL_PAGES,
 };
 
-fn invalid(parameter: &str, message: impl Into<String>) -> ApiError {
+/// A 400 `invalid_parameter` naming the query parameter; list routes share it.
+pub fn invalid(parameter: &str, message: impl Into<String>) -> ApiError {
     ApiError::InvalidParameter {
         parameter: parameter.to_string(),
         message: message.into(),
@@ -131,7 +132,8 @@ impl Cursor {
 }
 
 /// The kind of position a route's cursor holds: a `(time, id)` pair (indicator lists and
-/// searches), a name (feeds, users) or an id (comments).
+/// searches), a name (feeds, users), a `(name, id)` pair (the directory of feeds) or an id
+/// (comments).
 pub trait CursorKey: Sized {
     /// The position of a decoded key; 400 `invalid_cursor` when it is not of this kind.
     fn from_key(key: &Value) -> Result<Self, ApiError>;
@@ -148,6 +150,15 @@ impl CursorKey for String {
         key.as_str()
             .map(str::to_string)
             .ok_or(ApiError::InvalidCursor)
+    }
+}
+
+impl CursorKey for (String, i64) {
+    fn from_key(key: &Value) -> Result<Self, ApiError> {
+        match (key[0].as_str(), key[1].as_i64()) {
+            (Some(name), Some(id)) => Ok((name.to_string(), id)),
+            _ => Err(ApiError::InvalidCursor),
+        }
     }
 }
 
@@ -273,6 +284,24 @@ mod tests {
         assert!(matches!(
             PageQuery::<i64>::read(&extra, &["limit", "cursor"], SMALL_PAGES, false),
             Err(ApiError::UnknownParameter(_))
+        ));
+    }
+
+    #[test]
+    fn a_name_and_id_cursor_round_trips_and_refuses_other_kinds() {
+        use crate::api::query::QueryPairs;
+        let first = QueryPairs::parse("q=scan").unwrap();
+        let allowed = ["q", "limit", "cursor"];
+        let page = PageQuery::<(String, i64)>::read(&first, &allowed, SMALL_PAGES, true).unwrap();
+        let cursor = page.cursor_after(&json!(["scanners", 42]));
+        let next = QueryPairs::parse(&format!("q=scan&cursor={cursor}")).unwrap();
+        let page = PageQuery::<(String, i64)>::read(&next, &allowed, SMALL_PAGES, true).unwrap();
+        assert_eq!(page.after, Some(("scanners".to_string(), 42)));
+        let name_only = page.cursor_after(&json!("scanners"));
+        let other = QueryPairs::parse(&format!("q=scan&cursor={name_only}")).unwrap();
+        assert!(matches!(
+            PageQuery::<(String, i64)>::read(&other, &allowed, SMALL_PAGES, true),
+            Err(ApiError::InvalidCursor)
         ));
     }
 

@@ -303,6 +303,28 @@ pub fn feed_fields(f: &FeedRow, owner: &str, version: ApiVersion) -> Map<String,
     o
 }
 
+/// A directory entry (`GET /api/feeds`): what a consumer needs to pick a feed, and its
+/// absolute URL in `location`; wrapped as `{"feed": …}` in v0 like every feed object.
+pub fn directory_entry(f: &FeedRow, owner: &str, version: ApiVersion, base: &str) -> Value {
+    let mut o = Map::with_capacity(9);
+    o.insert("name".into(), json!(f.name));
+    o.insert("user".into(), json!(owner));
+    o.insert("description".into(), json!(f.description));
+    o.insert(
+        "license".into(),
+        json!({"name": f.license_name, "url": f.license_url}),
+    );
+    o.insert("indicators_count".into(), json!(f.indicator_count));
+    o.insert("private".into(), json!(f.private));
+    o.insert("kind".into(), json!(f.kind));
+    o.insert("updated_at".into(), version.time(f.updated_at));
+    o.insert(
+        "location".into(),
+        json!(format!("{base}/api/users/{owner}/feeds/{}", f.name)),
+    );
+    version.wrap("feed", Value::Object(o))
+}
+
 /// The feed object in this version, with optional extra members (e.g. `indicators`).
 pub fn feed(f: &FeedRow, owner: &str, version: ApiVersion, extra: Vec<(&str, Value)>) -> Value {
     let mut o = feed_fields(f, owner, version);

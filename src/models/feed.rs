@@ -185,6 +185,103 @@ pub fn list_for_owner(
         .load(c)
 }
 
+/// How many of a feed's newest indicators (by effective time) the directory's `tag` filter
+/// looks at: the `EXISTS` walks the feed's part of `indicators_feed_page` newest first and stops
+/// there, so a feed of a million indicators without the tag costs this many rows, not a million.
+pub const DIRECTORY_TAG_WINDOW: i64 = 1000;
+
+/// What the directory of feeds ([`list_directory`]) is asked for.
+#[derive(Debug, Clone, Default)]
+pub struct DirectoryFilters {
+    /// A case-insensitive substring of the feed's name or description (already lower-case).
+    pub q: Option<String>,
+    /// One normalised tag: feeds with an indicator carrying it among their newest
+    /// [`DIRECTORY_TAG_WINDOW`] that the viewer may read and that has not expired at `now`.
+    pub tag: Option<String>,
+    /// The time expiry is judged at (the `tag` filter only).
+    pub now: NaiveDateTime,
+    /// The `(name, id)` the page starts after (exclusive).
+    pub after: Option<(String, i64)>,
+}
+
+/// A page of the directory of feeds, by `(name, id)`, with each owner's name: every public
+/// feed and the viewer's own private ones. An admin is a user here: the directory lists what a
+/// consumer may read, and never another user's private feed.
+pub fn list_directory(
+    c: &mut DbConnection,
+    viewer: Viewer,
+    f: &DirectoryFilters,
+    limit: i64,
+) -> QueryResult<Vec<(FeedRow, String)>> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{Bool, Text, Timestamp};
+    let own = match viewer {
+        Viewer::Anonymous => None,
+        Viewer::User(id) | Viewer::Admin(id) => Some(id),
+    };
+    let mut query = feeds::table.inner_join(users::table).into_boxed();
+    query = match own {
+        None => query.filter(feeds::private.eq(false)),
+        Some(id) => query.filter(feeds::private.eq(false).or(feeds::user_id.eq(id))),
+    };
+    if let Some(q) = &f.q {
+        let pattern = format!("%{}%", crate::models::search::escape_tag(q));
+        query = query.filter(
+            sql::<Bool>("(lower(feeds.name) LIKE ")
+                .bind::<Text, _>(pattern.clone())
+                .sql(" ESCAPE '\\' OR lower(feeds.description) LIKE ")
+                .bind::<Text, _>(pattern)
+                .sql(" ESCAPE '\\')"),
+        );
+    }
+    if let Some(tag) = &f.tag {
+        let t = crate::models::search::escape_tag(tag);
+        // The TLP rule: AMBER and RED indicators count only in the viewer's own feeds (an
+        // unmarked one is CLEAR in a public feed, and the only private feeds listed are own).
+        let open: Vec<String> = crate::domain::tlp::TlpSet::OPEN
+            .names()
+            .iter()
+            .map(|n| format!("'{n}'"))
+            .collect();
+        let readable = match own {
+            None => format!("(w.tlp IS NULL OR w.tlp IN ({}))", open.join(", ")),
+            Some(id) => format!(
+                "(w.tlp IS NULL OR w.tlp IN ({}) OR feeds.user_id = {id})",
+                open.join(", ")
+            ),
+        };
+        query = query.filter(
+            sql::<Bool>(&format!(
+                "EXISTS (SELECT 1 FROM indicators w WHERE w.id IN (SELECT i.id FROM indicators i \
+                 WHERE i.feed_id = feeds.id ORDER BY i.effective_at DESC, i.id DESC LIMIT \
+                 {DIRECTORY_TAG_WINDOW}) AND {readable} AND (w.tags = "
+            ))
+            .bind::<Text, _>(tag.clone())
+            .sql(" OR w.tags LIKE ")
+            .bind::<Text, _>(format!("{t},%"))
+            .sql(" ESCAPE '\\' OR w.tags LIKE ")
+            .bind::<Text, _>(format!("%,{t}"))
+            .sql(" ESCAPE '\\' OR w.tags LIKE ")
+            .bind::<Text, _>(format!("%,{t},%"))
+            .sql(" ESCAPE '\\') AND (w.expires_at IS NULL OR w.expires_at > ")
+            .bind::<Timestamp, _>(f.now)
+            .sql("))"),
+        );
+    }
+    if let Some((name, id)) = &f.after {
+        query = query.filter(
+            feeds::name
+                .gt(name.clone())
+                .or(feeds::name.eq(name.clone()).and(feeds::id.gt(*id))),
+        );
+    }
+    query
+        .order((feeds::name.asc(), feeds::id.asc()))
+        .limit(limit)
+        .select((FeedRow::as_select(), users::username))
+        .load(c)
+}
+
 /// A whitelist feed that applies to an export, with its owner's name.
 #[derive(Debug, Clone, Queryable)]
 pub struct WhitelistFeed {

@@ -59,6 +59,7 @@ mod basics;
 mod bulk;
 mod cli;
 mod curl_examples;
+mod directory;
 mod export;
 mod export_cache;
 mod feeds;
