@@ -627,6 +627,10 @@ async fn next_chunk(mut walk: Walk) -> Option<(Result<Bytes, ApiError>, Walk)> {
             writer.tail(&mut out);
         }
     }
+    if walk.fill.is_some() {
+        // Kept text holds only its bytes, not the chunk's spare capacity.
+        out.shrink_to_fit();
+    }
     let out = Bytes::from(out);
     if let Some(fill) = &mut walk.fill {
         fill.bytes += out.len();
