@@ -395,7 +395,6 @@ async fn export(
         .db
         .read(move |c| {
             let (owner, feed) = visible_feed(c, &path, &caller)?;
-            let viewer = access::viewer(&caller);
             let whitelist = ExportWhitelist::load(c, &cache, server, &feed, viewer)?;
             Ok::<_, ApiError>((owner, feed, whitelist))
         })
@@ -433,13 +432,8 @@ async fn export(
     let mut walk = Walk {
         state: state.clone(),
         ctx: Arc::new(Ctx {
-            url: format!(
-                "{}/api/users/{}/feeds/{}",
-                urls::base(&req, &state),
-                owner.username,
-                feed.name
-            ),
-            base: urls::base(&req, &state),
+            url: format!("{base}/api/users/{}/feeds/{}", owner.username, feed.name),
+            base,
             owner: owner.username,
             feed,
             format,
