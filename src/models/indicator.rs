@@ -336,11 +336,12 @@ macro_rules! feed_rows {
             query = query.filter(indicators::confidence.ge(min));
         }
         if let Some(set) = p.shown.tlps {
-            let names = set.names();
+            // `in_list`, not `eq_any`, which diesel never keeps prepared.
+            let listed = crate::db::sql::in_list(indicators::tlp, set.names());
             query = if set.contains(p.default_tlp) {
-                query.filter(indicators::tlp.is_null().or(indicators::tlp.eq_any(names)))
+                query.filter(indicators::tlp.is_null().or(listed))
             } else {
-                query.filter(indicators::tlp.eq_any(names))
+                query.filter(listed)
             };
         }
         if let Some((t, id)) = p.after {

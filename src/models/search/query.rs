@@ -147,14 +147,18 @@ macro_rules! indicator_filters {
             );
         }
         // The TLP rule: AMBER and RED only in the viewer's own feeds (an unmarked indicator of
-        // a visible feed is CLEAR unless the feed is the viewer's own private one).
+        // a visible feed is CLEAR unless the feed is the viewer's own private one). The levels
+        // are an `in_list`: diesel never keeps a statement with `eq_any` of values prepared.
         match f.viewer {
             $crate::domain::viewer::Viewer::Admin(_) => {}
             $crate::domain::viewer::Viewer::User(id) => {
                 q = q.filter(
                     indicators::tlp
                         .is_null()
-                        .or(indicators::tlp.eq_any($crate::domain::tlp::TlpSet::OPEN.names()))
+                        .or($crate::db::sql::in_list(
+                            indicators::tlp,
+                            $crate::domain::tlp::TlpSet::OPEN.names(),
+                        ))
                         .or(indicators::feed_id.eq_any({
                             // An alias: the joined statement names `feeds` already.
                             let own = diesel::alias!($crate::db::schema::feeds as own_feeds);
@@ -164,11 +168,10 @@ macro_rules! indicator_filters {
                 )
             }
             $crate::domain::viewer::Viewer::Anonymous => {
-                q = q.filter(
-                    indicators::tlp
-                        .is_null()
-                        .or(indicators::tlp.eq_any($crate::domain::tlp::TlpSet::OPEN.names())),
-                )
+                q = q.filter(indicators::tlp.is_null().or($crate::db::sql::in_list(
+                    indicators::tlp,
+                    $crate::domain::tlp::TlpSet::OPEN.names(),
+                )))
             }
         }
         if let Some(min) = f.shown.min_confidence {
@@ -183,7 +186,8 @@ macro_rules! indicator_filters {
                 (false, true) => Some(Some(true)),
                 (false, false) => None,
             };
-            let listed = indicators::tlp.eq_any(set.names());
+            // `in_list`, not `eq_any`, which diesel never keeps prepared.
+            let listed = $crate::db::sql::in_list(indicators::tlp, set.names());
             q = match unmarked {
                 None => q.filter(listed),
                 Some(None) => q.filter(listed.or(indicators::tlp.is_null())),
