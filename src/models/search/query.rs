@@ -122,6 +122,13 @@ macro_rules! indicator_filters {
                 .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
                     $crate::models::search::EXACT_ITYPES,
                 )),
+            // The partial indexes `indicators_asn` and `indicators_cc` (imported rows only).
+            $crate::models::search::Match::Asn(list) => q
+                .filter(indicators::asn.is_not_null())
+                .filter(indicators::asn.eq_any(list.clone())),
+            $crate::models::search::Match::Cc(list) => q
+                .filter(indicators::cc.is_not_null())
+                .filter(indicators::cc.eq_any(list.clone())),
         };
         if !f.itypes.is_empty() {
             q = q.filter(indicators::itype.eq_any(f.itypes.clone()));
@@ -173,6 +180,15 @@ macro_rules! indicator_filters {
         }
         if let Some(min) = f.shown.min_confidence {
             q = q.filter(indicators::confidence.ge(min));
+        }
+        if !f.shown.asns.is_empty() {
+            q = q.filter(indicators::asn.eq_any(f.shown.asns.clone()));
+        }
+        if !f.shown.ccs.is_empty() {
+            q = q.filter(indicators::cc.eq_any(f.shown.ccs.clone()));
+        }
+        if let Some(provider) = &f.shown.provider {
+            q = q.filter(indicators::provider.eq(provider.clone()));
         }
         if let Some(set) = f.shown.tlps {
             use $crate::domain::tlp::Tlp;
@@ -248,8 +264,7 @@ pub(super) fn shape(m: &Match, f: &Filters, limit: i64) -> Option<(u8, u8)> {
         && f.since.is_none()
         && f.after.is_none()
         && f.shown.live_at.is_some()
-        && f.shown.tlps.is_none()
-        && f.shown.min_confidence.is_none()
+        && !f.shown.filters_rows()
         && crate::db::sql::bucket(limit) == crate::db::sql::bucket(SEARCH_PAGES.default + 1);
     if !plain {
         return None;
