@@ -333,6 +333,29 @@ impl Shown {
     }
 }
 
+/// The `asn`, `cc` and `provider` filters of a [`Shown`] on a boxed indicator query: the
+/// part feed pages (`feed_rows!`) and searches (`indicator_filters!`) share.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! operator_filters {
+    ($q:expr, $shown:expr) => {{
+        use diesel::prelude::*;
+        use $crate::db::schema::indicators;
+        let shown: &$crate::models::indicator::Shown = $shown;
+        let mut q = $q;
+        if !shown.asns.is_empty() {
+            q = q.filter(indicators::asn.eq_any(shown.asns.clone()));
+        }
+        if !shown.ccs.is_empty() {
+            q = q.filter(indicators::cc.eq_any(shown.ccs.clone()));
+        }
+        if let Some(provider) = &shown.provider {
+            q = q.filter(indicators::provider.eq(provider.clone()));
+        }
+        q
+    }};
+}
+
 /// A feed's rows after the page's key (and since its time), newest first.
 macro_rules! feed_rows {
     ($p:expr) => {{
@@ -353,15 +376,7 @@ macro_rules! feed_rows {
         if let Some(min) = p.shown.min_confidence {
             query = query.filter(indicators::confidence.ge(min));
         }
-        if !p.shown.asns.is_empty() {
-            query = query.filter(indicators::asn.eq_any(p.shown.asns.clone()));
-        }
-        if !p.shown.ccs.is_empty() {
-            query = query.filter(indicators::cc.eq_any(p.shown.ccs.clone()));
-        }
-        if let Some(provider) = &p.shown.provider {
-            query = query.filter(indicators::provider.eq(provider.clone()));
-        }
+        query = crate::operator_filters!(query, &p.shown);
         if let Some(set) = p.shown.tlps {
             let names = set.names();
             query = if set.contains(p.default_tlp) {

@@ -181,15 +181,7 @@ macro_rules! indicator_filters {
         if let Some(min) = f.shown.min_confidence {
             q = q.filter(indicators::confidence.ge(min));
         }
-        if !f.shown.asns.is_empty() {
-            q = q.filter(indicators::asn.eq_any(f.shown.asns.clone()));
-        }
-        if !f.shown.ccs.is_empty() {
-            q = q.filter(indicators::cc.eq_any(f.shown.ccs.clone()));
-        }
-        if let Some(provider) = &f.shown.provider {
-            q = q.filter(indicators::provider.eq(provider.clone()));
-        }
+        q = $crate::operator_filters!(q, &f.shown);
         if let Some(set) = f.shown.tlps {
             use $crate::domain::tlp::Tlp;
             // An unmarked indicator has its feed's default: CLEAR if public, AMBER if private.
