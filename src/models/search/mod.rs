@@ -94,6 +94,7 @@ impl Match {
 
     /// The match rule of a search without a query value: by autonomous system when `asn` is
     /// given, else by country when `cc` is; `None` when neither is (`q` is then required).
+    /// The row filters stay too: the statement repeats the list, which matches the same rows.
     pub fn without_query(shown: &Shown) -> Option<Match> {
         if !shown.asns.is_empty() {
             return Some(Match::Asn(shown.asns.clone()));

@@ -122,13 +122,20 @@ macro_rules! indicator_filters {
                 .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
                     $crate::models::search::EXACT_ITYPES,
                 )),
-            // The partial indexes `indicators_asn` and `indicators_cc` (imported rows only).
-            $crate::models::search::Match::Asn(list) => q
-                .filter(indicators::asn.is_not_null())
-                .filter(indicators::asn.eq_any(list.clone())),
-            $crate::models::search::Match::Cc(list) => q
-                .filter(indicators::cc.is_not_null())
-                .filter(indicators::cc.eq_any(list.clone())),
+            // The partial indexes `indicators_asn` and `indicators_cc` (imported rows only); one
+            // value is an equality, so the index gives the time order and the page stops early.
+            $crate::models::search::Match::Asn(list) => match list.as_slice() {
+                [one] => q.filter(indicators::asn.eq(*one)),
+                _ => q
+                    .filter(indicators::asn.is_not_null())
+                    .filter(indicators::asn.eq_any(list.clone())),
+            },
+            $crate::models::search::Match::Cc(list) => match list.as_slice() {
+                [one] => q.filter(indicators::cc.eq(one.clone())),
+                _ => q
+                    .filter(indicators::cc.is_not_null())
+                    .filter(indicators::cc.eq_any(list.clone())),
+            },
         };
         if !f.itypes.is_empty() {
             q = q.filter(indicators::itype.eq_any(f.itypes.clone()));
