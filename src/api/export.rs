@@ -384,6 +384,9 @@ async fn export(
         "expired",
         "confidence",
         "tlp",
+        "asn",
+        "cc",
+        "provider",
     ])?;
     let since = paging::lasttime(params.get("lasttime"), state.clock.now())?;
     let filters = Filters::read(&params)?;

@@ -1,6 +1,6 @@
 //! `GET /api/search` (spec §6.7, §8): every public feed plus the caller's own private feeds
-//! (admins: all), matched by the kind of `q`, filtered, newest first, paged by cursor. No match
-//! is `[]` with 200.
+//! (admins: all), matched by the kind of `q` (without `q`: by `asn` or `cc`), filtered, newest
+//! first, paged by cursor. No match is `[]` with 200.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -19,7 +19,8 @@ use crate::error::ApiError;
 use crate::models::search::{self, Filters, Match};
 use crate::state::AppState;
 
-/// GET /api/search: 200 with matching indicators; 400 (`missing_parameter`,
+/// GET /api/search: 200 with matching indicators (without `q`: those of the `asn` or `cc`
+/// given); 400 (`missing_parameter`,
 /// `invalid_parameter`, `unknown_parameter`, `invalid_cursor`), 422 (`invalid_query`,
 /// `cidr_too_broad`).
 pub async fn search_indicators(
@@ -41,19 +42,29 @@ pub async fn search_indicators(
         "expired",
         "confidence",
         "tlp",
+        "asn",
+        "cc",
+        "provider",
     ])?;
     let limit = paging::limit(
         params.get("limit"),
         paging::SEARCH_PAGES,
         caller.user().is_none(),
     )?;
-    let raw_q = params
+    // `q` comes first (its 400 and 422 before any other parameter's); without it a search
+    // needs `asn` or `cc`, whose indexes drive it.
+    let q = params
         .get("q")
-        .ok_or_else(|| ApiError::MissingParameter("q".into()))?;
-    let q = Thing::parse(raw_q).map_err(|e| match e.code {
-        "cidr_too_broad" => ApiError::CidrTooBroad(e.message),
-        _ => ApiError::InvalidQuery(format!("q: {}", e.message)),
-    })?;
+        .map(|raw_q| {
+            Thing::parse(raw_q).map_err(|e| match e.code {
+                "cidr_too_broad" => ApiError::CidrTooBroad(e.message),
+                _ => ApiError::InvalidQuery(format!("q: {}", e.message)),
+            })
+        })
+        .transpose()?;
+    if q.is_none() && !params.contains_key("asn") && !params.contains_key("cc") {
+        return Err(ApiError::MissingParameter("q".into()));
+    }
     let mut filters = Filters {
         viewer: viewer(&caller),
         ..Default::default()
@@ -82,7 +93,11 @@ pub async fn search_indicators(
     filters.after = Cursor::decode(&params)?
         .map(|k| Cursor::time_id(&k))
         .transpose()?;
-    let rule = Match::of(&q);
+    let rule = match &q {
+        Some(q) => Match::of(q),
+        None => Match::without_query(&filters.shown)
+            .ok_or_else(|| ApiError::MissingParameter("q".into()))?,
+    };
     let base = urls::base(&req, &state);
     let (body_base, body_params) = (base.clone(), params.clone());
     let max_bytes = state.settings.max_page_bytes;

@@ -289,7 +289,7 @@ pub type PageKey = (NaiveDateTime, i64);
 /// Which page of a feed: newest first by effective time then id, after `after`, optionally
 /// only those at or after `since`, at most `limit`. Served by the index
 /// `(feed_id, effective_at, id)` at any depth.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct PageOf {
     pub feed_id: i64,
     pub since: Option<NaiveDateTime>,
@@ -302,9 +302,9 @@ pub struct PageOf {
 }
 
 /// Which rows a read shows, beyond their place in the feed or the match of a search: the
-/// expiry, the TLP rule and the `confidence` and `tlp` filters. `Shown::default()` is every
-/// row (the owner's view with `expired=include`).
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+/// expiry, the TLP rule and the `confidence`, `tlp`, `asn`, `cc` and `provider` filters.
+/// `Shown::default()` is every row (the owner's view with `expired=include`).
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Shown {
     /// Only rows not expired at this time (`None`: expired ones too).
     pub live_at: Option<NaiveDateTime>,
@@ -313,6 +313,47 @@ pub struct Shown {
     pub tlps: Option<TlpSet>,
     /// Only rows of at least this confidence (rows without one are left out).
     pub min_confidence: Option<f64>,
+    /// Only rows of one of these autonomous systems (empty: any, rows without one too).
+    pub asns: Vec<i64>,
+    /// Only rows of one of these countries, upper-case as stored (empty: any).
+    pub ccs: Vec<String>,
+    /// Only rows of this provider, exactly (`None`: any).
+    pub provider: Option<String>,
+}
+
+impl Shown {
+    /// Whether a filter beyond expiry and the TLP rule applies: one the rows answer, not an
+    /// index of the match.
+    pub fn filters_rows(&self) -> bool {
+        self.tlps.is_some()
+            || self.min_confidence.is_some()
+            || !self.asns.is_empty()
+            || !self.ccs.is_empty()
+            || self.provider.is_some()
+    }
+}
+
+/// The `asn`, `cc` and `provider` filters of a [`Shown`] on a boxed indicator query: the
+/// part feed pages (`feed_rows!`) and searches (`indicator_filters!`) share.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! operator_filters {
+    ($q:expr, $shown:expr) => {{
+        use diesel::prelude::*;
+        use $crate::db::schema::indicators;
+        let shown: &$crate::models::indicator::Shown = $shown;
+        let mut q = $q;
+        if !shown.asns.is_empty() {
+            q = q.filter(indicators::asn.eq_any(shown.asns.clone()));
+        }
+        if !shown.ccs.is_empty() {
+            q = q.filter(indicators::cc.eq_any(shown.ccs.clone()));
+        }
+        if let Some(provider) = &shown.provider {
+            q = q.filter(indicators::provider.eq(provider.clone()));
+        }
+        q
+    }};
 }
 
 /// A feed's rows after the page's key (and since its time), newest first.
@@ -335,6 +376,7 @@ macro_rules! feed_rows {
         if let Some(min) = p.shown.min_confidence {
             query = query.filter(indicators::confidence.ge(min));
         }
+        query = crate::operator_filters!(query, &p.shown);
         if let Some(set) = p.shown.tlps {
             // `in_list`, not `eq_any`, which diesel never keeps prepared.
             let listed = crate::db::sql::in_list(indicators::tlp, set.names());
@@ -420,7 +462,7 @@ pub fn page_within(c: &mut DbConnection, p: &PageOf, max_bytes: usize) -> QueryR
             &PageOf {
                 after,
                 limit: want,
-                ..*p
+                ..p.clone()
             },
         )?;
         let read = piece.len() as i64;

@@ -69,6 +69,7 @@ mod indicators;
 mod limits;
 mod marks;
 mod openapi;
+mod operator_filters;
 mod pull;
 mod purge;
 mod sdk;

@@ -44,6 +44,12 @@ pub enum Match {
     Host { from: Vec<u8>, to: Vec<u8> },
     /// Anything else (urls, e-mails, hashes): the normalised value exactly.
     Exact(String),
+    /// No query value, one of these autonomous systems (`asn=` without `q`): the partial
+    /// index `indicators_asn`, which holds imported rows only.
+    Asn(Vec<i64>),
+    /// No query value, one of these countries (`cc=` without `q`, upper-case): the partial
+    /// index `indicators_cc`.
+    Cc(Vec<String>),
 }
 
 /// The predicate of the partial index `indicators_value` (migration 9), written the same way so
@@ -84,6 +90,16 @@ impl Match {
             return Match::Host { from, to };
         }
         Match::Exact(q.as_str().to_string())
+    }
+
+    /// The match rule of a search without a query value: by autonomous system when `asn` is
+    /// given, else by country when `cc` is; `None` when neither is (`q` is then required).
+    /// The row filters stay too: the statement repeats the list, which matches the same rows.
+    pub fn without_query(shown: &Shown) -> Option<Match> {
+        if !shown.asns.is_empty() {
+            return Some(Match::Asn(shown.asns.clone()));
+        }
+        (!shown.ccs.is_empty()).then(|| Match::Cc(shown.ccs.clone()))
     }
 }
 
@@ -183,20 +199,18 @@ pub fn search(
     // connection every execution renders the whole statement's text up to three times (to
     // decide caching, to collect binds, to look the statement up).
     if m.is_range() {
-        let (mut ids, resume) = if f.tags.is_empty()
-            && f.itypes.is_empty()
-            && f.shown.tlps.is_none()
-            && f.shown.min_confidence.is_none()
-        {
-            let ids: Vec<i64> = crate::on_backend!(c, |conn| {
-                let ids_query = crate::range_ids_query!(m, f);
-                let ids = limited(ids_query, limit).load_iter::<i64, DefaultLoadingMode>(conn)?;
-                take_rows(ids, limit)
-            })?;
-            (ids, None)
-        } else {
-            filtered_range_ids(c, m, f, limit)?
-        };
+        let (mut ids, resume) =
+            if f.tags.is_empty() && f.itypes.is_empty() && !f.shown.filters_rows() {
+                let ids: Vec<i64> = crate::on_backend!(c, |conn| {
+                    let ids_query = crate::range_ids_query!(m, f);
+                    let ids =
+                        limited(ids_query, limit).load_iter::<i64, DefaultLoadingMode>(conn)?;
+                    take_rows(ids, limit)
+                })?;
+                (ids, None)
+            } else {
+                filtered_range_ids(c, m, f, limit)?
+            };
         // The extra id alone says there is more: its row is not read.
         let mut more = ids.len() > shown || resume.is_some();
         ids.truncate(shown);
@@ -298,8 +312,8 @@ fn filtered_range_ids(
 ) -> QueryResult<(Vec<i64>, Option<PageKey>)> {
     use crate::db::schema::indicators;
     use crate::db::sql::{bucket, in_list, limited, take_rows};
-    // The index answers the expiry and the TLP rule; the asked-for levels and confidence are
-    // row filters.
+    // The index answers the expiry and the TLP rule; the asked-for levels, confidence, asn,
+    // cc and provider are row filters.
     let window_filters = Filters {
         tags: Vec::new(),
         itypes: Vec::new(),

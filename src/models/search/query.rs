@@ -122,6 +122,20 @@ macro_rules! indicator_filters {
                 .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
                     $crate::models::search::EXACT_ITYPES,
                 )),
+            // The partial indexes `indicators_asn` and `indicators_cc` (imported rows only); one
+            // value is an equality, so the index gives the time order and the page stops early.
+            $crate::models::search::Match::Asn(list) => match list.as_slice() {
+                [one] => q.filter(indicators::asn.eq(*one)),
+                _ => q
+                    .filter(indicators::asn.is_not_null())
+                    .filter(indicators::asn.eq_any(list.clone())),
+            },
+            $crate::models::search::Match::Cc(list) => match list.as_slice() {
+                [one] => q.filter(indicators::cc.eq(one.clone())),
+                _ => q
+                    .filter(indicators::cc.is_not_null())
+                    .filter(indicators::cc.eq_any(list.clone())),
+            },
         };
         if !f.itypes.is_empty() {
             q = q.filter(indicators::itype.eq_any(f.itypes.clone()));
@@ -177,6 +191,7 @@ macro_rules! indicator_filters {
         if let Some(min) = f.shown.min_confidence {
             q = q.filter(indicators::confidence.ge(min));
         }
+        q = $crate::operator_filters!(q, &f.shown);
         if let Some(set) = f.shown.tlps {
             use $crate::domain::tlp::Tlp;
             // An unmarked indicator has its feed's default: CLEAR if public, AMBER if private.
@@ -252,8 +267,7 @@ pub(super) fn shape(m: &Match, f: &Filters, limit: i64) -> Option<(u8, u8)> {
         && f.since.is_none()
         && f.after.is_none()
         && f.shown.live_at.is_some()
-        && f.shown.tlps.is_none()
-        && f.shown.min_confidence.is_none()
+        && !f.shown.filters_rows()
         && crate::db::sql::bucket(limit) == crate::db::sql::bucket(SEARCH_PAGES.default + 1);
     if !plain {
         return None;

@@ -49,6 +49,9 @@ fn each_shape_key_stands_for_exactly_one_statement_text() {
         from: b"com.example.".to_vec(),
         to: b"com.example/".to_vec(),
     });
+    matches.push(Match::Asn(vec![64500]));
+    matches.push(Match::Asn(vec![64500, 64501]));
+    matches.push(Match::Cc(vec!["DE".into()]));
     let viewers = [
         Viewer::Anonymous,
         Viewer::User(1),
@@ -84,7 +87,35 @@ fn each_shape_key_stands_for_exactly_one_statement_text() {
                 },
                 ..live(1)
             };
-            for f in [&live(1), &live(2), &filtered, &with_expired, &confident] {
+            let operator = |shown: Shown| Filters {
+                shown: Shown {
+                    live_at: live(1).shown.live_at,
+                    ..shown
+                },
+                ..live(1)
+            };
+            let by_asn = operator(Shown {
+                asns: vec![64500],
+                ..Shown::default()
+            });
+            let by_cc = operator(Shown {
+                ccs: vec!["DE".into(), "FR".into()],
+                ..Shown::default()
+            });
+            let by_provider = operator(Shown {
+                provider: Some("shadowserver".into()),
+                ..Shown::default()
+            });
+            for f in [
+                &live(1),
+                &live(2),
+                &filtered,
+                &with_expired,
+                &confident,
+                &by_asn,
+                &by_cc,
+                &by_provider,
+            ] {
                 for limit in [1, 2, 25, 26, 32, 33, 101] {
                     if let Some(key) = shape(m, f, limit) {
                         by_key.entry(key).or_default().insert(texts(m, f, limit));

@@ -1,0 +1,2 @@
+DROP INDEX indicators_cc;
+DROP INDEX indicators_asn;
