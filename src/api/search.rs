@@ -95,8 +95,25 @@ pub async fn search_indicators(
         .transpose()?;
     let rule = match &q {
         Some(q) => Match::of(q),
-        None => Match::without_query(&filters.shown)
-            .ok_or_else(|| ApiError::MissingParameter("q".into()))?,
+        None => {
+            // Without `q` one value drives the search (`asn`, else `cc`), so its index gives
+            // the time order; a list would be read whole and sorted before the page. The
+            // other filters, lists included, apply to the rows it reads.
+            let (name, n) = if filters.shown.asns.is_empty() {
+                ("cc", filters.shown.ccs.len())
+            } else {
+                ("asn", filters.shown.asns.len())
+            };
+            if n > 1 {
+                return Err(ApiError::invalid(
+                    name,
+                    "one_value_without_q",
+                    format!("without q, give one {name} (a list needs q)"),
+                ));
+            }
+            Match::without_query(&filters.shown)
+                .ok_or_else(|| ApiError::MissingParameter("q".into()))?
+        }
     };
     let base = urls::base(&req, &state);
     let (body_base, body_params) = (base.clone(), params.clone());

@@ -60,7 +60,12 @@ pub const EXACT_ITYPES: &str = "indicators.itype NOT IN ('ipv4', 'ipv6', 'fqdn')
 impl Match {
     /// Whether the rule matches a range of stored values (many indicators per query).
     pub fn is_range(&self) -> bool {
-        matches!(self, Match::Network { .. } | Match::Host { .. })
+        // An autonomous system or a country holds millions of rows: read like a network,
+        // ids first, with the scan budget under row filters.
+        matches!(
+            self,
+            Match::Network { .. } | Match::Host { .. } | Match::Asn(_) | Match::Cc(_)
+        )
     }
 
     /// The match rule of a parsed query value.
