@@ -14,7 +14,7 @@ use crate::api::paging::{self, PageQuery};
 use crate::api::query::QueryPairs;
 use crate::api::render;
 use crate::api::representation::{self, ApiVersion};
-use crate::api::shown::{RowFilters, Window};
+use crate::api::shown::FeedPageRequest;
 use crate::api::urls;
 use crate::api::users::UserPath;
 use crate::auth::access;
@@ -27,7 +27,6 @@ use crate::models::feed::{self, NewFeed};
 use crate::models::indicator;
 use crate::models::user::{self, UserRow};
 use crate::state::AppState;
-use chrono::NaiveDateTime;
 
 /// GET /api/users/{user}/feeds: 200 with the user's feeds by name (owner and admins see private
 /// ones); 400, 404.
@@ -142,29 +141,12 @@ pub async fn show_feed(
         let path = path.into_inner();
         return export::export_named(state, version, caller, query, path, req, &format).await;
     }
-    let page = PageQuery::<(NaiveDateTime, i64)>::read(
-        &query,
-        &[
-            "limit",
-            "lasttime",
-            "cursor",
-            "expired",
-            "confidence",
-            "tlp",
-            "asn",
-            "cc",
-            "provider",
-        ],
-        paging::INDICATOR_PAGES,
-        caller.user().is_none(),
-    )?;
     let now = state.clock.now();
-    let window = Window {
-        since: paging::lasttime(page.params.get("lasttime"), now)?,
-        after: page.after,
-        limit: page.limit,
-    };
-    let filters = RowFilters::read(&page.params)?;
+    let FeedPageRequest {
+        page,
+        window,
+        filters,
+    } = FeedPageRequest::read(&query, caller.user().is_none(), now)?;
     let path = path.into_inner();
     let base = urls::base(&req, &state);
     let (body_base, body_params) = (base.clone(), page.params.clone());

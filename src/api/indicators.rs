@@ -4,7 +4,6 @@
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::NaiveDateTime;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -13,11 +12,10 @@ use crate::api::dto::indicator::{IndicatorRequest, Patch, Place};
 use crate::api::feed_path::{FeedPath, visible_feed, writable_feed};
 use crate::api::indicator_views::{full_object, load_views, render_shown};
 use crate::api::indicator_write::{self, append_comment, apply, rules};
-use crate::api::paging::{self, PageQuery};
 use crate::api::query::{NoParams, QueryPairs};
 use crate::api::render::IndicatorView;
 use crate::api::representation::ApiVersion;
-use crate::api::shown::{RowFilters, Window};
+use crate::api::shown::FeedPageRequest;
 use crate::api::tokens::parse_id;
 use crate::api::urls;
 use crate::auth::access;
@@ -62,29 +60,12 @@ pub async fn list_indicators(
     path: web::Path<FeedPath>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let page = PageQuery::<(NaiveDateTime, i64)>::read(
-        &query,
-        &[
-            "limit",
-            "lasttime",
-            "cursor",
-            "expired",
-            "confidence",
-            "tlp",
-            "asn",
-            "cc",
-            "provider",
-        ],
-        paging::INDICATOR_PAGES,
-        caller.user().is_none(),
-    )?;
     let now = state.clock.now();
-    let window = Window {
-        since: paging::lasttime(page.params.get("lasttime"), now)?,
-        after: page.after,
-        limit: page.limit,
-    };
-    let filters = RowFilters::read(&page.params)?;
+    let FeedPageRequest {
+        page,
+        window,
+        filters,
+    } = FeedPageRequest::read(&query, caller.user().is_none(), now)?;
     let path = path.into_inner();
     let max_bytes = state.settings.max_page_bytes;
     let (views, extras, more) = state

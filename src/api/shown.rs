@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDateTime;
 
+use crate::api::paging::{self, PageQuery};
+use crate::api::query::QueryPairs;
 use crate::domain::expiry::parse_confidence;
 use crate::domain::tlp::{Tlp, TlpSet};
 use crate::domain::viewer::Viewer;
@@ -181,6 +183,40 @@ impl RowFilters {
             ccs: self.ccs.clone(),
             provider: self.provider.clone(),
         }
+    }
+}
+
+/// A request for a page of one feed's indicators (the feed page and the indicator list):
+/// its paging, where it starts, and which rows it shows.
+pub struct FeedPageRequest {
+    pub page: PageQuery<PageKey>,
+    pub window: Window,
+    pub filters: RowFilters,
+}
+
+impl FeedPageRequest {
+    /// Reads `limit`, `lasttime`, `cursor` and the row filters; `now` resolves `lasttime`.
+    pub fn read(query: &QueryPairs, anonymous: bool, now: NaiveDateTime) -> Result<Self, ApiError> {
+        let page = PageQuery::<PageKey>::read(
+            query,
+            &[
+                "limit", "lasttime", "cursor", PARAMS[0], PARAMS[1], PARAMS[2], PARAMS[3],
+                PARAMS[4], PARAMS[5],
+            ],
+            paging::INDICATOR_PAGES,
+            anonymous,
+        )?;
+        let window = Window {
+            since: paging::lasttime(page.params.get("lasttime"), now)?,
+            after: page.after,
+            limit: page.limit,
+        };
+        let filters = RowFilters::read(&page.params)?;
+        Ok(FeedPageRequest {
+            page,
+            window,
+            filters,
+        })
     }
 }
 
