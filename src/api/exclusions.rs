@@ -13,7 +13,7 @@ use crate::api::feed_path::{FeedPath, visible_feed};
 use crate::api::paging::{self, Cursor, PageQuery};
 use crate::api::query::QueryPairs;
 use crate::api::representation::ApiVersion;
-use crate::api::shown::{RowFilters, Window};
+use crate::api::shown::{self, RowFilters, Window};
 use crate::api::urls;
 use crate::api::whitelists::ExportWhitelist;
 use crate::auth::access;
@@ -38,18 +38,7 @@ pub async fn list_exclusions(
 ) -> Result<HttpResponse, ApiError> {
     let page = PageQuery::<(NaiveDateTime, i64)>::read(
         &query,
-        &[
-            "limit",
-            "cursor",
-            "max_prefix",
-            "max_prefix6",
-            "expired",
-            "confidence",
-            "tlp",
-            "asn",
-            "cc",
-            "provider",
-        ],
+        &shown::allowed(&["limit", "cursor", "max_prefix", "max_prefix6"]),
         paging::INDICATOR_PAGES,
         caller.user().is_none(),
     )?;

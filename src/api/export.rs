@@ -24,7 +24,7 @@ use crate::api::paging::{self, ANONYMOUS_MAX};
 use crate::api::query::QueryPairs;
 use crate::api::render::{IndicatorJson, IndicatorView, protocol_name};
 use crate::api::representation::{ApiVersion, TimeText};
-use crate::api::shown::{RowFilters, Window};
+use crate::api::shown::{self, RowFilters, Window};
 use crate::api::urls;
 use crate::api::whitelists::{ExportWhitelist, Found};
 use crate::auth::access;
@@ -375,19 +375,13 @@ async fn export(
     req: HttpRequest,
     format: Format,
 ) -> Result<HttpResponse, ApiError> {
-    let params = query.only(&[
+    let params = query.only(&shown::allowed(&[
         "lasttime",
         "itype",
         "tags",
         "max_prefix",
         "max_prefix6",
-        "expired",
-        "confidence",
-        "tlp",
-        "asn",
-        "cc",
-        "provider",
-    ])?;
+    ]))?;
     let since = paging::lasttime(params.get("lasttime"), state.clock.now())?;
     let filters = Filters::read(&params)?;
     let rows = RowFilters::read(&params)?;

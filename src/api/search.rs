@@ -9,7 +9,7 @@ use crate::api::paging::{self, Cursor};
 use crate::api::query::QueryPairs;
 use crate::api::render::IndicatorView;
 use crate::api::representation::{self, ApiVersion};
-use crate::api::shown::RowFilters;
+use crate::api::shown::{self, RowFilters};
 use crate::api::urls;
 use crate::auth::access::viewer;
 use crate::auth::caller::Caller;
@@ -30,22 +30,9 @@ pub async fn search_indicators(
     query: QueryPairs,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let params = query.only(&[
-        "q",
-        "limit",
-        "cursor",
-        "itype",
-        "tags",
-        "lasttime",
-        "user",
-        "feed",
-        "expired",
-        "confidence",
-        "tlp",
-        "asn",
-        "cc",
-        "provider",
-    ])?;
+    let params = query.only(&shown::allowed(&[
+        "q", "limit", "cursor", "itype", "tags", "lasttime", "user", "feed",
+    ]))?;
     let limit = paging::limit(
         params.get("limit"),
         paging::SEARCH_PAGES,

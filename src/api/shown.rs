@@ -21,6 +21,11 @@ use crate::models::indicator::{PageKey, PageOf, Shown};
 /// The parameters [`RowFilters::read`] reads; list them among a route's allowed ones.
 pub const PARAMS: [&str; 6] = ["expired", "confidence", "tlp", "asn", "cc", "provider"];
 
+/// A route's own parameters and the row filters' ([`PARAMS`]): what it allows.
+pub fn allowed(own: &[&'static str]) -> Vec<&'static str> {
+    own.iter().chain(PARAMS.iter()).copied().collect()
+}
+
 /// At most this many values in an `asn` or `cc` list.
 pub const MAX_LISTED: usize = 20;
 
@@ -199,10 +204,7 @@ impl FeedPageRequest {
     pub fn read(query: &QueryPairs, anonymous: bool, now: NaiveDateTime) -> Result<Self, ApiError> {
         let page = PageQuery::<PageKey>::read(
             query,
-            &[
-                "limit", "lasttime", "cursor", PARAMS[0], PARAMS[1], PARAMS[2], PARAMS[3],
-                PARAMS[4], PARAMS[5],
-            ],
+            &allowed(&["limit", "lasttime", "cursor"]),
             paging::INDICATOR_PAGES,
             anonymous,
         )?;
