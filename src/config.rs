@@ -96,6 +96,39 @@ pub struct Settings {
           value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub purge_batch_rows: u32,
 
+    /// Days the change log keeps a change (`GET …/changes`, the stream); a `since` older than
+    /// what was deleted is answered 410 `changes_expired`. Deleted by the purge cycle.
+    #[arg(long, env = "FEEDGATE_CHANGES_RETENTION_DAYS", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(0..=36_500))]
+    pub changes_retention_days: u32,
+
+    /// Milliseconds between two looks for indicators whose expiry passed, to log their
+    /// `expired` change (one gateway logs each; they look at most a few seconds late).
+    #[arg(long, env = "FEEDGATE_EXPIRY_SCAN_MILLIS", default_value_t = 2000,
+          value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
+    pub expiry_scan_millis: u64,
+
+    /// Milliseconds between two looks at the change log for the open streams of this gateway
+    /// (changes made through another gateway reach a stream within about this time).
+    #[arg(long, env = "FEEDGATE_STREAM_POLL_MILLIS", default_value_t = 500,
+          value_parser = clap::value_parser!(u64).range(50..=60_000))]
+    pub stream_poll_millis: u64,
+
+    /// Seconds between two heartbeats (SSE comments) on an idle change stream.
+    #[arg(long, env = "FEEDGATE_STREAM_HEARTBEAT_SECS", default_value_t = 15,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub stream_heartbeat_secs: u64,
+
+    /// Change streams open at once on this gateway (beyond: 429 `too_many_streams`).
+    #[arg(long, env = "FEEDGATE_MAX_STREAMS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_streams: u32,
+
+    /// Change streams one user (or one address, anonymous) may hold open on this gateway.
+    #[arg(long, env = "FEEDGATE_MAX_STREAMS_PER_USER", default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_streams_per_user: u32,
+
     /// Largest attachment, in bytes once decoded (larger → 422 `too_large`).
     #[arg(long, env = "FEEDGATE_MAX_ATTACHMENT_BYTES", default_value_t = 5 * 1024 * 1024)]
     pub max_attachment_bytes: usize,

@@ -87,6 +87,12 @@ pub enum ApiError {
         format: String,
         known: Vec<&'static str>,
     },
+    /// A change-log `since` older than what the retention kept (410 `changes_expired`): the
+    /// client takes a fresh export, then follows from `oldest`.
+    #[error(
+        "changes after this seq are no longer kept; take a fresh export and follow from the oldest seq kept"
+    )]
+    ChangesExpired { oldest: i64 },
     #[error("method not allowed")]
     MethodNotAllowed(Vec<&'static str>),
     #[error("none of the accepted media types can be served")]
@@ -152,6 +158,10 @@ pub enum ApiError {
         limit: u32,
         retry_after: Duration,
     },
+    /// No room for another open change stream (429 `too_many_streams`, `Retry-After`); `scope`
+    /// is `user` or `server`.
+    #[error("too many change streams are open; close one or retry later")]
+    TooManyStreams { scope: &'static str, limit: u32 },
     #[error("conflicting concurrent write; retrying is safe")]
     Conflict,
     #[error("this would leave the server without an enabled admin")]
@@ -224,6 +234,7 @@ impl ApiError {
             ApiError::AdminRequired => "admin_required",
             ApiError::NotFound => "not_found",
             ApiError::UnknownFormat { .. } => "unknown_format",
+            ApiError::ChangesExpired { .. } => "changes_expired",
             ApiError::MethodNotAllowed(_) => "method_not_allowed",
             ApiError::NotAcceptable => "not_acceptable",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
@@ -241,6 +252,7 @@ impl ApiError {
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::BurstLimited { .. } => "burst_limited",
             ApiError::TooManyImports { .. } => "too_many_imports",
+            ApiError::TooManyStreams { .. } => "too_many_streams",
             ApiError::DatabaseBusy => "database_busy",
             ApiError::ServerBusy(_) => "server_busy",
             ApiError::QueryTimeout => "query_timeout",
@@ -312,7 +324,8 @@ impl ApiError {
                 format: String::new(),
                 known: Vec::new(),
             },
-            ApiError::UnknownFormat { .. } => ApiError::MethodNotAllowed(Vec::new()),
+            ApiError::UnknownFormat { .. } => ApiError::ChangesExpired { oldest: 0 },
+            ApiError::ChangesExpired { .. } => ApiError::MethodNotAllowed(Vec::new()),
             ApiError::MethodNotAllowed(_) => ApiError::NotAcceptable,
             ApiError::NotAcceptable => ApiError::PayloadTooLarge { limit: 0 },
             ApiError::PayloadTooLarge { .. } => ApiError::RequestTimeout { idle_secs: 0 },
@@ -355,7 +368,11 @@ impl ApiError {
                 limit: 0,
                 retry_after: Duration::ZERO,
             },
-            ApiError::TooManyImports { .. } => ApiError::Conflict,
+            ApiError::TooManyImports { .. } => ApiError::TooManyStreams {
+                scope: "",
+                limit: 0,
+            },
+            ApiError::TooManyStreams { .. } => ApiError::Conflict,
             ApiError::Conflict => ApiError::LastAdmin,
             ApiError::LastAdmin => ApiError::DatabaseBusy,
             ApiError::DatabaseBusy => ApiError::ServerBusy(""),
@@ -403,6 +420,10 @@ impl ApiError {
             ApiError::TooManyImports { scope, limit, .. } => {
                 json!({ "scope": scope, "limit": limit })
             }
+            ApiError::TooManyStreams { scope, limit } => {
+                json!({ "scope": scope, "limit": limit })
+            }
+            ApiError::ChangesExpired { oldest } => json!({ "oldest": oldest }),
             ApiError::Invalid(errors) => json!({ "errors": errors }),
             ApiError::InvalidItems { errors, total } => {
                 json!({ "errors": errors, "error_count": total })
@@ -465,6 +486,7 @@ impl ResponseError for ApiError {
                 StatusCode::FORBIDDEN
             }
             ApiError::NotFound | ApiError::UnknownFormat { .. } => StatusCode::NOT_FOUND,
+            ApiError::ChangesExpired { .. } => StatusCode::GONE,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             ApiError::RequestTimeout { .. } | ApiError::HeadTimeout { .. } => {
@@ -485,7 +507,8 @@ impl ResponseError for ApiError {
             ApiError::Conflict | ApiError::LastAdmin => StatusCode::CONFLICT,
             ApiError::RateLimited { .. }
             | ApiError::BurstLimited { .. }
-            | ApiError::TooManyImports { .. } => StatusCode::TOO_MANY_REQUESTS,
+            | ApiError::TooManyImports { .. }
+            | ApiError::TooManyStreams { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::DatabaseBusy
             | ApiError::ServerBusy(_)
             | ApiError::QueryTimeout
@@ -518,6 +541,9 @@ impl ResponseError for ApiError {
             }
             ApiError::ServerBusy(_) => {
                 res.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
+            }
+            ApiError::TooManyStreams { .. } => {
+                res.insert_header((header::RETRY_AFTER, HeaderValue::from_static("30")));
             }
             ApiError::RateLimited { retry_after, .. }
             | ApiError::BurstLimited { retry_after }

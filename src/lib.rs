@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod change_log;
 pub mod cli;
 pub mod clock;
 pub mod config;

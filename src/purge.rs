@@ -10,7 +10,8 @@
 //! counters given back in the same transaction), so a huge purge never holds the write lock
 //! long and other writers go between its batches. A gateway that stops half-way leaves the rest
 //! to the next cycle's claimant. Each gateway runs [`run_cycle`] every interval from its start
-//! (`startup`); `POST /api/admin/purge` runs it at once.
+//! (`startup`); `POST /api/admin/purge` runs it at once. The same cycle deletes the change
+//! log's changes older than `--changes-retention-days`.
 
 use chrono::{DateTime, Duration, NaiveDateTime};
 use diesel::QueryResult;
@@ -19,7 +20,7 @@ use crate::config::Settings;
 use crate::db::{Db, RunError, WriteTx};
 use crate::limits::quota;
 use crate::metrics::Metrics;
-use crate::models::{feed, meta, purge};
+use crate::models::{change, feed, meta, purge};
 
 /// The purge's settings.
 #[derive(Debug, Clone, Copy)]
@@ -30,6 +31,8 @@ pub struct Plan {
     pub interval_secs: i64,
     /// Rows per batch and transaction (at least 1).
     pub batch_rows: i64,
+    /// How long the change log keeps a change (`--changes-retention-days`).
+    pub retention: Duration,
 }
 
 impl Plan {
@@ -41,6 +44,7 @@ impl Plan {
                 .unwrap_or(i64::MAX)
                 .max(1),
             batch_rows: i64::from(settings.purge_batch_rows).max(1),
+            retention: Duration::days(i64::from(settings.changes_retention_days)),
         }
     }
 
@@ -67,6 +71,8 @@ pub struct CycleOutcome {
     pub cycle_start: NaiveDateTime,
     /// Indicators that expired before this were deleted.
     pub cutoff: NaiveDateTime,
+    /// Changes deleted from the change log (made before now − the retention).
+    pub changes_pruned: u64,
 }
 
 /// Runs the purge of the cycle `now` falls in, unless a gateway already claimed it: the
@@ -84,6 +90,7 @@ pub async fn run_cycle(
         purged: 0,
         cycle_start: DateTime::from_timestamp(start, 0).map_or(now, |t| t.naive_utc()),
         cutoff: now - plan.grace,
+        changes_pruned: 0,
     };
     outcome.claimed = db
         .write(move |c| meta::claim_cycle(c, meta::PURGE_CYCLE, start, now).map_err(RunError::from))
@@ -105,6 +112,18 @@ pub async fn run_cycle(
     }
     if outcome.purged > 0 {
         tracing::info!(purged = outcome.purged, cutoff = %cutoff, "expired indicators purged");
+    }
+    // The change log's retention, in batches the same way: a `since` before what it deletes
+    // is then refused with 410 (`models::change::prune` records how far each feed's went).
+    let kept_from = now - plan.retention;
+    loop {
+        let n = db
+            .write(move |c| change::prune(c, kept_from, plan.batch_rows).map_err(RunError::from))
+            .await?;
+        outcome.changes_pruned += n as u64;
+        if (n as i64) < plan.batch_rows {
+            break;
+        }
     }
     Ok(outcome)
 }
@@ -137,6 +156,7 @@ mod tests {
             grace: Duration::days(30),
             interval_secs: 3600,
             batch_rows: 10,
+            retention: Duration::days(30),
         };
         let at = |s: &str| plan.cycle_start(parse_time(s).unwrap());
         assert_eq!(at("2026-12-07T10:00:00Z"), at("2026-12-07T10:59:59Z"));

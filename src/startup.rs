@@ -17,6 +17,7 @@ use actix_web::{App, HttpRequest, web};
 use crate::auth::accounts::{self, Minted};
 use crate::auth::cache::TokenCache;
 use crate::auth::password::Verifier;
+use crate::change_log::{self, Watch};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{self, DatabaseUrl, Db, PoolOptions};
@@ -27,6 +28,7 @@ use crate::framing::{self, Guarded};
 use crate::import::gate::ImportGate;
 use crate::limits::burst::Burst;
 use crate::limits::daily::Pending;
+use crate::limits::streams::StreamSlots;
 use crate::metrics::Metrics;
 use crate::models::{meta, user};
 use crate::state::AppState;
@@ -105,6 +107,11 @@ impl Application {
             exports: Arc::new(crate::export::cache::ExportCache::new(
                 settings.export_cache_mib.saturating_mul(1024 * 1024),
             )),
+            streams: Arc::new(StreamSlots::new(
+                settings.max_streams,
+                settings.max_streams_per_user,
+            )),
+            change_watch: Arc::new(Watch::default()),
             settings: settings.clone(),
         });
         let gate = web::Data::new(limits::middleware::Gate {
@@ -199,8 +206,12 @@ impl Application {
         let state = self.state.clone();
         let housekeeping = actix_web::rt::spawn(housekeeping(state.clone()));
         let purging = actix_web::rt::spawn(purge_cycles(state.clone()));
+        let scanning = actix_web::rt::spawn(expiry_scans(state.clone()));
+        let watching = actix_web::rt::spawn(stream_looks(state.clone()));
         let result = self.server.await;
         housekeeping.abort();
+        scanning.abort();
+        watching.abort();
         // Stops between two batches: each one's transaction commits or rolls back whole.
         purging.abort();
         // Unlimited users' last requests are written before the process ends, and the unused
@@ -263,6 +274,42 @@ async fn purge_cycles(state: web::Data<AppState>) {
         if let Err(e) = purge::run_cycle(&state.db, &state.metrics, plan, now).await {
             tracing::warn!(error = %e, "the purge of expired indicators failed; the next cycle goes on");
         }
+    }
+}
+
+/// The change log's expiry scan (`change_log::scan`) every `--expiry-scan-millis`.
+async fn expiry_scans(state: web::Data<AppState>) {
+    let period = std::time::Duration::from_millis(state.settings.expiry_scan_millis.max(100));
+    every(period, || async {
+        if let Err(e) = change_log::scan(&state.db, state.clock.now()).await {
+            tracing::warn!(error = %e, "the expiry scan of the change log failed; the next one goes on");
+        }
+    })
+    .await
+}
+
+/// The change streams' look for writes (`change_log::Watch`) every `--stream-poll-millis`.
+async fn stream_looks(state: web::Data<AppState>) {
+    let period = std::time::Duration::from_millis(state.settings.stream_poll_millis.max(50));
+    every(period, || async {
+        if let Err(e) = state.change_watch.look(&state.db).await {
+            tracing::warn!(error = %e, "the change streams' look for writes failed");
+        }
+    })
+    .await
+}
+
+/// Runs `work` every `period`, a late run delaying the next rather than bunching them.
+async fn every<F, Fut>(period: std::time::Duration, work: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut tick = actix_web::rt::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        work().await;
     }
 }
 

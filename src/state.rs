@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::auth::cache::TokenCache;
 use crate::auth::password::Verifier;
+use crate::change_log::Watch;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::Db;
@@ -13,6 +14,7 @@ use crate::export::cache::ExportCache;
 use crate::import::gate::ImportGate;
 use crate::limits::burst::Burst;
 use crate::limits::daily::Pending;
+use crate::limits::streams::StreamSlots;
 use crate::metrics::Metrics;
 
 /// What every handler can reach.
@@ -40,4 +42,8 @@ pub struct AppState {
     pub feed_whitelists: Arc<FeedCache>,
     /// Whole exports kept while their feed is unchanged (`export::cache`).
     pub exports: Arc<ExportCache>,
+    /// The change streams open on this gateway (`limits::streams`).
+    pub streams: Arc<StreamSlots>,
+    /// What the change streams wait on (`change_log::Watch`).
+    pub change_watch: Arc<Watch>,
 }

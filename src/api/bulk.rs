@@ -23,6 +23,7 @@ use crate::domain::merge::{MAX_COMMENTS, Rule, Sightings, comment_fits, replace_
 use crate::domain::thing::Thing;
 use crate::error::ApiError;
 use crate::limits::quota;
+use crate::models::change::{self, Op, Rows};
 use crate::models::comment;
 use crate::models::feed::{self, FeedRow};
 use crate::models::indicator::{self, IndicatorChanges, IndicatorRow, NewIndicator};
@@ -54,7 +55,10 @@ pub async fn create_indicators_bulk(
         // After the insert, which tells how many values were new: over quota, the caller's
         // savepoint (SQLite) or transaction (PostgreSQL) is rolled back with everything above.
         quota::take_indicators(c, &owner, new, &defaults)?;
-        feed::add_indicators(c, feed_row.id, new, now)?;
+        let written = feed::add_indicators(c, feed_row.id, new, now)?;
+        let (created, updated) = changed_ids(&out);
+        change::append(c, &written, Op::Created, Rows::Ids(&created))?;
+        change::append(c, &written, Op::Updated, Rows::Ids(&updated))?;
         Ok::<_, ApiError>((owner.username, feed_row.name, out))
     })
     .await?;
@@ -77,6 +81,24 @@ pub async fn create_indicators_bulk(
         rows: &rows,
         items: &listed,
     }))
+}
+
+/// The ids the request created and those it updated, each once in item order (a value
+/// created by one item and merged by a later one is a creation only).
+fn changed_ids(rows: &[(i64, bool)]) -> (Vec<i64>, Vec<i64>) {
+    let mut seen = std::collections::HashSet::with_capacity(rows.len());
+    let (mut created, mut updated) = (Vec::new(), Vec::new());
+    for (id, _) in rows.iter().filter(|(_, c)| *c) {
+        if seen.insert(*id) {
+            created.push(*id);
+        }
+    }
+    for (id, _) in rows.iter().filter(|(_, c)| !*c) {
+        if seen.insert(*id) {
+            updated.push(*id);
+        }
+    }
+    (created, updated)
 }
 
 /// The bulk answer, encoded straight from the rows: a `Value` object per item (six members

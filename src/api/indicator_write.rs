@@ -15,6 +15,7 @@ use crate::domain::thing::Thing;
 use crate::error::ApiError;
 use crate::limits::quota;
 use crate::models::attachment::{self, NewAttachment};
+use crate::models::change::{self, Op, Rows};
 use crate::models::comment;
 use crate::models::feed::{self, FeedRow};
 use crate::models::indicator::{self, IndicatorChanges, IndicatorRow, NewIndicator};
@@ -91,7 +92,8 @@ pub fn apply(
             let new = new_row((owner, feed_row), thing, input, ctx)
                 .map_err(|e| ApiError::invalid(&tags_field, e.code, e.message))?;
             let row = indicator::insert(c, &new)?;
-            feed::add_indicators(c, feed_row.id, 1, now)?;
+            let written = feed::add_indicators(c, feed_row.id, 1, now)?;
+            change::append(c, &written, Op::Created, Rows::Ids(&[row.id]))?;
             (row, true)
         }
         Some(mut old) => {
@@ -128,7 +130,8 @@ pub fn apply(
                 )),
             };
             let row = indicator::update(c, old.id, &changes)?;
-            feed::add_indicators(c, feed_row.id, 0, now)?;
+            let written = feed::add_indicators(c, feed_row.id, 0, now)?;
+            change::append(c, &written, Op::Updated, Rows::Ids(&[row.id]))?;
             (row, false)
         }
     };

@@ -23,6 +23,7 @@ use crate::auth::caller::{Caller, WriteCaller};
 use crate::db::Db;
 use crate::error::{ApiError, FieldError};
 use crate::limits::quota;
+use crate::models::change::{self, Op, Rows};
 use crate::models::feed::{self};
 use crate::models::indicator::{self, IndicatorChanges};
 use crate::state::AppState;
@@ -282,7 +283,8 @@ pub async fn update_indicator(
                 }
                 row = append_comment(c, &row, writer.0.id, text, now)?;
             }
-            feed::add_indicators(c, feed.id, 0, now)?;
+            let written = feed::add_indicators(c, feed.id, 0, now)?;
+            change::append(c, &written, Op::Updated, Rows::Ids(&[row.id]))?;
             full_object(
                 c,
                 &mut IndicatorView::of(row, &feed, &owner.username),
@@ -321,7 +323,8 @@ pub async fn delete_indicator(
                 &base,
             )?;
             indicator::delete(c, row.id)?;
-            feed::add_indicators(c, feed.id, -1, now)?;
+            let written = feed::add_indicators(c, feed.id, -1, now)?;
+            change::append_deleted(c, &written, row.id, row.tlp.as_deref())?;
             quota::take_indicators(c, &owner, -1, &defaults)?;
             Ok::<_, ApiError>(object)
         })

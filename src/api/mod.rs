@@ -6,6 +6,7 @@ pub mod admin;
 pub mod attachments;
 pub mod body;
 pub mod bulk;
+pub mod changes;
 pub mod comments;
 pub mod directory;
 pub mod dto;
@@ -26,6 +27,7 @@ pub mod representation;
 pub mod root;
 pub mod search;
 pub mod shown;
+pub mod stream;
 pub mod tokens;
 pub mod urls;
 pub mod users;
@@ -118,6 +120,8 @@ routes! {
     "/api/users/{user}/feeds/{feed}" => [GET => feeds::show_feed, PATCH => feeds::update_feed, DELETE => feeds::delete_feed],
     "/api/users/{user}/feeds/{feed}/indicators" => [GET => indicators::list_indicators, POST => indicators::create_indicator],
     "/api/users/{user}/feeds/{feed}/indicators/{id}" => [GET => indicators::show_indicator, PATCH => indicators::update_indicator, DELETE => indicators::delete_indicator],
+    "/api/users/{user}/feeds/{feed}/changes" => [GET => changes::list_changes],
+    "/api/users/{user}/feeds/{feed}/stream" => [GET => stream::stream_changes],
     "/api/users/{user}/feeds/{feed}/exclusions" => [GET => exclusions::list_exclusions],
     "/api/users/{user}/feeds/{feed}/indicators_bulk" => [POST => bulk::create_indicators_bulk],
     "/api/users/{user}/feeds/{feed}/imports/shadowserver" => [POST => imports::import_shadowserver],

@@ -61,6 +61,7 @@ diesel::table! {
         max_prefix6 -> Nullable<Integer>,
         lifetimes -> Nullable<Text>,
         version -> BigInt,
+        changes_pruned_seq -> BigInt,
     }
 }
 
@@ -140,7 +141,20 @@ diesel::joinable!(indicators -> feeds (feed_id));
 diesel::joinable!(comments -> indicators (indicator_id));
 diesel::joinable!(comments -> users (user_id));
 diesel::joinable!(attachments -> indicators (indicator_id));
+diesel::table! {
+    indicator_changes (seq) {
+        seq -> BigInt,
+        feed_id -> BigInt,
+        indicator_id -> BigInt,
+        op -> SmallInt,
+        tlp -> Nullable<Text>,
+        at -> Timestamp,
+    }
+}
+
+diesel::joinable!(indicator_changes -> feeds (feed_id));
 diesel::allow_tables_to_appear_in_same_query!(
+    indicator_changes,
     users,
     api_tokens,
     server_meta,

@@ -19,6 +19,7 @@ use crate::domain::merge::{Details, Outcome, Rule, Sighting, Sightings};
 use crate::import::pipeline::Item;
 use crate::import::shadowserver::{FileSummary, MappedRow, RowSkip, SkipReason};
 use crate::limits::quota::ImportAllowance;
+use crate::models::change::{self, Op, Rows};
 use crate::models::indicator::{self, InsertRow};
 use crate::models::stored_copy::{HeaderId, StoredCopy};
 use crate::models::{feed, import, import_batch};
@@ -176,7 +177,16 @@ pub fn apply_batch(
             allowance.take(c, created)?;
         }
         if !writes.is_empty() {
-            feed::add_indicators(c, target.feed_id, created, now)?;
+            let written = feed::add_indicators(c, target.feed_id, created, now)?;
+            let keys = |existed: bool| -> Vec<&str> {
+                writes
+                    .iter()
+                    .filter(|s| s.existed == existed)
+                    .map(|s| s.first.import_key.as_str())
+                    .collect()
+            };
+            change::append(c, &written, Op::Created, Rows::ImportKeys(&keys(false)))?;
+            change::append(c, &written, Op::Updated, Rows::ImportKeys(&keys(true)))?;
         }
         import::touch_file(c, ledger_id, now)?;
         debug_assert!(slots.values().all(|s| s.existed || s.dirty));

@@ -7,3 +7,4 @@ pub mod burst;
 pub mod daily;
 pub mod middleware;
 pub mod quota;
+pub mod streams;

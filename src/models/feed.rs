@@ -9,6 +9,7 @@ use crate::db::{DbConnection, WriteTx};
 use crate::domain::expiry::Overrides;
 use crate::domain::feed::FeedKind;
 use crate::domain::viewer::Viewer;
+use crate::models::change::FeedWritten;
 use crate::models::user::UserRow;
 use diesel::connection::DefaultLoadingMode;
 
@@ -39,6 +40,8 @@ pub struct FeedRow {
     pub lifetimes: Option<String>,
     /// Moves with every write to the feed or its indicators ([`add_indicators`], [`update`]).
     pub version: i64,
+    /// The largest change-log seq the retention deleted from the feed (`models::change`).
+    pub changes_pruned_seq: i64,
 }
 
 impl FeedRow {
@@ -346,13 +349,14 @@ pub fn update(c: &mut WriteTx<'_>, id: i64, changes: &FeedChanges) -> QueryResul
 
 /// Adds `delta` to the feed's indicator count, touches `updated_at` and moves `version`: every
 /// write to a feed's indicators calls it in its transaction, so a cached export of the feed
-/// is never served after one.
+/// is never served after one. The [`FeedWritten`] it returns lets the transaction append to
+/// the feed's change log (`models::change`), under the lock this update took.
 pub fn add_indicators(
     c: &mut WriteTx<'_>,
     id: i64,
     delta: i64,
     now: NaiveDateTime,
-) -> QueryResult<usize> {
+) -> QueryResult<FeedWritten> {
     let c = c.conn();
     crate::on_backend!(c, |conn| diesel::update(feeds::table.find(id))
         .set((
@@ -360,7 +364,19 @@ pub fn add_indicators(
             feeds::updated_at.eq(now),
             feeds::version.eq(feeds::version + 1),
         ))
-        .execute(conn))
+        .execute(conn))?;
+    Ok(FeedWritten::new(id, now))
+}
+
+/// The `version` of each of `ids` that exists (the change streams' look for writes).
+pub fn versions(c: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<(i64, i64)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    feeds::table
+        .filter(crate::db::sql::in_list(feeds::id, ids.to_vec()))
+        .select((feeds::id, feeds::version))
+        .load(c)
 }
 
 /// Deletes a feed (its indicators, comments and attachments go by cascade).

@@ -222,6 +222,22 @@ pub fn find_in_feed(c: &mut DbConnection, feed_id: i64, id: i64) -> QueryResult<
         .get_result(c)
 }
 
+/// The indicators of a feed among `ids` (those that exist), in no order.
+pub fn in_feed_by_ids(
+    c: &mut DbConnection,
+    feed_id: i64,
+    ids: &[i64],
+) -> QueryResult<Vec<IndicatorRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    indicators::table
+        .filter(indicators::feed_id.eq(feed_id))
+        .filter(crate::db::sql::in_list(indicators::id, ids.to_vec()))
+        .select(IndicatorRow::as_select())
+        .load(c)
+}
+
 /// Applies changes and returns the new row.
 pub fn update(
     c: &mut WriteTx<'_>,

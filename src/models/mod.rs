@@ -5,6 +5,7 @@
 //! around a batch and `purge` the background purge's batch of expired indicators.
 
 pub mod attachment;
+pub mod change;
 pub mod comment;
 pub mod content_header;
 pub mod daily;

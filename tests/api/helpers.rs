@@ -286,6 +286,9 @@ fn test_settings() -> Settings {
     settings.bind = "127.0.0.1:0".into();
     settings.workers = 1;
     settings.db_pool_size = 4;
+    // The change log's background looks, quick enough for tests to wait on.
+    settings.expiry_scan_millis = 200;
+    settings.stream_poll_millis = 100;
     settings
 }
 

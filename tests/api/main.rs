@@ -57,6 +57,7 @@ mod admin;
 mod auth;
 mod basics;
 mod bulk;
+mod changes;
 mod cli;
 mod curl_examples;
 mod directory;

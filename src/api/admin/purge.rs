@@ -14,7 +14,8 @@ use crate::state::AppState;
 
 /// POST /api/admin/purge: 200 with `claimed` (whether this run had the cycle; `false` when
 /// any gateway already ran it), `purged` (indicators deleted), `cycle_start` and `cutoff`
-/// (indicators expired before it are deleted). 401, 403.
+/// (indicators expired before it are deleted), `changes_pruned` (change-log entries past the
+/// retention). 401, 403.
 pub async fn run_admin_purge(
     state: web::Data<AppState>,
     version: ApiVersion,
@@ -28,5 +29,6 @@ pub async fn run_admin_purge(
         "purged": outcome.purged,
         "cycle_start": version.time(outcome.cycle_start),
         "cutoff": version.time(outcome.cutoff),
+        "changes_pruned": outcome.changes_pruned,
     })))
 }

@@ -354,6 +354,7 @@ mod tests {
             max_prefix6: None,
             lifetimes: None,
             version: 0,
+            changes_pruned_seq: 0,
         }
     }
 

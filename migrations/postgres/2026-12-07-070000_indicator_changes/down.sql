@@ -1,0 +1,2 @@
+ALTER TABLE feeds DROP COLUMN changes_pruned_seq;
+DROP TABLE indicator_changes;
