@@ -1,5 +1,5 @@
 //! `GET /api/search` (spec §6.7, §8): every public feed plus the caller's own private feeds
-//! (admins: all), matched by the kind of `q` (without `q`: by `asn` or `cc`), filtered, newest
+//! (admins: all), matched by the kind of `q` (without `q`: by the filters alone), filtered, newest
 //! first, paged by cursor. No match is `[]` with 200.
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -13,14 +13,21 @@ use crate::api::shown::{self, RowFilters};
 use crate::api::urls;
 use crate::auth::access::viewer;
 use crate::auth::caller::Caller;
+use crate::domain::portlist::Portlist;
+use crate::domain::protocol::Protocol;
 use crate::domain::tags::Tags;
 use crate::domain::thing::{Itype, Thing};
 use crate::error::ApiError;
 use crate::models::search::{self, Filters, Match};
 use crate::state::AppState;
 
-/// GET /api/search: 200 with matching indicators (without `q`: those of the `asn` or `cc`
-/// given); 400 (`missing_parameter`,
+/// The filters of which one lets a search go without `q`.
+pub const WITHOUT_Q: [&str; 10] = [
+    "asn", "cc", "provider", "itype", "tags", "port", "protocol", "lasttime", "user", "feed",
+];
+
+/// GET /api/search: 200 with matching indicators (without `q`: the newest that the filters
+/// given keep); 400 (`missing_parameter`,
 /// `invalid_parameter`, `unknown_parameter`, `invalid_cursor`), 422 (`invalid_query`,
 /// `cidr_too_broad`).
 pub async fn search_indicators(
@@ -31,7 +38,7 @@ pub async fn search_indicators(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let params = query.only(&shown::allowed(&[
-        "q", "limit", "cursor", "itype", "tags", "lasttime", "user", "feed",
+        "q", "limit", "cursor", "itype", "tags", "port", "protocol", "lasttime", "user", "feed",
     ]))?;
     let limit = paging::limit(
         params.get("limit"),
@@ -39,7 +46,8 @@ pub async fn search_indicators(
         caller.user().is_none(),
     )?;
     // `q` comes first (its 400 and 422 before any other parameter's); without it a search
-    // needs `asn` or `cc`, whose indexes drive it.
+    // needs one of the filters: `asn` or `cc`, whose indexes drive it, or another, checked on
+    // the newest rows under the scan budget.
     let q = params
         .get("q")
         .map(|raw_q| {
@@ -49,7 +57,7 @@ pub async fn search_indicators(
             })
         })
         .transpose()?;
-    if q.is_none() && !params.contains_key("asn") && !params.contains_key("cc") {
+    if q.is_none() && !WITHOUT_Q.iter().any(|name| params.contains_key(name)) {
         return Err(ApiError::MissingParameter("q".into()));
     }
     let mut filters = Filters {
@@ -71,6 +79,22 @@ pub async fn search_indicators(
             message: format!("tags: {}", e.message),
         })?;
         filters.tags = tags.into_vec();
+    }
+    if let Some(raw) = params.get("port") {
+        let list = Portlist::parse(raw)
+            .map_err(|e| paging::invalid("port", format!("port: {}", e.message)))?;
+        if list.as_str().contains(',') {
+            return Err(paging::invalid(
+                "port",
+                "port must name one port or one range",
+            ));
+        }
+        filters.port = Some(list.as_str().to_owned());
+    }
+    if let Some(raw) = params.get("protocol") {
+        let protocol = Protocol::parse_str(raw)
+            .map_err(|e| paging::invalid("protocol", format!("protocol: {}", e.message)))?;
+        filters.protocol = Some(protocol.number());
     }
     filters.user = params.get("user").map(|u| u.to_lowercase());
     filters.feed = params.get("feed").map(|f| f.to_lowercase());
@@ -99,7 +123,6 @@ pub async fn search_indicators(
                 ));
             }
             Match::without_query(&filters.shown)
-                .ok_or_else(|| ApiError::MissingParameter("q".into()))?
         }
     };
     let base = urls::base(&req, &state);

@@ -75,6 +75,7 @@ mod pull;
 mod purge;
 mod sdk;
 mod search;
+mod search_filters;
 mod tokens;
 mod validation;
 mod whitelist_feeds;

@@ -21,7 +21,13 @@ pub fn explain(c: &mut DbConnection, m: &Match, f: &Filters, limit: i64) -> Quer
     macro_rules! plan {
         ($conn:expr, $prefix:expr, $line:ty) => {{
             let lines: Vec<$line> = if m.is_range() {
-                let q = crate::range_ids_query!(m, f);
+                // With row filters the index is read as a window (`Filters::window`).
+                let window = if f.scans_window(m) {
+                    f.window(m)
+                } else {
+                    f.clone()
+                };
+                let q = crate::range_ids_query!(m, &window);
                 Explain::new(crate::db::sql::limited(q, limit), $prefix).load($conn)?
             } else {
                 Explain::new(page_rows_query!(m, f, limit), $prefix).load($conn)?

@@ -50,6 +50,10 @@ pub enum Match {
     /// No query value, one of these countries (`cc=` without `q`, upper-case): the partial
     /// index `indicators_cc`.
     Cc(Vec<String>),
+    /// No query value and neither `asn` nor `cc`: the newest indicators of every visible feed
+    /// (the time index `indicators_time`), every other filter checked on the rows under the
+    /// scan budget.
+    Recent,
 }
 
 /// The predicate of the partial index `indicators_value` (migration 9), written the same way so
@@ -64,7 +68,11 @@ impl Match {
         // ids first, with the scan budget under row filters.
         matches!(
             self,
-            Match::Network { .. } | Match::Host { .. } | Match::Asn(_) | Match::Cc(_)
+            Match::Network { .. }
+                | Match::Host { .. }
+                | Match::Asn(_)
+                | Match::Cc(_)
+                | Match::Recent
         )
     }
 
@@ -98,13 +106,16 @@ impl Match {
     }
 
     /// The match rule of a search without a query value: by autonomous system when `asn` is
-    /// given, else by country when `cc` is; `None` when neither is (`q` is then required).
-    /// The row filters stay too: the statement repeats the list, which matches the same rows.
-    pub fn without_query(shown: &Shown) -> Option<Match> {
+    /// given, else by country when `cc` is, else the newest of everything. The row filters
+    /// stay too: the statement repeats the list, which matches the same rows.
+    pub fn without_query(shown: &Shown) -> Match {
         if !shown.asns.is_empty() {
-            return Some(Match::Asn(shown.asns.clone()));
+            return Match::Asn(shown.asns.clone());
         }
-        (!shown.ccs.is_empty()).then(|| Match::Cc(shown.ccs.clone()))
+        if !shown.ccs.is_empty() {
+            return Match::Cc(shown.ccs.clone());
+        }
+        Match::Recent
     }
 }
 
@@ -144,6 +155,10 @@ pub struct Filters {
     pub user: Option<String>,
     pub feed: Option<String>,
     pub since: Option<NaiveDateTime>,
+    /// One item of a port list (`port=`): a port or a range, as a list names it.
+    pub port: Option<String>,
+    /// The IP protocol number (`protocol=`).
+    pub protocol: Option<i64>,
     pub after: Option<PageKey>,
     /// Who is looking: private feeds are hidden except the viewer's own (admins see all),
     /// and AMBER and RED indicators except in the viewer's own feeds (admins see all).
@@ -151,6 +166,45 @@ pub struct Filters {
     /// Expiry and the `confidence`/`tlp` filters (`tlps` as asked: the viewer's TLP rule is
     /// applied by the statement, per feed owner).
     pub shown: Shown,
+}
+
+impl Filters {
+    /// Whether a filter is checked on the rows rather than answered by a range's index.
+    pub fn filters_rows(&self) -> bool {
+        !self.tags.is_empty()
+            || !self.itypes.is_empty()
+            || self.port.is_some()
+            || self.protocol.is_some()
+            || self.shown.filters_rows()
+    }
+
+    /// Whether a range search reads a window of at most [`RANGE_SCAN_BUDGET`] index entries
+    /// and filters it, rather than taking its page straight from the index.
+    pub fn scans_window(&self, m: &Match) -> bool {
+        self.filters_rows()
+            || (matches!(m, Match::Recent) && (self.user.is_some() || self.feed.is_some()))
+    }
+
+    /// The filters of that window's statement: what the index answers, the expiry and the
+    /// TLP rule; the asked-for levels, confidence, asn, cc, provider, port and protocol are
+    /// row filters. The time index of `Recent` does not hold the owner: there the user and
+    /// feed are row filters too.
+    pub fn window(&self, m: &Match) -> Filters {
+        let recent = matches!(m, Match::Recent);
+        Filters {
+            tags: Vec::new(),
+            itypes: Vec::new(),
+            port: None,
+            protocol: None,
+            user: if recent { None } else { self.user.clone() },
+            feed: if recent { None } else { self.feed.clone() },
+            shown: Shown {
+                live_at: self.shown.live_at,
+                ..Shown::default()
+            },
+            ..self.clone()
+        }
+    }
 }
 
 /// One search result with its feed and owner.
@@ -204,18 +258,16 @@ pub fn search(
     // connection every execution renders the whole statement's text up to three times (to
     // decide caching, to collect binds, to look the statement up).
     if m.is_range() {
-        let (mut ids, resume) =
-            if f.tags.is_empty() && f.itypes.is_empty() && !f.shown.filters_rows() {
-                let ids: Vec<i64> = crate::on_backend!(c, |conn| {
-                    let ids_query = crate::range_ids_query!(m, f);
-                    let ids =
-                        limited(ids_query, limit).load_iter::<i64, DefaultLoadingMode>(conn)?;
-                    take_rows(ids, limit)
-                })?;
-                (ids, None)
-            } else {
-                filtered_range_ids(c, m, f, limit)?
-            };
+        let (mut ids, resume) = if !f.scans_window(m) {
+            let ids: Vec<i64> = crate::on_backend!(c, |conn| {
+                let ids_query = crate::range_ids_query!(m, f);
+                let ids = limited(ids_query, limit).load_iter::<i64, DefaultLoadingMode>(conn)?;
+                take_rows(ids, limit)
+            })?;
+            (ids, None)
+        } else {
+            filtered_range_ids(c, m, f, limit)?
+        };
         // The extra id alone says there is more: its row is not read.
         let mut more = ids.len() > shown || resume.is_some();
         ids.truncate(shown);
@@ -317,17 +369,7 @@ fn filtered_range_ids(
 ) -> QueryResult<(Vec<i64>, Option<PageKey>)> {
     use crate::db::schema::indicators;
     use crate::db::sql::{bucket, in_list, limited, take_rows};
-    // The index answers the expiry and the TLP rule; the asked-for levels, confidence, asn,
-    // cc and provider are row filters.
-    let window_filters = Filters {
-        tags: Vec::new(),
-        itypes: Vec::new(),
-        shown: Shown {
-            live_at: f.shown.live_at,
-            ..Shown::default()
-        },
-        ..f.clone()
-    };
+    let window_filters = f.window(m);
     let mut window: Vec<i64> = crate::on_backend!(c, |conn| {
         let q = crate::range_ids_query!(m, &window_filters);
         let ids = limited(q, RANGE_SCAN_BUDGET).load_iter::<i64, DefaultLoadingMode>(conn)?;
@@ -351,10 +393,8 @@ fn filtered_range_ids(
         last,
     );
     let ids: Vec<i64> = crate::on_backend!(c, |conn| {
-        let q = indicators::table
-            .into_boxed()
-            .filter(in_list(indicators::id, window));
-        let q = crate::indicator_filters!(q, m, f).select(indicators::id);
+        // Visibility, user and feed again (the window of `Recent` left the last two out).
+        let q = crate::range_ids_query!(m, f).filter(in_list(indicators::id, window));
         let ids = limited(q, limit).load_iter::<i64, DefaultLoadingMode>(conn)?;
         take_rows(ids, limit)
     })?;

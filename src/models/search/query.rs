@@ -136,7 +136,22 @@ macro_rules! indicator_filters {
                     .filter(indicators::cc.is_not_null())
                     .filter(indicators::cc.eq_any(list.clone())),
             },
+            // The time index `indicators_time` gives the order; nothing to match.
+            $crate::models::search::Match::Recent => q,
         };
+        if let Some(port) = &f.port {
+            // One item of the comma-separated list, as written (ranges are not expanded).
+            q = q.filter(
+                indicators::portlist
+                    .eq(port.clone())
+                    .or(indicators::portlist.like(format!("{port},%")))
+                    .or(indicators::portlist.like(format!("%,{port}")))
+                    .or(indicators::portlist.like(format!("%,{port},%"))),
+            );
+        }
+        if let Some(protocol) = f.protocol {
+            q = q.filter(indicators::protocol.eq(protocol));
+        }
         if !f.itypes.is_empty() {
             q = q.filter(indicators::itype.eq_any(f.itypes.clone()));
         }
@@ -262,6 +277,8 @@ pub(super) fn shape(m: &Match, f: &Filters, limit: i64) -> Option<(u8, u8)> {
     use crate::domain::page::SEARCH_PAGES;
     let plain = f.itypes.is_empty()
         && f.tags.is_empty()
+        && f.port.is_none()
+        && f.protocol.is_none()
         && f.user.is_none()
         && f.feed.is_none()
         && f.since.is_none()
