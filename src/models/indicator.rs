@@ -231,11 +231,13 @@ pub fn in_feed_by_ids(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    indicators::table
-        .filter(indicators::feed_id.eq(feed_id))
+    // By primary key alone, the feed checked on the rows: with `feed_id = ?` beside the list
+    // SQLite walked the feed's whole time index instead.
+    let rows: Vec<IndicatorRow> = indicators::table
         .filter(crate::db::sql::in_list(indicators::id, ids.to_vec()))
         .select(IndicatorRow::as_select())
-        .load(c)
+        .load(c)?;
+    Ok(rows.into_iter().filter(|r| r.feed_id == feed_id).collect())
 }
 
 /// Applies changes and returns the new row.
