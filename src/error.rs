@@ -156,6 +156,12 @@ pub enum ApiError {
     Conflict,
     #[error("this would leave the server without an enabled admin")]
     LastAdmin,
+    /// A scheduled pull is running under another gateway's live lease (409).
+    #[error("a run of this schedule is in progress")]
+    RunInProgress,
+    /// A feature needs server settings that are missing (503), e.g. the Reports API key.
+    #[error("{0}")]
+    NotConfigured(&'static str),
     #[error("database busy")]
     DatabaseBusy,
     /// A bounded queue of expensive work (password checks) is full: 503 with `Retry-After`.
@@ -238,6 +244,8 @@ impl ApiError {
             ApiError::CidrTooBroad(_) => "cidr_too_broad",
             ApiError::Conflict => "conflict",
             ApiError::LastAdmin => "last_admin",
+            ApiError::RunInProgress => "run_in_progress",
+            ApiError::NotConfigured(_) => "not_configured",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::BurstLimited { .. } => "burst_limited",
             ApiError::TooManyImports { .. } => "too_many_imports",
@@ -357,7 +365,9 @@ impl ApiError {
             },
             ApiError::TooManyImports { .. } => ApiError::Conflict,
             ApiError::Conflict => ApiError::LastAdmin,
-            ApiError::LastAdmin => ApiError::DatabaseBusy,
+            ApiError::LastAdmin => ApiError::RunInProgress,
+            ApiError::RunInProgress => ApiError::NotConfigured(""),
+            ApiError::NotConfigured(_) => ApiError::DatabaseBusy,
             ApiError::DatabaseBusy => ApiError::ServerBusy(""),
             ApiError::ServerBusy(_) => ApiError::QueryTimeout,
             ApiError::QueryTimeout => ApiError::Unavailable(anyhow::anyhow!("sample")),
@@ -482,13 +492,16 @@ impl ResponseError for ApiError {
             | ApiError::InvalidQuery(_)
             | ApiError::CidrTooBroad(_)
             | ApiError::ReportRejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Conflict | ApiError::LastAdmin => StatusCode::CONFLICT,
+            ApiError::Conflict | ApiError::LastAdmin | ApiError::RunInProgress => {
+                StatusCode::CONFLICT
+            }
             ApiError::RateLimited { .. }
             | ApiError::BurstLimited { .. }
             | ApiError::TooManyImports { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::DatabaseBusy
             | ApiError::ServerBusy(_)
             | ApiError::QueryTimeout
+            | ApiError::NotConfigured(_)
             | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

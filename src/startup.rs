@@ -30,7 +30,7 @@ use crate::limits::daily::Pending;
 use crate::metrics::Metrics;
 use crate::models::{meta, user};
 use crate::state::AppState;
-use crate::{api, limits, observe, purge};
+use crate::{api, limits, observe, pulls, purge};
 
 /// A built, bound, not yet running server.
 pub struct Application {
@@ -85,6 +85,16 @@ impl Application {
             addr: settings.bind.clone(),
             source,
         })?;
+        let imports = Arc::new(ImportGate::new(
+            settings.import_max_running_per_user,
+            settings.import_max_running,
+        ));
+        let pulls = Arc::new(pulls::Scheduler::new(
+            db.clone(),
+            settings.clone(),
+            clock.clone(),
+            imports.clone(),
+        ));
         let state = web::Data::new(AppState {
             db,
             metrics: Arc::new(Metrics::new(database.backend())),
@@ -93,10 +103,8 @@ impl Application {
             burst: Arc::new(Burst::new(settings.burst_per_second, settings.burst_size)),
             pending: Arc::new(Pending::default()),
             tokens: Arc::new(TokenCache::default()),
-            imports: Arc::new(ImportGate::new(
-                settings.import_max_running_per_user,
-                settings.import_max_running,
-            )),
+            imports,
+            pulls,
             passwords: Verifier::start(
                 std::thread::available_parallelism().map_or(1, |n| n.get().min(8)),
             ),
@@ -199,8 +207,11 @@ impl Application {
         let state = self.state.clone();
         let housekeeping = actix_web::rt::spawn(housekeeping(state.clone()));
         let purging = actix_web::rt::spawn(purge_cycles(state.clone()));
+        let pulling = actix_web::rt::spawn(scheduled_pulls(state.clone()));
         let result = self.server.await;
         housekeeping.abort();
+        // A run stopped here keeps its lease until it expires; then another gateway finishes it.
+        pulling.abort();
         // Stops between two batches: each one's transaction commits or rolls back whole.
         purging.abort();
         // Unlimited users' last requests are written before the process ends, and the unused
@@ -263,6 +274,21 @@ async fn purge_cycles(state: web::Data<AppState>) {
         if let Err(e) = purge::run_cycle(&state.db, &state.metrics, plan, now).await {
             tracing::warn!(error = %e, "the purge of expired indicators failed; the next cycle goes on");
         }
+    }
+}
+
+/// Scheduled Reports API pulls (`pulls`): every `--shadowserver-poll-secs`, this gateway
+/// takes over runs whose gateway died and runs due schedules, each claimed in the database so
+/// one gateway runs it. Nothing runs without the key and secret.
+async fn scheduled_pulls(state: web::Data<AppState>) {
+    if !state.pulls.configured() {
+        return;
+    }
+    let mut tick = actix_web::rt::time::interval(state.pulls.period());
+    loop {
+        tick.tick().await;
+        state.pulls.tick().await;
+        state.metrics.shadowserver_poll();
     }
 }
 

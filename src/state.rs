@@ -40,4 +40,6 @@ pub struct AppState {
     pub feed_whitelists: Arc<FeedCache>,
     /// Whole exports kept while their feed is unchanged (`export::cache`).
     pub exports: Arc<ExportCache>,
+    /// The scheduled Reports API pulls of this gateway (`pulls`).
+    pub pulls: Arc<crate::pulls::Scheduler>,
 }
