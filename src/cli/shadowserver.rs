@@ -80,7 +80,7 @@ pub struct StatsArgs {
     pub types: Vec<String>,
     /// `YYYY-MM-DD`, `FROM:TO`, `-N:now` (the last N days) or `now` (default: the API's, the
     /// day before).
-    #[arg(long, value_name = "D")]
+    #[arg(long, value_name = "D", allow_hyphen_values = true)]
     pub date: Option<String>,
 }
 
@@ -154,7 +154,7 @@ pub struct QueryArgs {
     #[arg(long)]
     pub query: String,
     /// `YYYY-MM-DD`, `FROM:TO`, `-N:now` or `now`.
-    #[arg(long, value_name = "D")]
+    #[arg(long, value_name = "D", allow_hyphen_values = true)]
     pub date: Option<String>,
     /// Rows per page (1-1000).
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=1000))]
