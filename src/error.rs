@@ -159,7 +159,9 @@ pub enum ApiError {
     /// A scheduled pull is running under another gateway's live lease (409).
     #[error("a run of this schedule is in progress")]
     RunInProgress,
-    /// A feature needs server settings that are missing (503), e.g. the Reports API key.
+    /// A feature needs server settings that are missing (409: the server's state, not the
+    /// request, is what must change; never a 5xx, which would read as a fault), e.g. the
+    /// Reports API key.
     #[error("{0}")]
     NotConfigured(&'static str),
     #[error("database busy")]
@@ -492,16 +494,16 @@ impl ResponseError for ApiError {
             | ApiError::InvalidQuery(_)
             | ApiError::CidrTooBroad(_)
             | ApiError::ReportRejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Conflict | ApiError::LastAdmin | ApiError::RunInProgress => {
-                StatusCode::CONFLICT
-            }
+            ApiError::Conflict
+            | ApiError::LastAdmin
+            | ApiError::RunInProgress
+            | ApiError::NotConfigured(_) => StatusCode::CONFLICT,
             ApiError::RateLimited { .. }
             | ApiError::BurstLimited { .. }
             | ApiError::TooManyImports { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::DatabaseBusy
             | ApiError::ServerBusy(_)
             | ApiError::QueryTimeout
-            | ApiError::NotConfigured(_)
             | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

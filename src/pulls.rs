@@ -151,11 +151,23 @@ impl Scheduler {
         if !self.configured() {
             return Err(RunNowError::NotConfigured);
         }
+        let now = self.clock.now();
+        // A run held by a live gateway is said so before this gateway's own places count.
+        let live = self
+            .db
+            .read(move |c| {
+                schedule::find(c, id)?;
+                let running = run::running_of(c, id)?;
+                Ok::<_, RunNowError>(running.is_some_and(|r| r.lease_expires_at >= now))
+            })
+            .await?;
+        if live {
+            return Err(RunNowError::InProgress);
+        }
         let permit = self
             .imports
             .try_enter(GATE_KEY)
             .map_err(RunNowError::Busy)?;
-        let now = self.clock.now();
         let (me, lease) = (self.gateway.clone(), self.lease());
         let work = self
             .db

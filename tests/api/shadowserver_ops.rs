@@ -539,7 +539,7 @@ fn schedules_are_managed(backend: Backend) {
     call("POST", &format!("{one}/run"), None).assert_error(404, "not_found");
     assert!(runs(&app).is_empty(), "runs go with their schedule");
 
-    // Without the key and secret nothing runs: 503.
+    // Without the key and secret nothing runs: 409 `not_configured`.
     let bare = TestApp::spawn(backend);
     let auth = bare.admin_token.clone();
     let token = alice(&bare);
@@ -560,7 +560,7 @@ fn schedules_are_managed(backend: Backend) {
         &format!("{SCHEDULES}/{}/run", s["id"]),
         None,
     )
-    .assert_error(503, "not_configured");
+    .assert_error(409, "not_configured");
 }
 
 #[test]
@@ -678,8 +678,8 @@ fn dead_gateway(backend: Backend) {
         )
     })
     .unwrap();
-    // While the lease holds no one else may run it.
-    let fresh = db::write_tx(&mut conn, |c| {
+    // A run of the same schedule whose gateway is alive: it holds its lease.
+    let _alive = db::write_tx(&mut conn, |c| {
         run::insert(
             c,
             &NewRun {
@@ -702,10 +702,18 @@ fn dead_gateway(backend: Backend) {
         &format!("{SCHEDULES}/{}/run", s["id"]),
         None,
     );
-    assert!(held.status == 503, "no credentials here: {}", held.body);
-    drop(fresh);
+    held.assert_error(409, "not_configured");
 
     let next = app.second_gateway(scheduled(&api));
+    // While a live lease holds the schedule, running it now is refused.
+    admin_call(
+        &next.base,
+        &app.admin_token,
+        "POST",
+        &format!("{SCHEDULES}/{}/run", s["id"]),
+        None,
+    )
+    .assert_error(409, "run_in_progress");
     wait_until("the left run was finished", || {
         run::find(&mut conn, left.id).unwrap().state != run::RUNNING
     });

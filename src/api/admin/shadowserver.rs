@@ -232,9 +232,9 @@ pub async fn delete_shadowserver_schedule(
 
 /// POST /api/admin/shadowserver/schedules/{id}/run: runs the schedule now, on this gateway,
 /// and answers 200 with the run object once it ended (a run whose gateway died is taken over
-/// and finished); 401, 403, 404, 409 `run_in_progress` (another gateway runs it), 429
-/// `too_many_imports`, 503 `not_configured` (no Reports API key and secret in the server's
-/// environment).
+/// and finished); 401, 403, 404, 409 `run_in_progress` (another gateway runs it) or
+/// `not_configured` (no Reports API key and secret in the server's environment), 429
+/// `too_many_imports`.
 pub async fn run_shadowserver_schedule(
     state: web::Data<AppState>,
     version: ApiVersion,
