@@ -73,16 +73,7 @@ fn import_shadowserver(args: ShadowserverImport, url: &DatabaseUrl) -> anyhow::R
     opts.explicit_type = explicit;
     opts.max_unzipped_bytes = settings.import_max_unzipped_bytes;
     let who = os_user();
-    let wopts = WriteOptions {
-        batch_rows: settings.import_batch_rows as usize,
-        now,
-        max_rows: None,
-        origin: import::Origin {
-            source: import::Source::Cli,
-            started_by: who.as_deref(),
-            report_date: None,
-        },
-    };
+    let wopts = write_options(&settings, now, import::Source::Cli, who.as_deref(), None);
     let bar = ProgressBar::new();
     let mut summary = Summary::new();
     for path in &args.files {
@@ -162,6 +153,27 @@ pub(crate) fn any_rejected(summary: &Summary) -> bool {
         .files
         .iter()
         .any(|f| matches!(f.status, FileStatus::Rejected | FileStatus::FailedDownload))
+}
+
+/// How a command's import writes: no row limit, the server's batch size, the origin the
+/// import history shows.
+pub(crate) fn write_options<'a>(
+    settings: &Settings,
+    now: chrono::NaiveDateTime,
+    source: import::Source,
+    who: Option<&'a str>,
+    report_date: Option<chrono::NaiveDate>,
+) -> WriteOptions<'a> {
+    WriteOptions {
+        batch_rows: settings.import_batch_rows as usize,
+        now,
+        max_rows: None,
+        origin: import::Origin {
+            source,
+            started_by: who,
+            report_date,
+        },
+    }
 }
 
 /// Who runs a command, for the import history: the operating system's user name, if known.

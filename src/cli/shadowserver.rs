@@ -26,11 +26,12 @@ use crate::import::shadowserver::client::{
     Client, ClientConfig, DEFAULT_API_URL, DEFAULT_DOWNLOAD_URL, ListEntry,
 };
 use crate::import::shadowserver::{ImportOptions, ReportType, Summary, normalise_type};
-use crate::import::writer::{Target, WriteOptions};
+use crate::import::writer::Target;
 use crate::models::import;
 
 use super::import::{
     ProgressBar, any_rejected, find_target, import_one, os_user, print_summary, settings_from_env,
+    write_options,
 };
 
 /// Shadowserver commands.
@@ -348,16 +349,7 @@ fn pull(args: PullArgs, url: &DatabaseUrl) -> anyhow::Result<()> {
     }
 
     let who = os_user();
-    let wopts = WriteOptions {
-        batch_rows: settings.import_batch_rows as usize,
-        now,
-        max_rows: None,
-        origin: import::Origin {
-            source: import::Source::Pull,
-            started_by: who.as_deref(),
-            report_date: None,
-        },
-    };
+    let wopts = write_options(&settings, now, import::Source::Pull, who.as_deref(), None);
     let bar = ProgressBar::new();
     let limits = Limits {
         max_bytes: settings.import_max_bytes,
@@ -553,16 +545,13 @@ fn download(args: DownloadArgs, url: &DatabaseUrl) -> anyhow::Result<()> {
     opts.sha256 = Some(spooled.sha256.clone());
     opts.max_unzipped_bytes = settings.import_max_unzipped_bytes;
     let who = os_user();
-    let wopts = WriteOptions {
-        batch_rows: settings.import_batch_rows as usize,
+    let wopts = write_options(
+        &settings,
         now,
-        max_rows: None,
-        origin: import::Origin {
-            source: import::Source::Download,
-            started_by: who.as_deref(),
-            report_date,
-        },
-    };
+        import::Source::Download,
+        who.as_deref(),
+        report_date,
+    );
     // Part of a report (`--limit`) is not remembered by id: a later whole download of it
     // must not be skipped.
     let report_id = args.limit.is_none().then_some(args.id.as_str());
@@ -668,16 +657,7 @@ fn query(args: QueryArgs, url: &DatabaseUrl) -> anyhow::Result<()> {
         _ => None,
     };
     let who = os_user();
-    let wopts = WriteOptions {
-        batch_rows: settings.import_batch_rows as usize,
-        now,
-        max_rows: None,
-        origin: import::Origin {
-            source: import::Source::Query,
-            started_by: who.as_deref(),
-            report_date: None,
-        },
-    };
+    let wopts = write_options(&settings, now, import::Source::Query, who.as_deref(), None);
     let stamp = date
         .clone()
         .unwrap_or_else(|| now.date().to_string())
