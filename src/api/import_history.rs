@@ -75,18 +75,11 @@ pub async fn list_feed_imports(
             Ok::<_, ApiError>((rows, with_ids))
         })
         .await?;
-    let shown = &rows[..rows.len().min(limit as usize)];
+    let (shown, next) = page.split(&rows, |r| Cursor::time_id_key(r.created_at, r.id));
     let list: Vec<Value> = shown
         .iter()
         .map(|r| entry(r, with_ids.contains(&r.id), version))
         .collect();
-    let next = (rows.len() > shown.len())
-        .then(|| {
-            shown
-                .last()
-                .map(|r| page.cursor_after(&Cursor::time_id_key(r.created_at, r.id)))
-        })
-        .flatten();
     let base = urls::base(&req, &state);
     Ok(page.respond(version.ok(&Value::Array(list)), &base, req.path(), next))
 }

@@ -326,13 +326,7 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>) {
         });
         match state.faults.pop_front() {
             Some(Fault::Close | Fault::Short(_)) => return,
-            Some(Fault::Status(status, retry_after)) => {
-                let extra = retry_after
-                    .map(|s| format!("Retry-After: {s}\r\n"))
-                    .unwrap_or_default();
-                (status, extra, b"{}".to_vec())
-            }
-            Some(Fault::Answer(status, text)) => (status, String::new(), text.into_bytes()),
+            Some(fault) => fault_answer(fault),
             None => list(&state, &body, &header("hmac2")),
         }
     } else if method == "POST" && path.starts_with("/reports/") {
@@ -343,13 +337,6 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>) {
         ));
         match state.call_faults.pop_front() {
             Some(Fault::Close) => return,
-            Some(Fault::Status(status, retry_after)) => {
-                let extra = retry_after
-                    .map(|s| format!("Retry-After: {s}\r\n"))
-                    .unwrap_or_default();
-                (status, extra, b"{}".to_vec())
-            }
-            Some(Fault::Answer(status, text)) => (status, String::new(), text.into_bytes()),
             Some(Fault::Short(text)) => {
                 drop(state);
                 let head = format!(
@@ -360,6 +347,7 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>) {
                 let _ = stream.write_all(text.as_bytes());
                 return;
             }
+            Some(fault) => fault_answer(fault),
             None => method_answer(&state, &name, &body, &header("hmac2")),
         }
     } else if let Some(rest) = path.strip_prefix("/dl/") {
@@ -448,6 +436,20 @@ fn list(state: &State, body: &[u8], signature: &str) -> (u16, String, Vec<u8>) {
     }
     hits.truncate(LIST_CAP);
     (200, String::new(), serde_json::to_vec(&hits).unwrap())
+}
+
+/// The answer an injected `Status` or `Answer` fault gives.
+fn fault_answer(fault: Fault) -> (u16, String, Vec<u8>) {
+    match fault {
+        Fault::Status(status, retry_after) => {
+            let extra = retry_after
+                .map(|s| format!("Retry-After: {s}\r\n"))
+                .unwrap_or_default();
+            (status, extra, b"{}".to_vec())
+        }
+        Fault::Answer(status, text) => (status, String::new(), text.into_bytes()),
+        Fault::Close | Fault::Short(_) => (500, String::new(), Vec::new()),
+    }
 }
 
 /// The answer of `reports/subscribed`, `types`, `stats`, `query` or `download` for a signed

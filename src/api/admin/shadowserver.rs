@@ -148,11 +148,8 @@ pub async fn list_shadowserver_schedules(
         .db
         .read(move |c| schedule::list(c, after, limit + 1).map_err(ApiError::from))
         .await?;
-    let shown = &rows[..rows.len().min(limit as usize)];
+    let (shown, next) = page.split(&rows, |s| json!(s.row.id));
     let list: Vec<Value> = shown.iter().map(|s| schedule_object(s, version)).collect();
-    let next = (rows.len() > shown.len())
-        .then(|| shown.last().map(|s| page.cursor_after(&json!(s.row.id))))
-        .flatten();
     let base = urls::base(&req, &state);
     Ok(page.respond(version.ok(&Value::Array(list)), &base, req.path(), next))
 }
@@ -288,11 +285,8 @@ pub async fn list_shadowserver_runs(
         .db
         .read(move |c| run::list(c, schedule_id, before, limit + 1).map_err(ApiError::from))
         .await?;
-    let shown = &rows[..rows.len().min(limit as usize)];
+    let (shown, next) = page.split(&rows, |r| json!(r.id));
     let list: Vec<Value> = shown.iter().map(|r| run_object(r, version)).collect();
-    let next = (rows.len() > shown.len())
-        .then(|| shown.last().map(|r| page.cursor_after(&json!(r.id))))
-        .flatten();
     let base = urls::base(&req, &state);
     Ok(page.respond(version.ok(&Value::Array(list)), &base, req.path(), next))
 }
