@@ -661,6 +661,64 @@ mod tests {
     }
 
     #[test]
+    fn stats_tables_are_read_by_their_header() {
+        let rows = |v: serde_json::Value| v.as_array().unwrap().clone();
+        let t = StatsRow::table(&rows(serde_json::json!([
+            ["type", "events", "date"],
+            ["scan-exchange", 2055, "2021-04-24"],
+            ["scan-exchange", "7", "2021-04-25"]
+        ])))
+        .unwrap();
+        assert_eq!(t[0].events, 2055);
+        assert_eq!((t[1].date.as_str(), t[1].events), ("2021-04-25", 7));
+        assert_eq!(StatsRow::table(&[]), Some(vec![]));
+        for bad in [
+            serde_json::json!([["date", "type"], ["2021-04-24", "x"]]),
+            serde_json::json!([["date", "type", "events"], ["2021-04-24", "x", "many"]]),
+            serde_json::json!([["date", "type", "events"], {"date": "2021-04-24"}]),
+            serde_json::json!(["date", "type", "events"]),
+        ] {
+            assert_eq!(StatsRow::table(&rows(bad.clone())), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_downloaded_body_must_be_one_whole_json_array() {
+        use std::io::{Read, Write};
+        let check = |body: &str| {
+            let mut f = tempfile::tempfile().unwrap();
+            f.write_all(body.as_bytes()).unwrap();
+            let r = check_json_array(&mut f).map_err(|e| e.to_string());
+            if r.is_ok() {
+                let mut back = String::new();
+                f.read_to_string(&mut back).unwrap();
+                assert_eq!(back, body, "rewound");
+            }
+            r
+        };
+        assert!(check(" [{\"ip\": \"192.0.2.1\"}]\n").is_ok());
+        assert!(check("[]").is_ok());
+        assert!(
+            check("[{\"ip\": \"192.0.2.1\"")
+                .unwrap_err()
+                .contains("cut short")
+        );
+        assert!(
+            check("{\"error\": \"no such report\"}")
+                .unwrap_err()
+                .contains("no such report")
+        );
+        assert!(check("{\"rows\": []}").unwrap_err().contains("object"));
+        assert!(check("<html>").unwrap_err().contains("not a JSON array"));
+        assert!(check("  ").unwrap_err().contains("empty"));
+        assert!(
+            check("[] []")
+                .unwrap_err()
+                .contains("cut short or is malformed")
+        );
+    }
+
+    #[test]
     fn list_entries_need_an_id_and_a_file() {
         let e = ListEntry::from_value(&serde_json::json!(
             {"id": "1", "file": "2020-08-02-scan_smb.csv", "type": "scan_smb", "timestamp": "2020-08-02"}
