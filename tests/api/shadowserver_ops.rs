@@ -607,6 +607,28 @@ fn runs_once(backend: Backend) {
     assert_eq!(all[0]["reports_imported"], 5, "{all:?}");
     assert_eq!(api.counts(), (1, 5), "one listing, five downloads");
     assert_eq!(stored_counts(&app.db, "alice", "scans"), (13, 13));
+    // The feed's history shows the five reports as the schedule's.
+    let history = app
+        .get_as(&app.admin_token, "/api/users/alice/feeds/scans/imports")
+        .assert_status(200)
+        .json();
+    let entries = history.as_array().unwrap();
+    assert_eq!(entries.len(), 5, "{history}");
+    for e in entries {
+        assert_eq!(
+            (
+                e["source"].as_str(),
+                e["state"].as_str(),
+                e["from_report"].as_bool()
+            ),
+            (Some("schedule"), Some("complete"), Some(true)),
+            "{e}"
+        );
+        assert!(
+            e["started_by"].as_str().unwrap().starts_with("schedule "),
+            "{e}"
+        );
+    }
     let s = admin_call(&app.base, &app.admin_token, "GET", SCHEDULES, None).json();
     let next: chrono::DateTime<chrono::Utc> =
         s[0]["next_run_at"].as_str().unwrap().parse().unwrap();
