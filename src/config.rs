@@ -206,6 +206,68 @@ pub struct Settings {
     #[arg(long, env = "FEEDGATE_IMPORT_BATCH_ROWS", default_value_t = 5000,
           value_parser = clap::value_parser!(u32).range(1..=50_000))]
     pub import_batch_rows: u32,
+
+    /// The Reports API base URL of scheduled pulls (https, or http to a loopback host).
+    #[arg(
+        long,
+        env = "FEEDGATE_SHADOWSERVER_API_URL",
+        default_value = "https://transform.shadowserver.org/api2/"
+    )]
+    pub shadowserver_api_url: String,
+
+    /// The report download base URL of scheduled pulls.
+    #[arg(
+        long,
+        env = "FEEDGATE_SHADOWSERVER_DOWNLOAD_URL",
+        default_value = "https://dl.shadowserver.org/"
+    )]
+    pub shadowserver_download_url: String,
+
+    /// Seconds between two looks for due scheduled pulls (and runs a dead gateway left).
+    #[arg(long, env = "FEEDGATE_SHADOWSERVER_POLL_SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub shadowserver_poll_secs: u64,
+
+    /// Seconds a gateway holds a scheduled pull without renewing it (renewed every third of
+    /// it while it works); after that another gateway takes the run over and finishes it.
+    #[arg(long, env = "FEEDGATE_SHADOWSERVER_LEASE_SECS", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(3..=86_400))]
+    pub shadowserver_lease_secs: u64,
+
+    /// The Reports API key and secret of scheduled pulls: only from the environment
+    /// (`FEEDGATE_SHADOWSERVER_KEY` / `FEEDGATE_SHADOWSERVER_SECRET`), never an argument.
+    #[arg(skip)]
+    pub shadowserver_credentials: Option<ShadowserverCredentials>,
+}
+
+/// The Reports API key and secret; never printed (`Debug` hides them).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ShadowserverCredentials {
+    pub key: String,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for ShadowserverCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ShadowserverCredentials(<redacted>)")
+    }
+}
+
+impl ShadowserverCredentials {
+    /// The credentials in this process's environment: `FEEDGATE_SHADOWSERVER_KEY` and
+    /// `FEEDGATE_SHADOWSERVER_SECRET`, else `SHADOWSERVER_API_KEY` and
+    /// `SHADOWSERVER_API_SECRET` (the pull command's); `None` unless both are set.
+    pub fn from_env() -> Option<Self> {
+        let var = |names: [&str; 2]| {
+            names
+                .iter()
+                .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
+        };
+        Some(ShadowserverCredentials {
+            key: var(["FEEDGATE_SHADOWSERVER_KEY", "SHADOWSERVER_API_KEY"])?,
+            secret: var(["FEEDGATE_SHADOWSERVER_SECRET", "SHADOWSERVER_API_SECRET"])?,
+        })
+    }
 }
 
 /// The server-wide default limits, resolved per user with `Limit::effective`.

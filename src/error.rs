@@ -166,6 +166,14 @@ pub enum ApiError {
     Conflict,
     #[error("this would leave the server without an enabled admin")]
     LastAdmin,
+    /// A scheduled pull is running under another gateway's live lease (409).
+    #[error("a run of this schedule is in progress")]
+    RunInProgress,
+    /// A feature needs server settings that are missing (409: the server's state, not the
+    /// request, is what must change; never a 5xx, which would read as a fault), e.g. the
+    /// Reports API key.
+    #[error("{0}")]
+    NotConfigured(&'static str),
     #[error("database busy")]
     DatabaseBusy,
     /// A bounded queue of expensive work (password checks) is full: 503 with `Retry-After`.
@@ -249,6 +257,8 @@ impl ApiError {
             ApiError::CidrTooBroad(_) => "cidr_too_broad",
             ApiError::Conflict => "conflict",
             ApiError::LastAdmin => "last_admin",
+            ApiError::RunInProgress => "run_in_progress",
+            ApiError::NotConfigured(_) => "not_configured",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::BurstLimited { .. } => "burst_limited",
             ApiError::TooManyImports { .. } => "too_many_imports",
@@ -374,7 +384,9 @@ impl ApiError {
             },
             ApiError::TooManyStreams { .. } => ApiError::Conflict,
             ApiError::Conflict => ApiError::LastAdmin,
-            ApiError::LastAdmin => ApiError::DatabaseBusy,
+            ApiError::LastAdmin => ApiError::RunInProgress,
+            ApiError::RunInProgress => ApiError::NotConfigured(""),
+            ApiError::NotConfigured(_) => ApiError::DatabaseBusy,
             ApiError::DatabaseBusy => ApiError::ServerBusy(""),
             ApiError::ServerBusy(_) => ApiError::QueryTimeout,
             ApiError::QueryTimeout => ApiError::Unavailable(anyhow::anyhow!("sample")),
@@ -504,7 +516,10 @@ impl ResponseError for ApiError {
             | ApiError::InvalidQuery(_)
             | ApiError::CidrTooBroad(_)
             | ApiError::ReportRejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Conflict | ApiError::LastAdmin => StatusCode::CONFLICT,
+            ApiError::Conflict
+            | ApiError::LastAdmin
+            | ApiError::RunInProgress
+            | ApiError::NotConfigured(_) => StatusCode::CONFLICT,
             ApiError::RateLimited { .. }
             | ApiError::BurstLimited { .. }
             | ApiError::TooManyImports { .. }

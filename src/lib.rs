@@ -16,6 +16,7 @@ pub mod limits;
 pub mod metrics;
 pub mod models;
 pub mod observe;
+pub mod pulls;
 pub mod purge;
 pub mod startup;
 pub mod state;

@@ -81,6 +81,7 @@ pub struct Metrics {
     imports_running: Gauge,
     indicators_purged: Counter,
     purge_cycles: Counter,
+    shadowserver_polls: Counter,
     export_cache: Family<OutcomeLabels, Counter>,
 }
 
@@ -150,6 +151,12 @@ impl Metrics {
             "Expired indicators this gateway's purge cycles deleted",
             indicators_purged.clone(),
         );
+        let shadowserver_polls = Counter::default();
+        registry.register(
+            "feedgate_shadowserver_polls",
+            "Looks this gateway took for due scheduled Reports API pulls",
+            shadowserver_polls.clone(),
+        );
         let purge_cycles = Counter::default();
         registry.register(
             "feedgate_purge_cycles",
@@ -184,6 +191,7 @@ impl Metrics {
             imports_running,
             indicators_purged,
             purge_cycles,
+            shadowserver_polls,
             export_cache,
         }
     }
@@ -196,6 +204,11 @@ impl Metrics {
                 outcome: outcome.into(),
             })
             .inc();
+    }
+
+    /// Counts a look for scheduled pulls (`feedgate_shadowserver_polls_total`).
+    pub fn shadowserver_poll(&self) {
+        self.shadowserver_polls.inc();
     }
 
     /// Counts a purge cycle this gateway claimed (`feedgate_purge_cycles_total`).

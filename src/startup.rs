@@ -32,7 +32,7 @@ use crate::limits::streams::StreamSlots;
 use crate::metrics::Metrics;
 use crate::models::{meta, user};
 use crate::state::AppState;
-use crate::{api, limits, observe, purge};
+use crate::{api, limits, observe, pulls, purge};
 
 /// A built, bound, not yet running server.
 pub struct Application {
@@ -87,6 +87,16 @@ impl Application {
             addr: settings.bind.clone(),
             source,
         })?;
+        let imports = Arc::new(ImportGate::new(
+            settings.import_max_running_per_user,
+            settings.import_max_running,
+        ));
+        let pulls = Arc::new(pulls::Scheduler::new(
+            db.clone(),
+            settings.clone(),
+            clock.clone(),
+            imports.clone(),
+        ));
         let state = web::Data::new(AppState {
             db,
             metrics: Arc::new(Metrics::new(database.backend())),
@@ -95,10 +105,8 @@ impl Application {
             burst: Arc::new(Burst::new(settings.burst_per_second, settings.burst_size)),
             pending: Arc::new(Pending::default()),
             tokens: Arc::new(TokenCache::default()),
-            imports: Arc::new(ImportGate::new(
-                settings.import_max_running_per_user,
-                settings.import_max_running,
-            )),
+            imports,
+            pulls,
             passwords: Verifier::start(
                 std::thread::available_parallelism().map_or(1, |n| n.get().min(8)),
             ),
@@ -208,10 +216,13 @@ impl Application {
         let purging = actix_web::rt::spawn(purge_cycles(state.clone()));
         let scanning = actix_web::rt::spawn(expiry_scans(state.clone()));
         let watching = actix_web::rt::spawn(stream_looks(state.clone()));
+        let pulling = actix_web::rt::spawn(scheduled_pulls(state.clone()));
         let result = self.server.await;
         housekeeping.abort();
         scanning.abort();
         watching.abort();
+        // A run stopped here keeps its lease until it expires; then another gateway finishes it.
+        pulling.abort();
         // Stops between two batches: each one's transaction commits or rolls back whole.
         purging.abort();
         // Unlimited users' last requests are written before the process ends, and the unused
@@ -311,6 +322,20 @@ where
         tick.tick().await;
         work().await;
     }
+}
+
+/// Scheduled Reports API pulls (`pulls`): every `--shadowserver-poll-secs`, this gateway
+/// takes over runs whose gateway died and runs due schedules, each claimed in the database so
+/// one gateway runs it. Nothing runs without the key and secret.
+async fn scheduled_pulls(state: web::Data<AppState>) {
+    if !state.pulls.configured() {
+        return;
+    }
+    every(state.pulls.period(), || async {
+        state.pulls.tick().await;
+        state.metrics.shadowserver_poll();
+    })
+    .await
 }
 
 async fn flush_pending(state: &web::Data<AppState>) {

@@ -46,4 +46,6 @@ pub struct AppState {
     pub streams: Arc<StreamSlots>,
     /// What the change streams wait on (`change_log::Watch`).
     pub change_watch: Arc<Watch>,
+    /// The scheduled Reports API pulls of this gateway (`pulls`).
+    pub pulls: Arc<crate::pulls::Scheduler>,
 }

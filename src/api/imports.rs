@@ -27,6 +27,7 @@ use crate::import::shadowserver::{
 };
 use crate::import::spool::{self, Spool, SpoolError, Spooled};
 use crate::import::writer::{self, ReportEnd, Target, WriteOptions};
+use crate::models::import;
 use crate::state::AppState;
 
 /// The media types a report body may be sent as (or none at all).
@@ -127,11 +128,8 @@ pub async fn import_shadowserver(
     opts.max_unzipped_bytes = state.settings.import_max_unzipped_bytes;
     opts.max_zip_members = Some(state.settings.import_max_zip_members);
     let max_rows = state.settings.import_max_rows;
-    let wopts = WriteOptions {
-        batch_rows: state.settings.import_batch_rows as usize,
-        now,
-        max_rows: Some(max_rows),
-    };
+    let batch_rows = state.settings.import_batch_rows as usize;
+    let who = writer.0.name.clone();
     let target = Target {
         owner_id: owner.id,
         feed_id: feed.id,
@@ -144,6 +142,16 @@ pub async fn import_shadowserver(
         .db
         .long_write(move |c| {
             let _running = metrics.import_running();
+            let wopts = WriteOptions {
+                batch_rows,
+                now,
+                max_rows: Some(max_rows),
+                origin: import::Origin {
+                    source: import::Source::Upload,
+                    started_by: Some(&who),
+                    report_date: None,
+                },
+            };
             import_body(c, &target, spooled, gzip, &filename, opts, &wopts, limit)
         })
         .await?;

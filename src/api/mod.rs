@@ -15,6 +15,7 @@ pub mod export;
 pub mod feed_path;
 pub mod feeds;
 pub mod health;
+pub mod import_history;
 pub mod imports;
 pub mod indicator_views;
 pub mod indicator_write;
@@ -124,6 +125,7 @@ routes! {
     "/api/users/{user}/feeds/{feed}/stream" => [GET => stream::stream_changes],
     "/api/users/{user}/feeds/{feed}/exclusions" => [GET => exclusions::list_exclusions],
     "/api/users/{user}/feeds/{feed}/indicators_bulk" => [POST => bulk::create_indicators_bulk],
+    "/api/users/{user}/feeds/{feed}/imports" => [GET => import_history::list_feed_imports],
     "/api/users/{user}/feeds/{feed}/imports/shadowserver" => [POST => imports::import_shadowserver],
     "/api/users/{user}/feeds/{feed}/indicators/{id}/comments" => [GET => comments::list_comments, POST => comments::create_comment],
     "/api/users/{user}/feeds/{feed}/indicators/{id}/attachments/{aid}" => [GET => attachments::show_attachment],
@@ -133,6 +135,10 @@ routes! {
     "/api/admin/users/{user}/tokens/{tid}" => [DELETE => admin::revoke_admin_user_token],
     "/api/admin/users/{user}/usage" => [GET => admin::show_admin_user_usage],
     "/api/admin/purge" => [POST => admin::run_admin_purge],
+    "/api/admin/shadowserver/schedules" => [GET => admin::list_shadowserver_schedules, POST => admin::create_shadowserver_schedule],
+    "/api/admin/shadowserver/schedules/{id}" => [GET => admin::show_shadowserver_schedule, PATCH => admin::update_shadowserver_schedule, DELETE => admin::delete_shadowserver_schedule],
+    "/api/admin/shadowserver/schedules/{id}/run" => [POST => admin::run_shadowserver_schedule],
+    "/api/admin/shadowserver/runs" => [GET => admin::list_shadowserver_runs],
     "/metrics" => [GET => health::show_metrics],
 }
 

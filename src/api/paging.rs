@@ -202,6 +202,22 @@ impl<K: CursorKey> PageQuery<K> {
         Cursor::encode(key, &self.params)
     }
 
+    /// The rows of this page out of `rows`, read with one more than `limit`, and the cursor
+    /// after the last shown (by its `key`) when the extra row says another page follows.
+    pub fn split<'r, T>(
+        &self,
+        rows: &'r [T],
+        key: impl Fn(&T) -> Value,
+    ) -> (&'r [T], Option<String>) {
+        let shown = &rows[..rows
+            .len()
+            .min(usize::try_from(self.limit).unwrap_or(usize::MAX))];
+        let next = (rows.len() > shown.len())
+            .then(|| shown.last().map(|r| self.cursor_after(&key(r))))
+            .flatten();
+        (shown, next)
+    }
+
     /// The answer with its `Link` to the next page when `next` holds a cursor.
     pub fn respond(
         &self,

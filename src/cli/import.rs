@@ -7,7 +7,7 @@
 
 use std::fmt::Write as _;
 use std::fs::File;
-use std::io::{IsTerminal, Read, Seek};
+use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Instant;
 
@@ -16,13 +16,13 @@ use clap::{Args, Parser, Subcommand};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{DatabaseUrl, DbConnection};
+use crate::import::pull;
 use crate::import::shadowserver::{
-    FileError, FileStatus, FileSummary, ImportError, ImportOptions, PendingHash, Report, Summary,
-    detect_type, normalise_type, open_report,
+    FileStatus, ImportOptions, PendingHash, Summary, normalise_type,
 };
 use crate::import::spool;
-use crate::import::writer::{self, Progress, Target, WriteOptions};
-use crate::models::{feed, user};
+use crate::import::writer::{Target, WriteOptions};
+use crate::models::{feed, import, user};
 
 /// Import commands.
 #[derive(Debug, Subcommand)]
@@ -72,11 +72,8 @@ fn import_shadowserver(args: ShadowserverImport, url: &DatabaseUrl) -> anyhow::R
     let mut opts = ImportOptions::new(now);
     opts.explicit_type = explicit;
     opts.max_unzipped_bytes = settings.import_max_unzipped_bytes;
-    let wopts = WriteOptions {
-        batch_rows: settings.import_batch_rows as usize,
-        now,
-        max_rows: None,
-    };
+    let who = os_user();
+    let wopts = write_options(&settings, now, import::Source::Cli, who.as_deref(), None);
     let bar = ProgressBar::new();
     let mut summary = Summary::new();
     for path in &args.files {
@@ -105,7 +102,7 @@ fn import_shadowserver(args: ShadowserverImport, url: &DatabaseUrl) -> anyhow::R
             }
         };
         match input {
-            Err(message) => summary.push_file(rejected(&name, &opts, message)),
+            Err(message) => summary.push_file(pull::rejected(&name, &opts, message)),
             Ok((file, o)) => {
                 import_one(
                     &mut conn,
@@ -130,9 +127,8 @@ fn import_shadowserver(args: ShadowserverImport, url: &DatabaseUrl) -> anyhow::R
     Ok(())
 }
 
-/// Opens one input and imports it into the target, pushing its entries into `summary`. An
-/// input that cannot be opened or inflates past the limit becomes one rejected entry; only a
-/// database error is an error.
+/// Opens one input and imports it into the target with the progress bar
+/// ([`crate::import::pull::import_spooled`]); a database error names the input.
 #[expect(clippy::too_many_arguments, reason = "one call site per command")]
 pub(crate) fn import_one(
     conn: &mut DbConnection,
@@ -140,63 +136,15 @@ pub(crate) fn import_one(
     file: File,
     name: &str,
     opts: &ImportOptions,
-    wopts: &WriteOptions,
+    wopts: &WriteOptions<'_>,
     report_id: Option<&str>,
     summary: &mut Summary,
     bar: &ProgressBar,
 ) -> anyhow::Result<()> {
-    let mut report = match open_report(file, name, opts) {
-        Ok(r) => r,
-        Err(ImportError::UnzippedTooLarge { limit }) => {
-            summary.push_file(rejected(
-                name,
-                opts,
-                format!("the archive inflates to more than {limit} bytes"),
-            ));
-            return Ok(());
-        }
-        // The CLI sets no member limit; a caller that does gets the archive rejected.
-        Err(e @ ImportError::TooManyMembers { .. }) => {
-            summary.push_file(rejected(name, opts, e.to_string()));
-            return Ok(());
-        }
-        Err(ImportError::Io(e)) => {
-            summary.push_file(rejected(name, opts, format!("cannot read {name}: {e}")));
-            return Ok(());
-        }
-    };
-    bar.start(&report, name);
-    let sizes: Vec<u64> = report.files().iter().map(|f| f.size.unwrap_or(0)).collect();
-    let mut on_progress = |p: Progress| {
-        let before: u64 = sizes.iter().take(p.file).sum();
-        bar.update(before + p.bytes, p.rows);
-    };
-    let result = writer::import_report(
-        conn,
-        target,
-        &mut report,
-        wopts,
-        report_id,
-        summary,
-        &mut on_progress,
-    );
-    bar.done();
-    result
-        .map(|_| ())
-        .map_err(|e| anyhow::anyhow!("database error while importing {name}: {e}"))
-}
-
-/// A rejected entry for an input that could not be read at all.
-pub(crate) fn rejected(name: &str, opts: &ImportOptions, message: String) -> FileSummary {
-    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
-    let report_type = detect_type(
-        opts.explicit_type.as_deref(),
-        opts.list_entry_type.as_deref(),
-        &[base],
-    );
-    let mut entry = FileSummary::named(base, &report_type);
-    entry.reject(FileError::unreadable(message));
-    entry
+    pull::import_spooled(
+        conn, target, file, name, opts, wopts, report_id, summary, bar,
+    )
+    .map_err(|e| anyhow::anyhow!("database error while importing {name}: {e}"))
 }
 
 /// Whether any file could not be read at all (exit status 2).
@@ -205,6 +153,34 @@ pub(crate) fn any_rejected(summary: &Summary) -> bool {
         .files
         .iter()
         .any(|f| matches!(f.status, FileStatus::Rejected | FileStatus::FailedDownload))
+}
+
+/// How a command's import writes: no row limit, the server's batch size, the origin the
+/// import history shows.
+pub(crate) fn write_options<'a>(
+    settings: &Settings,
+    now: chrono::NaiveDateTime,
+    source: import::Source,
+    who: Option<&'a str>,
+    report_date: Option<chrono::NaiveDate>,
+) -> WriteOptions<'a> {
+    WriteOptions {
+        batch_rows: settings.import_batch_rows as usize,
+        now,
+        max_rows: None,
+        origin: import::Origin {
+            source,
+            started_by: who,
+            report_date,
+        },
+    }
+}
+
+/// Who runs a command, for the import history: the operating system's user name, if known.
+pub(crate) fn os_user() -> Option<String> {
+    ["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
 }
 
 /// Checks `--type`.
@@ -374,9 +350,15 @@ impl ProgressBar {
         }
     }
 
-    fn start<R: Read + Seek + Send>(&self, report: &Report<R>, name: &str) {
+    /// Clears the bar for good.
+    pub(crate) fn finish(&self) {
+        pull::Watch::done(self);
+    }
+}
+
+impl pull::Watch for ProgressBar {
+    fn start(&self, total: u64, name: &str) {
         if let Some(bar) = &self.bar {
-            let total: u64 = report.files().iter().map(|f| f.size.unwrap_or(0)).sum();
             bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
             bar.reset();
             bar.set_length(total);
@@ -403,10 +385,5 @@ impl ProgressBar {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
-    }
-
-    /// Clears the bar for good.
-    pub(crate) fn finish(&self) {
-        self.done();
     }
 }

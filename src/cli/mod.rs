@@ -1,5 +1,6 @@
-//! The command line: `feedgate serve`, `feedgate user …`, `feedgate token …`. Every command
-//! takes `--database-url` / `DATABASE_URL`; errors are one line on stderr and exit code 1.
+//! The command line: `feedgate serve`, `feedgate user …`, `feedgate token …`, `feedgate import
+//! …`, `feedgate shadowserver …`. Every command takes `--database-url` / `DATABASE_URL`; errors
+//! are one line on stderr and exit code 1 (the import commands add 2 and 3: see their modules).
 
 pub mod import;
 pub mod serve;
@@ -37,7 +38,8 @@ pub enum Command {
     /// Import report files into a feed.
     #[command(subcommand)]
     Import(import::ImportCommand),
-    /// Pull reports from the Shadowserver Reports API into a feed.
+    /// The Shadowserver Reports API: subscriptions, report types, statistics, pulls (and their
+    /// check against the statistics), single reports and queries imported into a feed.
     #[command(subcommand)]
     Shadowserver(shadowserver::ShadowserverCommand),
 }

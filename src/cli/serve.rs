@@ -2,12 +2,14 @@
 //! SIGTERM or Ctrl-C.
 
 use crate::clock::Clock;
-use crate::config::Settings;
+use crate::config::{Settings, ShadowserverCredentials};
 use crate::db::DatabaseUrl;
 use crate::startup::Application;
 
 /// Runs the server in the current thread's actix system.
-pub fn run(settings: Settings, url: &DatabaseUrl) -> anyhow::Result<()> {
+pub fn run(mut settings: Settings, url: &DatabaseUrl) -> anyhow::Result<()> {
+    // Secrets come from the environment only, never from an argument (process lists).
+    settings.shadowserver_credentials = ShadowserverCredentials::from_env();
     actix_web::rt::System::new().block_on(async move {
         let public = settings.public_url.clone();
         let bind = settings.bind.clone();

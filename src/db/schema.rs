@@ -179,6 +179,12 @@ diesel::table! {
         summary -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        source -> Text,
+        started_by -> Nullable<Text>,
+        report_date -> Nullable<Date>,
+        indicators_updated -> BigInt,
+        indicators_unchanged -> BigInt,
+        finished_at -> Nullable<Timestamp>,
     }
 }
 
@@ -195,6 +201,49 @@ diesel::table! {
 diesel::joinable!(import_files -> feeds (feed_id));
 diesel::joinable!(import_reports -> import_files (file_id));
 diesel::allow_tables_to_appear_in_same_query!(import_files, import_reports, feeds);
+
+diesel::table! {
+    shadowserver_schedules (id) {
+        id -> BigInt,
+        feed_id -> BigInt,
+        reports -> Text,
+        types -> Text,
+        interval_hours -> Integer,
+        days_back -> Integer,
+        enabled -> Bool,
+        next_run_at -> Timestamp,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    shadowserver_runs (id) {
+        id -> BigInt,
+        schedule_id -> BigInt,
+        kind -> Text,
+        state -> Text,
+        lease_owner -> Text,
+        lease_expires_at -> Timestamp,
+        attempts -> Integer,
+        date_from -> Date,
+        date_to -> Date,
+        reports_listed -> BigInt,
+        reports_imported -> BigInt,
+        reports_skipped -> BigInt,
+        reports_failed -> BigInt,
+        rows_read -> BigInt,
+        errors -> Text,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(shadowserver_schedules -> feeds (feed_id));
+diesel::joinable!(shadowserver_runs -> shadowserver_schedules (schedule_id));
+diesel::allow_tables_to_appear_in_same_query!(shadowserver_schedules, shadowserver_runs, feeds);
+diesel::allow_tables_to_appear_in_same_query!(shadowserver_schedules, users);
 
 diesel::table! {
     content_headers (id) {

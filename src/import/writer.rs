@@ -34,7 +34,7 @@ pub const MAX_BATCH_ROWS: usize = 50_000;
 
 /// How an import writes.
 #[derive(Debug, Clone, Copy)]
-pub struct WriteOptions {
+pub struct WriteOptions<'a> {
     /// Rows per batch and transaction (1..=50,000).
     pub batch_rows: usize,
     /// When the import started: `created_at` / `updated_at` of what it writes.
@@ -42,6 +42,8 @@ pub struct WriteOptions {
     /// The most rows the report's files may read together (`import_max_rows`; `None`: no
     /// limit, as in the CLI and the pull).
     pub max_rows: Option<u64>,
+    /// What started the import, recorded in the ledger (the import history).
+    pub origin: import::Origin<'a>,
 }
 
 /// How the reading of a report ended.
@@ -138,6 +140,7 @@ fn import_file<R: Read + Seek + Send>(
     budget: &mut RowBudget,
     progress: &mut dyn FnMut(Progress),
 ) -> QueryResult<FileSummary> {
+    let started = std::time::Instant::now();
     let facts = report.files()[index].clone();
     let mut entry = FileSummary::for_file(&facts);
     if facts.rejected.is_some() {
@@ -191,8 +194,15 @@ fn import_file<R: Read + Seek + Send>(
             (None, None) => String::new(),
         };
         let ledger = match db::write_tx(c, |c| {
-            let row =
-                import::start_file(c, target.feed_id, &facts.name, &sha256, &label, opts.now)?;
+            let row = import::start_file(
+                c,
+                target.feed_id,
+                &facts.name,
+                &sha256,
+                &label,
+                &opts.origin,
+                opts.now,
+            )?;
             if let Some(id) = report_id {
                 import::record_report(c, target.feed_id, id, row.id, opts.now)?;
             }
@@ -287,8 +297,14 @@ fn import_file<R: Read + Seek + Send>(
                 rows_read: i64::try_from(entry.rows_read).unwrap_or(i64::MAX),
                 rows_skipped: &skipped,
                 indicators_created: i64::try_from(entry.indicators_created).unwrap_or(0),
+                indicators_updated: i64::try_from(entry.indicators_updated).unwrap_or(0),
+                indicators_unchanged: i64::try_from(entry.indicators_unchanged).unwrap_or(0),
                 summary: summary.as_deref(),
                 updated_at: opts.now,
+                // The import's clock time plus what it took: the history's `finished_at`.
+                finished_at: Some(
+                    opts.now + chrono::Duration::from_std(started.elapsed()).unwrap_or_default(),
+                ),
             },
         )
     })?;

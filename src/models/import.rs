@@ -3,7 +3,7 @@
 //! pointing at those rows. The ledger is private: it holds file names and report ids, which
 //! never go into indicators or summaries.
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::db::schema::{import_files, import_reports};
@@ -50,6 +50,55 @@ pub struct ImportFileRow {
     pub summary: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Where the import came from ([`Source`]).
+    pub source: String,
+    /// Who started it: the API user, the CLI's OS user, or `schedule N`.
+    pub started_by: Option<String>,
+    /// The report's date (pulls, downloads), for `pull --check`.
+    pub report_date: Option<NaiveDate>,
+    pub indicators_updated: i64,
+    pub indicators_unchanged: i64,
+    /// When the file was last finished (`None` while running, or after a crash).
+    pub finished_at: Option<NaiveDateTime>,
+}
+
+/// Where a ledger row's import came from (the import history's `source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// `POST …/imports/shadowserver`.
+    Upload,
+    /// `feedgate import shadowserver`.
+    Cli,
+    /// `feedgate shadowserver pull`.
+    Pull,
+    /// A scheduled pull inside the server.
+    Schedule,
+    /// `feedgate shadowserver download`.
+    Download,
+    /// `feedgate shadowserver query`.
+    Query,
+}
+
+impl Source {
+    /// The stored text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Upload => "upload",
+            Source::Cli => "cli",
+            Source::Pull => "pull",
+            Source::Schedule => "schedule",
+            Source::Download => "download",
+            Source::Query => "query",
+        }
+    }
+}
+
+/// Who and what started an import, recorded on the ledger rows it starts or takes over.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin<'a> {
+    pub source: Source,
+    pub started_by: Option<&'a str>,
+    pub report_date: Option<NaiveDate>,
 }
 
 impl ImportFileRow {
@@ -73,6 +122,9 @@ pub struct NewImportFile<'a> {
     pub indicators_created: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub source: &'a str,
+    pub started_by: Option<&'a str>,
+    pub report_date: Option<NaiveDate>,
 }
 
 /// What a finished file leaves in its ledger row.
@@ -83,8 +135,11 @@ pub struct FileOutcome<'a> {
     pub rows_read: i64,
     pub rows_skipped: &'a str,
     pub indicators_created: i64,
+    pub indicators_updated: i64,
+    pub indicators_unchanged: i64,
     pub summary: Option<&'a str>,
     pub updated_at: NaiveDateTime,
+    pub finished_at: Option<NaiveDateTime>,
 }
 
 /// The ledger row of a file in a feed, if any.
@@ -104,13 +159,15 @@ pub fn find_file(
 }
 
 /// Inserts a `running` row for the file, or takes over the existing one (a crashed or
-/// concurrent import, or a partial one) and marks it `running`; returns the row.
+/// concurrent import, or a partial one) and marks it `running` under the new origin;
+/// returns the row.
 pub fn start_file(
     c: &mut WriteTx<'_>,
     feed_id: i64,
     name: &str,
     sha256: &str,
     report_type: &str,
+    origin: &Origin<'_>,
     now: NaiveDateTime,
 ) -> QueryResult<ImportFileRow> {
     let c = c.conn();
@@ -125,6 +182,9 @@ pub fn start_file(
         indicators_created: 0,
         created_at: now,
         updated_at: now,
+        source: origin.source.as_str(),
+        started_by: origin.started_by,
+        report_date: origin.report_date,
     };
     let insert = diesel::insert_into(import_files::table).values(&new);
     crate::on_backend!(c, |conn| insert.on_conflict_do_nothing().execute(conn))?;
@@ -137,6 +197,9 @@ pub fn start_file(
         .set((
             import_files::state.eq(FileState::Running.as_str()),
             import_files::updated_at.eq(now),
+            import_files::source.eq(origin.source.as_str()),
+            import_files::started_by.eq(origin.started_by),
+            import_files::report_date.eq(origin.report_date.or(row.report_date)),
         ))
         .execute(c)?;
     Ok(row)
@@ -208,4 +271,63 @@ pub fn count_files(c: &mut DbConnection, feed_id: i64) -> QueryResult<i64> {
         .filter(import_files::feed_id.eq(feed_id))
         .count()
         .get_result(c)
+}
+
+/// A page of a feed's ledger, newest first (`created_at`, then id), after `after`.
+pub fn list_history(
+    c: &mut DbConnection,
+    feed_id: i64,
+    after: Option<(NaiveDateTime, i64)>,
+    limit: i64,
+) -> QueryResult<Vec<ImportFileRow>> {
+    let mut q = import_files::table
+        .filter(import_files::feed_id.eq(feed_id))
+        .select(ImportFileRow::as_select())
+        .order((import_files::created_at.desc(), import_files::id.desc()))
+        .limit(limit)
+        .into_boxed();
+    if let Some((t, id)) = after {
+        q = q.filter(
+            import_files::created_at
+                .lt(t)
+                .or(import_files::created_at.eq(t).and(import_files::id.lt(id))),
+        );
+    }
+    q.load(c)
+}
+
+/// Whether each of these ledger rows has a Reports API id (the ids themselves stay private).
+pub fn with_report_ids(c: &mut DbConnection, file_ids: &[i64]) -> QueryResult<Vec<i64>> {
+    import_reports::table
+        .filter(import_reports::file_id.eq_any(file_ids))
+        .select(import_reports::file_id)
+        .distinct()
+        .load(c)
+}
+
+/// The rows read from the feed's complete reports of `from..=to`, per report date and type
+/// (`pull --check`).
+pub fn rows_by_date_and_type(
+    c: &mut DbConnection,
+    feed_id: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<Vec<(NaiveDate, String, i64)>> {
+    let rows: Vec<(Option<NaiveDate>, String, i64)> = import_files::table
+        .filter(import_files::feed_id.eq(feed_id))
+        .filter(import_files::state.eq(FileState::Complete.as_str()))
+        .filter(import_files::report_date.between(from, to))
+        .select((
+            import_files::report_date,
+            import_files::report_type,
+            import_files::rows_read,
+        ))
+        .load(c)?;
+    let mut sums: std::collections::BTreeMap<(NaiveDate, String), i64> = Default::default();
+    for (date, t, n) in rows {
+        if let Some(date) = date {
+            *sums.entry((date, t)).or_default() += n;
+        }
+    }
+    Ok(sums.into_iter().map(|((d, t), n)| (d, t, n)).collect())
 }

@@ -17,6 +17,8 @@ pub mod ip_prefix;
 pub mod meta;
 pub mod purge;
 pub mod search;
+pub mod shadowserver_run;
+pub mod shadowserver_schedule;
 pub mod stored_copy;
 pub mod token;
 pub mod user;

@@ -189,5 +189,9 @@ both_databases! {
         assert!(attachments::table.select(AttachmentMeta::as_select()).limit(0).load(c).unwrap().is_empty());
         let counts: Vec<(String, chrono::NaiveDate, i64)> = daily_usage::table.limit(0).load(c).unwrap();
         assert!(counts.is_empty());
+        use feedgate::models::{import::ImportFileRow, shadowserver_run::RunRow, shadowserver_schedule::ScheduleRow};
+        assert!(import_files::table.select(ImportFileRow::as_select()).limit(0).load(c).unwrap().is_empty());
+        assert!(shadowserver_schedules::table.select(ScheduleRow::as_select()).limit(0).load(c).unwrap().is_empty());
+        assert!(shadowserver_runs::table.select(RunRow::as_select()).limit(0).load(c).unwrap().is_empty());
     }
 }

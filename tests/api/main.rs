@@ -76,6 +76,7 @@ mod purge;
 mod sdk;
 mod search;
 mod search_filters;
+mod shadowserver_ops;
 mod tokens;
 mod validation;
 mod whitelist_feeds;

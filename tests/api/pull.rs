@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 use crate::imports::{assert_consistent, feed_id, sample, stored_counts, user_and_feed};
 
-const TEST_KEY: &str = "test-key-123";
-const TEST_SECRET: &str = "test-secret-456";
+pub(crate) const TEST_KEY: &str = "test-key-123";
+pub(crate) const TEST_SECRET: &str = "test-secret-456";
 /// The largest answer of `reports/list` (§5.3).
 const LIST_CAP: usize = 1000;
 /// The five 2020-08-02 entries of `api/intelmq-reports-list.json`, in processing order.
@@ -43,18 +43,20 @@ fn id_unlocked(state: &State, report_type: &str) -> String {
 
 /// An injected answer to the next `reports/list` request.
 #[derive(Debug, Clone)]
-enum Fault {
+pub(crate) enum Fault {
     /// This status with an empty JSON object and, when given, `Retry-After`.
     Status(u16, Option<u32>),
     /// Close the connection without answering.
     Close,
     /// This status and body.
     Answer(u16, String),
+    /// A 200 answer whose `Content-Length` promises more than the body sent.
+    Short(String),
 }
 
 /// One `reports/list` request as the stand-in saw it.
 #[derive(Debug, Clone)]
-struct ListRequest {
+pub(crate) struct ListRequest {
     body: String,
     user_agent: String,
     content_type: String,
@@ -62,22 +64,32 @@ struct ListRequest {
 }
 
 impl ListRequest {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap()
     }
 }
 
 /// What the stand-in serves, what it was asked, and the failures it is told to inject.
 #[derive(Default)]
-struct State {
+pub(crate) struct State {
     /// List entries as served.
-    entries: Vec<Value>,
+    pub(crate) entries: Vec<Value>,
     /// Report id → sample file (relative to the data directory).
     samples: HashMap<String, String>,
     /// Answers for the next list requests, before any check.
-    faults: VecDeque<Fault>,
+    pub(crate) faults: VecDeque<Fault>,
+    /// Answers for the next requests of the other methods, before any check.
+    pub(crate) call_faults: VecDeque<Fault>,
+    /// The `reports/stats` rows served: (date, type, events).
+    pub(crate) stats: Vec<(String, String, i64)>,
+    /// Rows `reports/query` searches.
+    pub(crate) query_rows: Vec<Value>,
+    /// Ids whose download answers this body instead of the report.
+    pub(crate) bodies: HashMap<String, String>,
+    /// Every request of the other methods: (method, body).
+    pub(crate) calls: Vec<(String, Value)>,
     /// Ids whose download answers 404.
-    missing: HashSet<String>,
+    pub(crate) missing: HashSet<String>,
     /// Ids whose download sends half the report, then nothing for three seconds.
     stalled: HashSet<String>,
     /// Id → `Location` of a 302 answer to its download.
@@ -89,7 +101,7 @@ struct State {
     /// Every list request, faulted ones included.
     lists: Vec<ListRequest>,
     /// The raw path of every download request.
-    downloads: Vec<String>,
+    pub(crate) downloads: Vec<String>,
 }
 
 /// A stand-in for the Reports API (spec §5.7) on `127.0.0.1:0`: `POST /reports/list` answers
@@ -98,13 +110,13 @@ struct State {
 /// most 1,000; `GET /dl/<id>` decodes one path segment and serves the mapped sample (404 for
 /// unknown ids). Its entries: `api/intelmq-reports-list.json` (2020-08-02) and
 /// `opencti-json/report_list.json` (2024-01-04, given distinct ids, one with `?`, one with `/`).
-struct StandIn {
-    port: u16,
+pub(crate) struct StandIn {
+    pub(crate) port: u16,
     state: Arc<Mutex<State>>,
 }
 
 impl StandIn {
-    fn start() -> StandIn {
+    pub(crate) fn start() -> StandIn {
         let mut state = State::default();
         let intelmq: Vec<Value> =
             serde_json::from_slice(&sample("api/intelmq-reports-list.json")).unwrap();
@@ -147,11 +159,11 @@ impl StandIn {
         StandIn { port, state }
     }
 
-    fn state(&self) -> MutexGuard<'_, State> {
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap()
     }
 
-    fn id_of(&self, report_type: &str, day: &str) -> String {
+    pub(crate) fn id_of(&self, report_type: &str, day: &str) -> String {
         self.state()
             .entries
             .iter()
@@ -161,12 +173,12 @@ impl StandIn {
     }
 
     /// (list requests, downloads) so far.
-    fn counts(&self) -> (usize, usize) {
+    pub(crate) fn counts(&self) -> (usize, usize) {
         let s = self.state();
         (s.lists.len(), s.downloads.len())
     }
 
-    fn lists(&self) -> Vec<ListRequest> {
+    pub(crate) fn lists(&self) -> Vec<ListRequest> {
         self.state().lists.clone()
     }
 
@@ -179,11 +191,11 @@ impl StandIn {
     }
 
     /// Runs `feedgate shadowserver pull` with the test credentials against the stand-in.
-    fn pull(&self, db: &TestDb, extra: &[&str]) -> (i32, String, String) {
+    pub(crate) fn pull(&self, db: &TestDb, extra: &[&str]) -> (i32, String, String) {
         self.pull_with(db, Some((TEST_KEY, TEST_SECRET)), &self.urls(), &[], extra)
     }
 
-    fn urls(&self) -> [String; 2] {
+    pub(crate) fn urls(&self) -> [String; 2] {
         [
             format!("http://127.0.0.1:{}/", self.port),
             // Without the trailing `/`, which the client adds (§5.1).
@@ -197,9 +209,32 @@ impl StandIn {
         &self,
         db: &TestDb,
         credentials: Option<(&str, &str)>,
-        [api, dl]: &[String; 2],
+        urls: &[String; 2],
         envs: &[(&str, &str)],
         extra: &[&str],
+    ) -> (i32, String, String) {
+        let mut args = vec!["pull", "--user", "alice", "--feed", "scans"];
+        args.extend(["--download-url", urls[1].as_str()]);
+        args.extend(extra);
+        self.command_with(db, credentials, &urls[0], envs, &args)
+    }
+
+    /// Runs `feedgate shadowserver ARGS` with the test credentials against the stand-in.
+    pub(crate) fn command(&self, db: &TestDb, args: &[&str]) -> (i32, String, String) {
+        let api = self.urls()[0].clone();
+        self.command_with(db, Some((TEST_KEY, TEST_SECRET)), &api, &[], args)
+    }
+
+    /// Runs `feedgate shadowserver ARGS` with these credentials and API URL, logging at
+    /// `trace`, and checks that no key, secret, signature or report id appears on stdout or
+    /// stderr (§5.1).
+    pub(crate) fn command_with(
+        &self,
+        db: &TestDb,
+        credentials: Option<(&str, &str)>,
+        api: &str,
+        envs: &[(&str, &str)],
+        args: &[&str],
     ) -> (i32, String, String) {
         let mut cmd = Binary::command(&db.url);
         cmd.env_remove("SHADOWSERVER_API_KEY")
@@ -212,9 +247,10 @@ impl StandIn {
             cmd.env("SHADOWSERVER_API_KEY", key)
                 .env("SHADOWSERVER_API_SECRET", secret);
         }
-        cmd.args(["shadowserver", "pull", "--user", "alice", "--feed", "scans"])
-            .args(["--api-url", api, "--download-url", dl])
-            .args(extra);
+        cmd.arg("shadowserver")
+            .args(&args[..1])
+            .args(["--api-url", api])
+            .args(&args[1..]);
         let out = cmd.output().unwrap();
         let (stdout, stderr) = (
             String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -225,6 +261,9 @@ impl StandIn {
             secrets.extend([key.to_string(), secret.to_string()]);
             for r in self.lists() {
                 secrets.push(hmac2(secret, r.body.as_bytes()));
+            }
+            for (_, body) in self.state().calls.clone() {
+                secrets.push(hmac2(secret, body.to_string().as_bytes()));
             }
         }
         for e in &self.state().entries {
@@ -276,66 +315,84 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>) {
     let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     let header = |name: &str| headers.get(name).cloned().unwrap_or_default();
     let mut state = state.lock().unwrap();
-    let (status, extra, answer): (u16, String, Vec<u8>) =
-        if method == "POST" && path == "/reports/list" {
-            state.lists.push(ListRequest {
-                body: String::from_utf8_lossy(&body).into_owned(),
-                user_agent: header("user-agent"),
-                content_type: header("content-type"),
-                accept: header("accept"),
-            });
-            match state.faults.pop_front() {
-                Some(Fault::Close) => return,
-                Some(Fault::Status(status, retry_after)) => {
-                    let extra = retry_after
-                        .map(|s| format!("Retry-After: {s}\r\n"))
-                        .unwrap_or_default();
-                    (status, extra, b"{}".to_vec())
-                }
-                Some(Fault::Answer(status, text)) => (status, String::new(), text.into_bytes()),
-                None => list(&state, &body, &header("hmac2")),
+    let (status, extra, answer): (u16, String, Vec<u8>) = if method == "POST"
+        && path == "/reports/list"
+    {
+        state.lists.push(ListRequest {
+            body: String::from_utf8_lossy(&body).into_owned(),
+            user_agent: header("user-agent"),
+            content_type: header("content-type"),
+            accept: header("accept"),
+        });
+        match state.faults.pop_front() {
+            Some(Fault::Close | Fault::Short(_)) => return,
+            Some(fault) => fault_answer(fault),
+            None => list(&state, &body, &header("hmac2")),
+        }
+    } else if method == "POST" && path.starts_with("/reports/") {
+        let name = path.trim_start_matches("/reports/").to_string();
+        state.calls.push((
+            name.clone(),
+            serde_json::from_slice(&body).unwrap_or_default(),
+        ));
+        match state.call_faults.pop_front() {
+            Some(Fault::Close) => return,
+            Some(Fault::Short(text)) => {
+                drop(state);
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n",
+                    text.len() + 100
+                );
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(text.as_bytes());
+                return;
             }
-        } else if let Some(rest) = path.strip_prefix("/dl/") {
-            state.downloads.push(path.to_string());
-            // A server sees the query and further segments as such: an id sent unencoded
-            // reaches it cut at `?` or split at `/`, and is not found.
-            let segment = rest.split_once('?').map_or(rest, |(p, _)| p);
-            let id = (!segment.contains('/'))
-                .then(|| percent_decode(segment))
-                .flatten();
-            if let Some(location) = id.as_ref().and_then(|id| state.redirects.get(id)) {
-                let extra = format!("Location: {location}\r\n");
-                (302, extra, Vec::new())
-            } else {
-                let stalls = id.as_ref().is_some_and(|id| state.stalled.contains(id));
-                match id
-                    .filter(|id| !state.missing.contains(id))
-                    .and_then(|id| state.samples.get(&id))
-                {
-                    Some(rel) if stalls => {
-                        let body = sample(rel);
-                        drop(state);
-                        let head = format!(
-                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                            body.len()
-                        );
-                        let _ = stream.write_all(head.as_bytes());
-                        let _ = stream.write_all(&body[..body.len() / 2]);
-                        let _ = stream.flush();
-                        // Held open on its own thread; the next requests are answered.
-                        std::thread::spawn(move || {
-                            std::thread::sleep(std::time::Duration::from_secs(3));
-                            drop(stream);
-                        });
-                        return;
-                    }
-                    Some(rel) => (200, String::new(), sample(rel)),
-                    None => (404, String::new(), b"not found".to_vec()),
-                }
-            }
+            Some(fault) => fault_answer(fault),
+            None => method_answer(&state, &name, &body, &header("hmac2")),
+        }
+    } else if let Some(rest) = path.strip_prefix("/dl/") {
+        state.downloads.push(path.to_string());
+        // A server sees the query and further segments as such: an id sent unencoded
+        // reaches it cut at `?` or split at `/`, and is not found.
+        let segment = rest.split_once('?').map_or(rest, |(p, _)| p);
+        let id = (!segment.contains('/'))
+            .then(|| percent_decode(segment))
+            .flatten();
+        if let Some(text) = id.as_ref().and_then(|id| state.bodies.get(id)) {
+            (200, String::new(), text.clone().into_bytes())
+        } else if let Some(location) = id.as_ref().and_then(|id| state.redirects.get(id)) {
+            let extra = format!("Location: {location}\r\n");
+            (302, extra, Vec::new())
         } else {
-            (404, String::new(), b"not found".to_vec())
-        };
+            let stalls = id.as_ref().is_some_and(|id| state.stalled.contains(id));
+            match id
+                .filter(|id| !state.missing.contains(id))
+                .and_then(|id| state.samples.get(&id))
+            {
+                Some(rel) if stalls => {
+                    let body = sample(rel);
+                    drop(state);
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = stream.write_all(head.as_bytes());
+                    let _ = stream.write_all(&body[..body.len() / 2]);
+                    let _ = stream.flush();
+                    // Held open on its own thread; the next requests are answered.
+                    std::thread::spawn(move || {
+                        std::thread::sleep(std::time::Duration::from_secs(3));
+                        drop(stream);
+                    });
+                    return;
+                }
+                Some(rel) => (200, String::new(), sample(rel)),
+                None => (404, String::new(), b"not found".to_vec()),
+            }
+        }
+    } else {
+        (404, String::new(), b"not found".to_vec())
+    };
     drop(state);
     let head = format!(
         "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nContent-Type: application/json\r\n{extra}Connection: close\r\n\r\n",
@@ -379,6 +436,137 @@ fn list(state: &State, body: &[u8], signature: &str) -> (u16, String, Vec<u8>) {
     }
     hits.truncate(LIST_CAP);
     (200, String::new(), serde_json::to_vec(&hits).unwrap())
+}
+
+/// The answer an injected `Status` or `Answer` fault gives.
+fn fault_answer(fault: Fault) -> (u16, String, Vec<u8>) {
+    match fault {
+        Fault::Status(status, retry_after) => {
+            let extra = retry_after
+                .map(|s| format!("Retry-After: {s}\r\n"))
+                .unwrap_or_default();
+            (status, extra, b"{}".to_vec())
+        }
+        Fault::Answer(status, text) => (status, String::new(), text.into_bytes()),
+        Fault::Close | Fault::Short(_) => (500, String::new(), Vec::new()),
+    }
+}
+
+/// The answer of `reports/subscribed`, `types`, `stats`, `query` or `download` for a signed
+/// request; 401 `Invalid HMAC` otherwise, 404 for another method.
+fn method_answer(
+    state: &State,
+    name: &str,
+    body: &[u8],
+    signature: &str,
+) -> (u16, String, Vec<u8>) {
+    let request: Value = serde_json::from_slice(body).unwrap_or_default();
+    if !verify_hmac2(TEST_SECRET, body, signature) || request["apikey"] != TEST_KEY {
+        return (401, String::new(), br#"{"error":"Invalid HMAC"}"#.to_vec());
+    }
+    let distinct = |key: &str| -> Vec<String> {
+        let mut v: Vec<String> = state
+            .entries
+            .iter()
+            .filter_map(|e| e[key].as_str().map(str::to_string))
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let answer = match name {
+        "subscribed" => json!(distinct("report")),
+        "types" => json!(distinct("type")),
+        "stats" => {
+            let date = request["date"].as_str().unwrap_or_default();
+            let (from, to) = date.split_once(':').unwrap_or((date, date));
+            // `now` is today, `-N` N days before it.
+            let today = chrono::Utc::now().date_naive();
+            let day = |s: &str| match s.strip_prefix('-') {
+                _ if s == "now" => today.to_string(),
+                Some(n) => (today - chrono::Duration::days(n.parse().unwrap_or(0))).to_string(),
+                None => s.to_string(),
+            };
+            let (from, to) = (day(from), day(to));
+            let (from, to) = (from.as_str(), to.as_str());
+            let mut table = vec![json!(["date", "type", "events"])];
+            for (d, t, n) in &state.stats {
+                if date.is_empty() || (d.as_str() >= from && d.as_str() <= to) {
+                    table.push(json!([d, t, n]));
+                }
+            }
+            Value::Array(table)
+        }
+        "query" => {
+            let q = request["query"].as_object().cloned().unwrap_or_default();
+            let matches = |row: &Value| {
+                q.iter().all(|(k, v)| {
+                    let want = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+                    row[k]
+                        .as_str()
+                        .map_or_else(|| row[k].to_string(), str::to_string)
+                        .eq_ignore_ascii_case(&want)
+                })
+            };
+            let hits: Vec<&Value> = state.query_rows.iter().filter(|r| matches(r)).collect();
+            if let Some(field) = request["facet"].as_str() {
+                let mut counts: Vec<(String, u64)> = Vec::new();
+                for r in &hits {
+                    let values: Vec<String> = match &r[field] {
+                        Value::Array(a) => a
+                            .iter()
+                            .filter_map(|v| v.as_str().map(str::to_string))
+                            .collect(),
+                        Value::String(s) => vec![s.clone()],
+                        _ => vec![],
+                    };
+                    for v in values {
+                        match counts.iter_mut().find(|(k, _)| *k == v) {
+                            Some((_, n)) => *n += 1,
+                            None => counts.push((v, 1)),
+                        }
+                    }
+                }
+                counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                Value::Array(
+                    counts
+                        .into_iter()
+                        .map(|(k, n)| json!({ field: k, "count": n }))
+                        .collect(),
+                )
+            } else {
+                let limit = request["limit"].as_u64().unwrap_or(1000) as usize;
+                let page = request["page"].as_u64().unwrap_or(1) as usize;
+                json!(
+                    hits.into_iter()
+                        .skip((page - 1) * limit)
+                        .take(limit)
+                        .collect::<Vec<_>>()
+                )
+            }
+        }
+        "download" => {
+            let id = request["id"].as_str().unwrap_or_default();
+            let Some(rel) = state
+                .samples
+                .get(id)
+                .filter(|_| !state.missing.contains(id))
+            else {
+                return (
+                    200,
+                    String::new(),
+                    br#"{"error":"no such report"}"#.to_vec(),
+                );
+            };
+            let mut rows: Vec<Value> = serde_json::from_slice(&sample(rel)).unwrap_or_default();
+            if let Some(limit) = request["limit"].as_u64() {
+                rows.truncate(limit as usize);
+            }
+            Value::Array(rows)
+        }
+        _ => return (404, String::new(), b"not found".to_vec()),
+    };
+    (200, String::new(), serde_json::to_vec(&answer).unwrap())
 }
 
 /// Strict percent-decoding of one path segment; `None` when malformed or not UTF-8.
@@ -549,9 +737,10 @@ both_databases! {
         let default_range = |d: chrono::NaiveDate| format!("{}:{d}", d - chrono::Duration::days(2));
         let date = lists[0].json()["date"].as_str().unwrap().to_string();
         assert!(date == default_range(before) || date == default_range(after), "{date}");
-        assert_eq!(lists[0].json(), json!({"apikey": TEST_KEY, "date": date}), "no `reports` without --reports");
+        assert_eq!(lists[0].json(), json!({"apikey": TEST_KEY, "date": date, "reports": ["anarres@shadowserver.org", "company"]}), "every subscribed list without --reports");
         assert_eq!(lists[1].json(), json!({"apikey": TEST_KEY, "date": "2020-08-02", "reports": ["anarres@shadowserver.org", "other"]}));
-        assert_eq!(lists[2].body, format!(r#"{{"apikey":"{TEST_KEY}","date":"2020-08-01:2020-08-03"}}"#), "compact");
+        assert_eq!(lists[2].body, format!(r#"{{"apikey":"{TEST_KEY}","date":"2020-08-01:2020-08-03","reports":["anarres@shadowserver.org","company"]}}"#), "compact");
+        assert_eq!(api.state().calls.iter().filter(|(m, _)| m == "subscribed").count(), 2, "asked once per pull without --reports");
         for r in &lists {
             assert_eq!(r.content_type, "application/json");
             assert_eq!(r.accept, "application/json");

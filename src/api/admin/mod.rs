@@ -5,15 +5,22 @@
 //! any user: they call the `api::tokens` handlers with the admin as caller.
 //!
 //! Here the [`Admin`] extractor; the routes are in `users` (`/api/admin/users[/{user}]`),
-//! `tokens` (`…/{user}/tokens`), `usage` (`…/{user}/usage`) and `purge` (`/api/admin/purge`,
-//! the purge of expired indicators run now).
+//! `tokens` (`…/{user}/tokens`), `usage` (`…/{user}/usage`), `purge` (`/api/admin/purge`,
+//! the purge of expired indicators run now) and `shadowserver` (scheduled Reports API pulls
+//! and their runs).
 
 mod purge;
+mod shadowserver;
 mod tokens;
 mod usage;
 mod users;
 
 pub use purge::run_admin_purge;
+pub use shadowserver::{
+    create_shadowserver_schedule, delete_shadowserver_schedule, list_shadowserver_runs,
+    list_shadowserver_schedules, run_shadowserver_schedule, show_shadowserver_schedule,
+    update_shadowserver_schedule,
+};
 pub use tokens::{create_admin_user_token, list_admin_user_tokens, revoke_admin_user_token};
 pub use usage::{show_admin_user_usage, usage_object};
 pub use users::{

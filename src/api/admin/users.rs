@@ -103,7 +103,7 @@ pub async fn list_admin_users(
             Ok::<_, ApiError>((rows, extra))
         })
         .await?;
-    let shown = &rows[..rows.len().min(limit as usize)];
+    let (shown, next) = page.split(&rows, |r| json!(r.username));
     let list: Vec<Value> = shown
         .iter()
         .map(|r| {
@@ -111,9 +111,6 @@ pub async fn list_admin_users(
             render(&state, version, r, extra, None)
         })
         .collect();
-    let next = (rows.len() > shown.len())
-        .then(|| shown.last().map(|r| page.cursor_after(&json!(r.username))))
-        .flatten();
     let base = urls::base(&req, &state);
     Ok(page.respond(version.ok(&Value::Array(list)), &base, req.path(), next))
 }

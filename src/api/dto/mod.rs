@@ -12,6 +12,7 @@
 pub mod comment;
 pub mod feed;
 pub mod indicator;
+pub mod schedule;
 pub mod token;
 pub mod user;
 

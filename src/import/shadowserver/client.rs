@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use serde::Deserialize as _;
 use serde_json::Value;
 
 use super::sign::{HMAC2_HEADER, hmac2};
@@ -123,17 +124,134 @@ impl Client {
     /// retried on transport errors, 429 and 5xx (3 attempts, 1 s then 2 s or `Retry-After`).
     pub fn list(&self, date: &str, reports: &[String]) -> Result<Vec<Value>, ClientError> {
         let mut body = serde_json::Map::new();
-        body.insert("apikey".into(), Value::from(self.config.key.clone()));
         body.insert("date".into(), Value::from(date));
         if !reports.is_empty() {
             body.insert("reports".into(), Value::from(reports.to_vec()));
         }
+        array(self.call("reports/list", body)?)
+    }
+
+    /// `reports/subscribed`: the report list names the key may pull.
+    pub fn subscribed(&self) -> Result<Vec<String>, ClientError> {
+        strings(self.call("reports/subscribed", serde_json::Map::new())?)
+    }
+
+    /// `reports/types`: the report types available to the subscriber.
+    pub fn types(&self) -> Result<Vec<String>, ClientError> {
+        strings(self.call("reports/types", serde_json::Map::new())?)
+    }
+
+    /// `reports/stats` with these parameters (`date`, `report`, `type`): the events per report
+    /// date and type. The answer is a table whose first row names the columns.
+    pub fn stats(
+        &self,
+        params: serde_json::Map<String, Value>,
+    ) -> Result<Vec<StatsRow>, ClientError> {
+        let rows = array(self.call("reports/stats", params)?)?;
+        StatsRow::table(&rows).ok_or_else(|| ClientError::Api {
+            what: "a reports/stats table of the wrong shape (a header row naming date, type \
+                   and events, then one row per date and type)"
+                .into(),
+        })
+    }
+
+    /// One page of `reports/query` (or its facet counts): an array of objects.
+    pub fn query(
+        &self,
+        params: serde_json::Map<String, Value>,
+    ) -> Result<Vec<serde_json::Map<String, Value>>, ClientError> {
+        array(self.call("reports/query", params)?)?
+            .into_iter()
+            .map(|v| match v {
+                Value::Object(m) => Ok(m),
+                _ => Err(ClientError::Api {
+                    what: "a reports/query answer holding something that is not an object".into(),
+                }),
+            })
+            .collect()
+    }
+
+    /// `reports/download` by id (at most `limit` rows when given): the JSON rows, spooled to a
+    /// temporary file of at most `max_bytes` and checked to be one whole JSON array of objects'
+    /// worth of syntax (a body cut short is refused here, not half imported). Retried like
+    /// the other methods.
+    pub fn download_rows(
+        &self,
+        id: &str,
+        limit: Option<u64>,
+        max_bytes: u64,
+    ) -> Result<Spooled, ClientError> {
+        let mut body = serde_json::Map::new();
+        body.insert("id".into(), Value::from(id));
+        if let Some(limit) = limit {
+            body.insert("limit".into(), Value::from(limit));
+        }
+        let mut res = self.send("reports/download", body)?;
+        let reader = res.body_mut().with_config().limit(u64::MAX).reader();
+        let mut spooled = spool::spool_reader(reader, max_bytes).map_err(|e| match e {
+            SpoolError::TooLarge { limit } => ClientError::Api {
+                what: format!("a report larger than {limit} bytes"),
+            },
+            other => ClientError::Api {
+                what: format!("a body that was cut short ({other})"),
+            },
+        })?;
+        check_json_array(&mut spooled.file)?;
+        Ok(spooled)
+    }
+
+    /// A signed call of `method` with `params` plus the key: the answer's JSON, after the
+    /// status checks of §5.6.
+    fn call(
+        &self,
+        method: &str,
+        params: serde_json::Map<String, Value>,
+    ) -> Result<Value, ClientError> {
+        let mut res = self.send(method, params)?;
+        let text = res
+            .body_mut()
+            .with_config()
+            .limit(MAX_ANSWER_BYTES)
+            .read_to_string()
+            .map_err(|e| ClientError::Api {
+                what: format!(
+                    "a body that was cut short or too large ({})",
+                    transport_text(&e)
+                ),
+            })?;
+        let parsed: Value = serde_json::from_str(&text).map_err(|_| ClientError::Api {
+            what: if text.trim().is_empty() {
+                "an empty body".into()
+            } else {
+                "a body that is not a JSON array (not JSON at all, or cut short)".into()
+            },
+        })?;
+        if let Some(e) = parsed.as_object().and_then(|o| o.get("error")) {
+            let text = e.as_str().map_or_else(|| e.to_string(), str::to_owned);
+            return Err(ClientError::Api {
+                what: format!("an error: {text}"),
+            });
+        }
+        Ok(parsed)
+    }
+
+    /// Sends `params` plus the key to `method`, signed; retried on transport errors, 429 and
+    /// 5xx (3 attempts, 1 s then 2 s or `Retry-After`). Any status but 200 is an error naming
+    /// it and the server's `error` text.
+    fn send(
+        &self,
+        method: &str,
+        params: serde_json::Map<String, Value>,
+    ) -> Result<ureq::http::Response<ureq::Body>, ClientError> {
+        let mut body = serde_json::Map::new();
+        body.insert("apikey".into(), Value::from(self.config.key.clone()));
+        body.extend(params);
         // Serialised once; these exact bytes are signed and sent (§5.2).
         let bytes = serde_json::to_vec(&Value::Object(body)).map_err(|e| ClientError::Api {
             what: e.to_string(),
         })?;
         let signature = hmac2(&self.config.secret, &bytes);
-        let url = format!("{}reports/list", self.config.api_url);
+        let url = format!("{}{method}", self.config.api_url);
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -148,7 +266,7 @@ impl Client {
             let mut res = match sent {
                 Ok(res) => res,
                 Err(e) if attempt < 3 => {
-                    tracing::warn!(error = %transport_text(&e), "reports/list failed; retrying");
+                    tracing::warn!(method, error = %transport_text(&e), "Reports API call failed; retrying");
                     std::thread::sleep(retry_wait);
                     continue;
                 }
@@ -163,33 +281,31 @@ impl Client {
                 std::thread::sleep(wait_before_retry(header, retry_wait, chrono::Utc::now()));
                 continue;
             }
-            let text = res.body_mut().read_to_string().unwrap_or_default();
-            let parsed: Option<Value> = serde_json::from_str(&text).ok();
-            let error_text = parsed
-                .as_ref()
-                .and_then(|v| v.get("error"))
-                .map(|e| e.as_str().map_or_else(|| e.to_string(), str::to_owned));
-            let detail = error_text
-                .as_ref()
-                .map(|e| format!(": {e}"))
+            if status == 200 {
+                return Ok(res);
+            }
+            let text = res
+                .body_mut()
+                .with_config()
+                .limit(64 * 1024)
+                .read_to_string()
+                .unwrap_or_default();
+            let detail = serde_json::from_str::<Value>(&text)
+                .ok()
+                .and_then(|v| v.get("error").cloned())
+                .map(|e| {
+                    format!(
+                        ": {}",
+                        e.as_str().map_or_else(|| e.to_string(), str::to_owned)
+                    )
+                })
                 .unwrap_or_default();
             if status == 401 || status == 403 {
                 return Err(ClientError::Credentials { status, detail });
             }
-            if status != 200 {
-                return Err(ClientError::Api {
-                    what: format!("HTTP {status}{detail}"),
-                });
-            }
-            return match parsed {
-                Some(Value::Array(entries)) => Ok(entries),
-                Some(Value::Object(_)) if error_text.is_some() => Err(ClientError::Api {
-                    what: format!("an error{detail}"),
-                }),
-                _ => Err(ClientError::Api {
-                    what: "something that is not a JSON array".into(),
-                }),
-            };
+            return Err(ClientError::Api {
+                what: format!("HTTP {status}{detail}"),
+            });
         }
     }
 
@@ -228,6 +344,127 @@ impl Client {
             SpoolError::TooLarge { limit } => format!("the report is larger than {limit} bytes"),
             other => format!("download failed: {other}"),
         })
+    }
+}
+
+/// The largest answer of a method other than `reports/download` that is read (a page of
+/// `reports/query` holds at most 1,000 rows).
+const MAX_ANSWER_BYTES: u64 = 64 << 20;
+
+/// The answer as an array.
+fn array(v: Value) -> Result<Vec<Value>, ClientError> {
+    match v {
+        Value::Array(items) => Ok(items),
+        _ => Err(ClientError::Api {
+            what: "something that is not a JSON array".into(),
+        }),
+    }
+}
+
+/// The answer as an array of strings.
+fn strings(v: Value) -> Result<Vec<String>, ClientError> {
+    array(v)?
+        .into_iter()
+        .map(|item| match item {
+            Value::String(s) => Ok(s),
+            _ => Err(ClientError::Api {
+                what: "a list holding something that is not a string".into(),
+            }),
+        })
+        .collect()
+}
+
+/// Checks that a spooled body is one complete JSON array (read as a stream, never held
+/// whole), then rewinds it: an `error` object or a body cut short is refused with a reason.
+fn check_json_array(file: &mut std::fs::File) -> Result<(), ClientError> {
+    use std::io::{BufRead, Read, Seek};
+    let bad = |what: &str| ClientError::Api { what: what.into() };
+    let rewind = |f: &mut std::fs::File| {
+        f.rewind()
+            .map_err(|e| bad(&format!("an unreadable body ({e})")))
+    };
+    rewind(file)?;
+    let mut reader = std::io::BufReader::new(&mut *file);
+    let first = loop {
+        let buf = reader
+            .fill_buf()
+            .map_err(|e| bad(&format!("an unreadable body ({e})")))?;
+        let Some(pos) = buf.iter().position(|b| !b.is_ascii_whitespace()) else {
+            if buf.is_empty() {
+                return Err(bad("an empty body"));
+            }
+            let n = buf.len();
+            reader.consume(n);
+            continue;
+        };
+        let b = buf[pos];
+        break b;
+    };
+    if first == b'{' {
+        let mut head = String::new();
+        let _ = reader.by_ref().take(64 * 1024).read_to_string(&mut head);
+        let error = serde_json::from_str::<Value>(head.trim())
+            .ok()
+            .and_then(|v| v.get("error").cloned());
+        return Err(match error {
+            Some(e) => bad(&format!(
+                "an error: {}",
+                e.as_str().map_or_else(|| e.to_string(), str::to_owned)
+            )),
+            None => bad("an object where an array of rows belongs"),
+        });
+    }
+    if first != b'[' {
+        return Err(bad("something that is not a JSON array"));
+    }
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    serde::de::IgnoredAny::deserialize(&mut de)
+        .and_then(|_| de.end())
+        .map_err(|_| bad("a JSON array that was cut short or is malformed"))?;
+    rewind(file)
+}
+
+/// One row of the `reports/stats` table.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StatsRow {
+    /// The report date as the API gives it.
+    pub date: String,
+    /// The report type as the API gives it (`scan-exchange` or `scan_exchange`).
+    #[serde(rename = "type")]
+    pub report_type: String,
+    /// Events counted.
+    pub events: i64,
+}
+
+impl StatsRow {
+    /// The rows of a stats table whose first row names `date`, `type` and `events` (in any
+    /// order); `None` when it has another shape. An empty answer is no rows.
+    pub fn table(rows: &[Value]) -> Option<Vec<StatsRow>> {
+        let Some((head, body)) = rows.split_first() else {
+            return Some(Vec::new());
+        };
+        let names: Vec<&str> = head
+            .as_array()?
+            .iter()
+            .map(Value::as_str)
+            .collect::<Option<_>>()?;
+        let col = |n: &str| names.iter().position(|c| *c == n);
+        let (d, t, e) = (col("date")?, col("type")?, col("events")?);
+        body.iter()
+            .map(|row| {
+                let cells = row.as_array()?;
+                let events = match cells.get(e)? {
+                    Value::Number(n) => n.as_i64()?,
+                    Value::String(s) => s.trim().parse().ok()?,
+                    _ => return None,
+                };
+                Some(StatsRow {
+                    date: cells.get(d)?.as_str()?.to_string(),
+                    report_type: cells.get(t)?.as_str()?.to_string(),
+                    events,
+                })
+            })
+            .collect()
     }
 }
 
@@ -421,6 +658,64 @@ mod tests {
         assert!(base_url("http://localhost:9", "u").is_ok());
         assert!(base_url("http://example.org/", "u").is_err());
         assert!(base_url("ftp://127.0.0.1/", "u").is_err());
+    }
+
+    #[test]
+    fn stats_tables_are_read_by_their_header() {
+        let rows = |v: serde_json::Value| v.as_array().unwrap().clone();
+        let t = StatsRow::table(&rows(serde_json::json!([
+            ["type", "events", "date"],
+            ["scan-exchange", 2055, "2021-04-24"],
+            ["scan-exchange", "7", "2021-04-25"]
+        ])))
+        .unwrap();
+        assert_eq!(t[0].events, 2055);
+        assert_eq!((t[1].date.as_str(), t[1].events), ("2021-04-25", 7));
+        assert_eq!(StatsRow::table(&[]), Some(vec![]));
+        for bad in [
+            serde_json::json!([["date", "type"], ["2021-04-24", "x"]]),
+            serde_json::json!([["date", "type", "events"], ["2021-04-24", "x", "many"]]),
+            serde_json::json!([["date", "type", "events"], {"date": "2021-04-24"}]),
+            serde_json::json!(["date", "type", "events"]),
+        ] {
+            assert_eq!(StatsRow::table(&rows(bad.clone())), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_downloaded_body_must_be_one_whole_json_array() {
+        use std::io::{Read, Write};
+        let check = |body: &str| {
+            let mut f = tempfile::tempfile().unwrap();
+            f.write_all(body.as_bytes()).unwrap();
+            let r = check_json_array(&mut f).map_err(|e| e.to_string());
+            if r.is_ok() {
+                let mut back = String::new();
+                f.read_to_string(&mut back).unwrap();
+                assert_eq!(back, body, "rewound");
+            }
+            r
+        };
+        assert!(check(" [{\"ip\": \"192.0.2.1\"}]\n").is_ok());
+        assert!(check("[]").is_ok());
+        assert!(
+            check("[{\"ip\": \"192.0.2.1\"")
+                .unwrap_err()
+                .contains("cut short")
+        );
+        assert!(
+            check("{\"error\": \"no such report\"}")
+                .unwrap_err()
+                .contains("no such report")
+        );
+        assert!(check("{\"rows\": []}").unwrap_err().contains("object"));
+        assert!(check("<html>").unwrap_err().contains("not a JSON array"));
+        assert!(check("  ").unwrap_err().contains("empty"));
+        assert!(
+            check("[] []")
+                .unwrap_err()
+                .contains("cut short or is malformed")
+        );
     }
 
     #[test]

@@ -1,0 +1,10 @@
+DROP TABLE shadowserver_runs;
+DROP TABLE shadowserver_schedules;
+DROP INDEX import_files_report_date;
+DROP INDEX import_files_history;
+ALTER TABLE import_files DROP COLUMN finished_at;
+ALTER TABLE import_files DROP COLUMN indicators_unchanged;
+ALTER TABLE import_files DROP COLUMN indicators_updated;
+ALTER TABLE import_files DROP COLUMN report_date;
+ALTER TABLE import_files DROP COLUMN started_by;
+ALTER TABLE import_files DROP COLUMN source;
