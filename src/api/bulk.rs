@@ -51,7 +51,7 @@ pub async fn create_indicators_bulk(
     let base = urls::base(&req, &state);
     let results = Db::upsert(&state.db, move |c| {
         let (owner, feed_row) = writable_feed(c, &path, &writer.0)?;
-        let (out, new) = apply_all(c, (&owner, &feed_row), writer.0.id, &items, &ctx)?;
+        let (out, new, expired) = apply_all(c, (&owner, &feed_row), writer.0.id, &items, &ctx)?;
         // After the insert, which tells how many values were new: over quota, the caller's
         // savepoint (SQLite) or transaction (PostgreSQL) is rolled back with everything above.
         quota::take_indicators(c, &owner, new, &defaults)?;
@@ -59,6 +59,7 @@ pub async fn create_indicators_bulk(
         let (created, updated) = changed_ids(&out);
         change::append(c, &written, Op::Created, Rows::Ids(&created))?;
         change::append(c, &written, Op::Updated, Rows::Ids(&updated))?;
+        change::append(c, &written, Op::Expired, Rows::Ids(&expired))?;
         Ok::<_, ApiError>((owner.username, feed_row.name, out))
     })
     .await?;
@@ -227,7 +228,7 @@ fn apply_all(
     author: i64,
     items: &[(Thing, IndicatorInput)],
     ctx: &WriteContext,
-) -> Result<(Vec<(i64, bool)>, i64), ApiError> {
+) -> Result<(Vec<(i64, bool)>, i64, Vec<i64>), ApiError> {
     let ctx = &ctx.for_feed(feed_row);
     let now = ctx.now;
     // Each item's distinct value (its index in `fresh`) and whether it is the value's first.
@@ -341,7 +342,17 @@ fn apply_all(
         .iter()
         .map(|&(slot, first)| (ids[slot], first && !stored.contains_key(&slot)))
         .collect();
-    Ok((out, new))
+    // What the change log's expiry scan has looked past already (`change::expired_at_write`).
+    let expired = fresh
+        .iter()
+        .enumerate()
+        .filter(|(slot, row)| {
+            let expires_at = stored.get(slot).map_or(row.expires_at, |r| r.expires_at);
+            change::expired_at_write(expires_at, now)
+        })
+        .map(|(slot, _)| ids[slot])
+        .collect();
+    Ok((out, new, expired))
 }
 
 /// A tag error of item `index`, reported like a validation error of that item.

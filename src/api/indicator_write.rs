@@ -94,6 +94,9 @@ pub fn apply(
             let row = indicator::insert(c, &new)?;
             let written = feed::add_indicators(c, feed_row.id, 1, now)?;
             change::append(c, &written, Op::Created, Rows::Ids(&[row.id]))?;
+            if change::expired_at_write(row.expires_at, now) {
+                change::append(c, &written, Op::Expired, Rows::Ids(&[row.id]))?;
+            }
             (row, true)
         }
         Some(mut old) => {
@@ -132,6 +135,9 @@ pub fn apply(
             let row = indicator::update(c, old.id, &changes)?;
             let written = feed::add_indicators(c, feed_row.id, 0, now)?;
             change::append(c, &written, Op::Updated, Rows::Ids(&[row.id]))?;
+            if change::expired_at_write(row.expires_at, now) {
+                change::append(c, &written, Op::Expired, Rows::Ids(&[row.id]))?;
+            }
             (row, false)
         }
     };

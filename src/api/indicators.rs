@@ -285,6 +285,9 @@ pub async fn update_indicator(
             }
             let written = feed::add_indicators(c, feed.id, 0, now)?;
             change::append(c, &written, Op::Updated, Rows::Ids(&[row.id]))?;
+            if change::expired_at_write(row.expires_at, now) {
+                change::append(c, &written, Op::Expired, Rows::Ids(&[row.id]))?;
+            }
             full_object(
                 c,
                 &mut IndicatorView::of(row, &feed, &owner.username),

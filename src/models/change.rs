@@ -96,9 +96,16 @@ impl Rows<'_> {
 /// `Expired` of a row it writes already expired longer than this ago, the scan any later one.
 pub const EXPIRY_LAG: chrono::Duration = chrono::Duration::seconds(2);
 
+/// Whether a row written now with this expiry needs its `Expired` appended by the write
+/// (`Op::Expired` after its `Created` or `Updated`): the expiry scan has looked past it.
+pub fn expired_at_write(expires_at: Option<NaiveDateTime>, now: NaiveDateTime) -> bool {
+    expires_at.is_some_and(|t| t <= now - EXPIRY_LAG)
+}
+
 /// Appends `op` for each of `rows` (indicators that exist in the feed, read for their
-/// marking). For `Created` and `Updated`, a row that expired more than [`EXPIRY_LAG`] ago
-/// also gets an `Expired` right after, since the expiry scan has looked past it.
+/// marking). For `Created` and `Updated` with an expiry at or before now − [`EXPIRY_LAG`] ago
+/// ([`expired_at_write`]) the writer appends an `Expired` too, as the expiry scan has looked
+/// past it.
 pub fn append(
     c: &mut WriteTx<'_>,
     written: &FeedWritten,
@@ -108,10 +115,7 @@ pub fn append(
     if rows.is_empty() {
         return Ok(());
     }
-    insert_select(c.conn(), written, op, rows, false)?;
-    if op.shows_indicator() {
-        insert_select(c.conn(), written, Op::Expired, rows, true)?;
-    }
+    insert_select(c.conn(), written, op, rows)?;
     Ok(())
 }
 
@@ -134,21 +138,13 @@ pub fn append_deleted(
     Ok(())
 }
 
-/// `INSERT … SELECT` of the rows' changes, in the order given; `only_expired` keeps the rows
-/// whose expiry is at or before the change's time.
+/// `INSERT … SELECT` of the rows' changes, in the order given.
 fn insert_select(
     c: &mut DbConnection,
     written: &FeedWritten,
     op: Op,
     rows: Rows<'_>,
-    only_expired: bool,
 ) -> QueryResult<usize> {
-    let expired = if only_expired {
-        " AND i.expires_at IS NOT NULL AND i.expires_at <= k.cut"
-    } else {
-        ""
-    };
-    let cut = written.at - EXPIRY_LAG;
     match c {
         DbConnection::Sqlite(conn) => {
             // One statement for any number of rows (a JSON array), prepared once; the CROSS
@@ -160,13 +156,12 @@ fn insert_select(
             let sql = format!(
                 "INSERT INTO indicator_changes (feed_id, indicator_id, op, tlp, at) \
                  SELECT i.feed_id, i.id, ?, i.tlp, k.at FROM \
-                 (SELECT value, key, ? AS at, ? AS cut FROM json_each(?)) AS k \
-                 CROSS JOIN indicators AS i WHERE i.feed_id = ? AND {join}{expired} ORDER BY k.key"
+                 (SELECT value, key, ? AS at FROM json_each(?)) AS k \
+                 CROSS JOIN indicators AS i WHERE i.feed_id = ? AND {join} ORDER BY k.key"
             );
             diesel::sql_query(sql)
                 .bind::<SmallInt, _>(op.code())
                 .bind::<Timestamp, _>(written.at)
-                .bind::<Timestamp, _>(cut)
                 .bind::<Text, _>(list)
                 .bind::<BigInt, _>(written.feed_id)
                 .execute(conn)
@@ -176,23 +171,21 @@ fn insert_select(
                 format!(
                     "INSERT INTO indicator_changes (feed_id, indicator_id, op, tlp, at) \
                      SELECT i.feed_id, i.id, $1, i.tlp, k.at FROM \
-                     (SELECT v, n, $2::timestamp AS at, $3::timestamp AS cut \
-                      FROM unnest($4::{kind}[]) WITH ORDINALITY AS u(v, n)) AS k \
-                     JOIN indicators AS i ON i.feed_id = $5 AND {join}{expired} ORDER BY k.n"
+                     (SELECT v, n, $2::timestamp AS at \
+                      FROM unnest($3::{kind}[]) WITH ORDINALITY AS u(v, n)) AS k \
+                     JOIN indicators AS i ON i.feed_id = $4 AND {join} ORDER BY k.n"
                 )
             };
             match rows {
                 Rows::Ids(ids) => diesel::sql_query(base("bigint", "i.id = k.v"))
                     .bind::<SmallInt, _>(op.code())
                     .bind::<Timestamp, _>(written.at)
-                    .bind::<Timestamp, _>(cut)
                     .bind::<diesel::sql_types::Array<BigInt>, _>(ids)
                     .bind::<BigInt, _>(written.feed_id)
                     .execute(conn),
                 Rows::ImportKeys(keys) => diesel::sql_query(base("text", "i.import_key = k.v"))
                     .bind::<SmallInt, _>(op.code())
                     .bind::<Timestamp, _>(written.at)
-                    .bind::<Timestamp, _>(cut)
                     .bind::<diesel::sql_types::Array<Text>, _>(keys)
                     .bind::<BigInt, _>(written.feed_id)
                     .execute(conn),
@@ -247,18 +240,27 @@ pub fn last_of_feed(c: &mut DbConnection, feed_id: i64) -> QueryResult<i64> {
 
 /// Deletes up to `limit` of the oldest changes made before `cutoff` and records, per feed,
 /// the largest seq deleted (`feeds.changes_pruned_seq`: an older `since` is refused). Returns
-/// how many were deleted.
+/// how many were deleted. The oldest are read in seq order (the primary key), which is the
+/// order they were made in, and the batch stops at the first one kept: no index on the time.
 pub fn prune(c: &mut WriteTx<'_>, cutoff: NaiveDateTime, limit: i64) -> QueryResult<usize> {
     let c = c.conn();
-    let doomed: Vec<(i64, i64)> = indicator_changes::table
-        .filter(indicator_changes::at.lt(cutoff))
-        .order(indicator_changes::at.asc())
+    let oldest: Vec<(i64, i64, NaiveDateTime)> = indicator_changes::table
+        .order(indicator_changes::seq.asc())
         .limit(limit)
-        .select((indicator_changes::seq, indicator_changes::feed_id))
+        .select((
+            indicator_changes::seq,
+            indicator_changes::feed_id,
+            indicator_changes::at,
+        ))
         .load(c)?;
-    if doomed.is_empty() {
+    let doomed: Vec<(i64, i64)> = oldest
+        .into_iter()
+        .take_while(|(_, _, at)| *at < cutoff)
+        .map(|(seq, feed, _)| (seq, feed))
+        .collect();
+    let Some(&(last, _)) = doomed.last() else {
         return Ok(0);
-    }
+    };
     let mut top: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
     for (seq, feed) in &doomed {
         let e = top.entry(*feed).or_insert(*seq);
@@ -274,16 +276,7 @@ pub fn prune(c: &mut WriteTx<'_>, cutoff: NaiveDateTime, limit: i64) -> QueryRes
         .set(feeds::changes_pruned_seq.eq(*seq))
         .execute(c)?;
     }
-    let seqs: Vec<i64> = doomed.iter().map(|(s, _)| *s).collect();
-    let mut deleted = 0;
-    for chunk in seqs.chunks(1000) {
-        deleted += diesel::delete(indicator_changes::table.filter(crate::db::sql::in_list(
-            indicator_changes::seq,
-            chunk.to_vec(),
-        )))
-        .execute(c)?;
-    }
-    Ok(deleted)
+    diesel::delete(indicator_changes::table.filter(indicator_changes::seq.le(last))).execute(c)
 }
 
 /// Indicators whose expiry is after `after` (time, then id) and at or before `until`, in

@@ -191,9 +191,9 @@ both_backends! {
             // The bulk: new values first, then the stored one it updated. 192.0.2.2 was
             // deleted since: its creation shows nothing, its delete follows.
             op("created", Some("192.0.2.3")),
-            // Written already expired: its expiry follows at once.
-            op("expired", None),
             op("updated", Some("192.0.2.1")),
+            // Written already expired: its expiry is logged by the write.
+            op("expired", None),
             op("deleted", None),
         ], "{list:?}");
         assert_eq!(list[0].2, a_id);
@@ -208,7 +208,8 @@ both_backends! {
         assert_eq!(body["more"], true);
         // From a seq on: only what follows it.
         let rest = all_changes(&app.base, Some(&alice), list[4].0, 100);
-        assert_eq!(ops(&rest), vec![op("updated", Some("192.0.2.1")), op("deleted", None)]);
+        assert_eq!(ops(&rest), vec![op("expired", None), op("deleted", None)]);
+        assert_eq!(list[5].2, list[3].2, "the expiry is 192.0.2.3's");
         // Past the end: nothing, and `next` stays.
         let end = app.get(&format!("{CHANGES}?since={}", list[6].0 + 1000)).assert_status(200).json();
         assert_eq!((end["changes"].as_array().unwrap().len(), end["next"].as_i64()), (0, Some(list[6].0 + 1000)));

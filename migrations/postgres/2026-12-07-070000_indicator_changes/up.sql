@@ -12,6 +12,5 @@ CREATE TABLE indicator_changes (
     at TIMESTAMP NOT NULL
 );
 CREATE INDEX indicator_changes_feed_seq ON indicator_changes (feed_id, seq);
-CREATE INDEX indicator_changes_at ON indicator_changes (at);
 -- The largest seq the retention deleted from the feed: an older `since` is refused (410).
 ALTER TABLE feeds ADD COLUMN changes_pruned_seq BIGINT NOT NULL DEFAULT 0;
