@@ -84,6 +84,10 @@ pub async fn create_indicators_bulk(
     }))
 }
 
+/// What [`apply_all`] did: per item its id and whether it created the value, how many values
+/// were new, and the ids written already expired (`change::expired_at_write`).
+type AppliedAll = (Vec<(i64, bool)>, i64, Vec<i64>);
+
 /// The ids the request created and those it updated, each once in item order (a value
 /// created by one item and merged by a later one is a creation only).
 fn changed_ids(rows: &[(i64, bool)]) -> (Vec<i64>, Vec<i64>) {
@@ -228,7 +232,7 @@ fn apply_all(
     author: i64,
     items: &[(Thing, IndicatorInput)],
     ctx: &WriteContext,
-) -> Result<(Vec<(i64, bool)>, i64, Vec<i64>), ApiError> {
+) -> Result<AppliedAll, ApiError> {
     let ctx = &ctx.for_feed(feed_row);
     let now = ctx.now;
     // Each item's distinct value (its index in `fresh`) and whether it is the value's first.
