@@ -15,7 +15,7 @@ use crate::domain::thing::Thing;
 use crate::error::ApiError;
 use crate::limits::quota;
 use crate::models::attachment::{self, NewAttachment};
-use crate::models::change::{self, Op, Rows};
+use crate::models::change::{self, Op};
 use crate::models::comment;
 use crate::models::feed::{self, FeedRow};
 use crate::models::indicator::{self, IndicatorChanges, IndicatorRow, NewIndicator};
@@ -93,9 +93,9 @@ pub fn apply(
                 .map_err(|e| ApiError::invalid(&tags_field, e.code, e.message))?;
             let row = indicator::insert(c, &new)?;
             let written = feed::add_indicators(c, feed_row.id, 1, now)?;
-            change::append(c, &written, Op::Created, Rows::Ids(&[row.id]))?;
+            change::append_one(c, &written, Op::Created, row.id, row.tlp.as_deref())?;
             if change::expired_at_write(row.expires_at, now) {
-                change::append(c, &written, Op::Expired, Rows::Ids(&[row.id]))?;
+                change::append_one(c, &written, Op::Expired, row.id, row.tlp.as_deref())?;
             }
             (row, true)
         }
@@ -134,9 +134,9 @@ pub fn apply(
             };
             let row = indicator::update(c, old.id, &changes)?;
             let written = feed::add_indicators(c, feed_row.id, 0, now)?;
-            change::append(c, &written, Op::Updated, Rows::Ids(&[row.id]))?;
+            change::append_one(c, &written, Op::Updated, row.id, row.tlp.as_deref())?;
             if change::expired_at_write(row.expires_at, now) {
-                change::append(c, &written, Op::Expired, Rows::Ids(&[row.id]))?;
+                change::append_one(c, &written, Op::Expired, row.id, row.tlp.as_deref())?;
             }
             (row, false)
         }

@@ -23,7 +23,7 @@ use crate::auth::caller::{Caller, WriteCaller};
 use crate::db::Db;
 use crate::error::{ApiError, FieldError};
 use crate::limits::quota;
-use crate::models::change::{self, Op, Rows};
+use crate::models::change::{self, Op};
 use crate::models::feed::{self};
 use crate::models::indicator::{self, IndicatorChanges};
 use crate::state::AppState;
@@ -284,9 +284,9 @@ pub async fn update_indicator(
                 row = append_comment(c, &row, writer.0.id, text, now)?;
             }
             let written = feed::add_indicators(c, feed.id, 0, now)?;
-            change::append(c, &written, Op::Updated, Rows::Ids(&[row.id]))?;
+            change::append_one(c, &written, Op::Updated, row.id, row.tlp.as_deref())?;
             if change::expired_at_write(row.expires_at, now) {
-                change::append(c, &written, Op::Expired, Rows::Ids(&[row.id]))?;
+                change::append_one(c, &written, Op::Expired, row.id, row.tlp.as_deref())?;
             }
             full_object(
                 c,
@@ -327,7 +327,7 @@ pub async fn delete_indicator(
             )?;
             indicator::delete(c, row.id)?;
             let written = feed::add_indicators(c, feed.id, -1, now)?;
-            change::append_deleted(c, &written, row.id, row.tlp.as_deref())?;
+            change::append_one(c, &written, Op::Deleted, row.id, row.tlp.as_deref())?;
             quota::take_indicators(c, &owner, -1, &defaults)?;
             Ok::<_, ApiError>(object)
         })

@@ -119,10 +119,12 @@ pub fn append(
     Ok(())
 }
 
-/// Appends a `Deleted` for an indicator that is gone, with the marking it had.
-pub fn append_deleted(
+/// Appends `op` for one indicator whose marking the writer holds (a single create, update or
+/// delete): one prepared insert, no read.
+pub fn append_one(
     c: &mut WriteTx<'_>,
     written: &FeedWritten,
+    op: Op,
     indicator_id: i64,
     tlp: Option<&str>,
 ) -> QueryResult<()> {
@@ -130,7 +132,7 @@ pub fn append_deleted(
         .values((
             indicator_changes::feed_id.eq(written.feed_id),
             indicator_changes::indicator_id.eq(indicator_id),
-            indicator_changes::op.eq(Op::Deleted.code()),
+            indicator_changes::op.eq(op.code()),
             indicator_changes::tlp.eq(tlp),
             indicator_changes::at.eq(written.at),
         ))
