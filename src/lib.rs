@@ -19,3 +19,4 @@ pub mod purge;
 pub mod startup;
 pub mod state;
 pub mod warninglists;
+pub mod web;

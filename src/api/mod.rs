@@ -25,6 +25,7 @@ pub mod render;
 pub mod representation;
 pub mod root;
 pub mod search;
+pub mod selection;
 pub mod shown;
 pub mod tokens;
 pub mod urls;

@@ -19,3 +19,4 @@ pub mod search;
 pub mod stored_copy;
 pub mod token;
 pub mod user;
+pub mod web_session;
