@@ -41,7 +41,13 @@ pub async fn guard(
         Ok(res) => res.map_into_boxed_body(),
         Err(e) => return Err(e),
     };
-    let res = if res.status().is_client_error() || res.status().is_server_error() {
+    let failed = res.status().is_client_error() || res.status().is_server_error();
+    // A page that answers an error itself (the sign-in form again) is already HTML.
+    let is_html = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    let res = if failed && !is_html {
         as_html_error(res)
     } else {
         res

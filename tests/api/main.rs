@@ -76,6 +76,7 @@ mod sdk;
 mod search;
 mod tokens;
 mod validation;
+mod web;
 mod whitelist_feeds;
 
 #[test]
