@@ -109,3 +109,7 @@ run "feed, tags=tor" "/u/admin/big?tags=tor"
 run indicator "/u/admin/big/$id"
 
 run stylesheet "/static/feedgate.css"
+# The API's answers to the same reads, under the same load, for comparison.
+run "API: directory" "/api/feeds"
+run "API: search" "/api/search?q=11.3.7.49"
+run "API: feed page" "/api/users/admin/feeds/big"

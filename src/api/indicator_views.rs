@@ -109,12 +109,14 @@ fn selected_rows(
     selection: &Selection,
     max_bytes: usize,
 ) -> Result<(Vec<IndicatorRow>, bool, Option<PageKey>), ApiError> {
-    const PIECE: i64 = 500;
+    // A few pages' worth a statement: a common type or tag fills the page from the first
+    // piece, a rare one reads on up to the budget.
+    let piece = (of.limit * 4).clamp(1, 500);
     let limit = of.limit;
     let mut kept = Vec::new();
     let mut looked = 0i64;
     loop {
-        of.limit = (SELECTION_SCAN_BUDGET - looked).clamp(1, PIECE);
+        of.limit = (SELECTION_SCAN_BUDGET - looked).clamp(1, piece);
         let page = indicator::page_within(c, &of, max_bytes)?;
         for row in page.rows {
             looked += 1;
