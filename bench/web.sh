@@ -106,6 +106,7 @@ run feed "/u/admin/big"
 run "feed, 1,000 deep" "/u/admin/big?cursor=$deep"
 run "feed, itype=url" "/u/admin/big?itype=url"
 run "feed, tags=tor" "/u/admin/big?tags=tor"
+run "feed, itype=sha256 (none: the 1,000-row budget)" "/u/admin/big?itype=sha256"
 run indicator "/u/admin/big/$id"
 
 run stylesheet "/static/feedgate.css"
