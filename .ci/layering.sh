@@ -7,8 +7,10 @@
 #             decided there only)
 #   upward    `crate::api`, `crate::startup` or `crate::state` (also inside `crate::{…}`) in src/models/,
 #             src/db/, src/domain/, src/limits/, src/auth/
-#   schema    `db::schema` (also inside `db::{…}`) in src/import/ or src/api/ (their SQL
-#             belongs in models/)
+#   schema    `db::schema` (also inside `db::{…}`) in src/import/, src/api/ or src/web/ (their
+#             SQL belongs in models/)
+#   web       `crate::web` (also inside `crate::{…}`) below it: the pages use the API's reading
+#             code, never the other way round
 #
 # Comment lines are skipped. Every violation is printed. The ones of today are listed in
 # .ci/layering-allow.txt as `file:pattern`; the check fails only on a violation missing from
@@ -24,7 +26,8 @@ rules=(
   'backend;DbConnection::(Sqlite|Postgresql|Pg)\b;src;src/db/ src/models/'
   'backend;Backend::(Sqlite|Postgres)\b;src;src/db/ src/models/'
   'upward;crate::(api|startup|state)\b|crate::\{[^}]*\b(api|startup|state)\b;src/models src/db src/domain src/limits src/auth;'
-  'schema;db::schema\b|db::\{[^}]*\bschema\b;src/import src/api;'
+  'schema;db::schema\b|db::\{[^}]*\bschema\b;src/import src/api src/web;'
+  'web;crate::web\b|crate::\{[^}]*\bweb\b;src/api src/models src/db src/domain src/limits src/auth src/import src/export;'
 )
 
 found=()   # file:pattern, one per violating line

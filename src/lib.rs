@@ -21,3 +21,4 @@ pub mod purge;
 pub mod startup;
 pub mod state;
 pub mod warninglists;
+pub mod web;

@@ -160,9 +160,12 @@ impl Application {
                     .app_data(web::QueryConfig::default().error_handler(query_error))
                     .app_data(web::PathConfig::default().error_handler(path_error))
                     .configure(|cfg| api::configure(cfg, body_limit))
+                    .configure(crate::web::configure)
                     .default_service(web::to(not_found))
                     // Registered inside out: the last `wrap` runs first.
                     .wrap(from_fn(limits::middleware::admit))
+                    // Outside the admission: its 429 and 503 on a page become HTML too.
+                    .wrap(from_fn(crate::web::guard::guard))
                     .wrap(NormalizePath::new(TrailingSlash::Trim))
                     .wrap(from_fn(observe::observe));
                 let stopping = stopping.clone();
@@ -247,7 +250,7 @@ impl Application {
 }
 
 /// Periodic work: flush unlimited users' counts (every 5 s), sweep idle burst keys (every
-/// minute) and prune daily counters older than yesterday (every hour).
+/// minute) and prune daily counters older than yesterday and ended web sessions (every hour).
 async fn housekeeping(state: web::Data<AppState>) {
     let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(5));
     let mut ticks: u64 = 0;
@@ -266,6 +269,16 @@ async fn housekeeping(state: web::Data<AppState>) {
                 .await;
             if let Err(e) = pruned {
                 tracing::warn!(error = %e, "could not prune old daily counters");
+            }
+            let now = state.clock.now();
+            let pruned = state
+                .db
+                .write(move |c| {
+                    crate::models::web_session::prune(c, now).map_err(db::RunError::from)
+                })
+                .await;
+            if let Err(e) = pruned {
+                tracing::warn!(error = %e, "could not prune ended web sessions");
             }
         }
     }

@@ -24,6 +24,7 @@ use crate::api::paging::{self, ANONYMOUS_MAX};
 use crate::api::query::QueryPairs;
 use crate::api::render::{IndicatorJson, IndicatorView, protocol_name};
 use crate::api::representation::{ApiVersion, TimeText};
+use crate::api::selection::Selection;
 use crate::api::shown::{self, RowFilters, Window};
 use crate::api::urls;
 use crate::api::whitelists::{ExportWhitelist, Found};
@@ -124,9 +125,8 @@ pub async fn export_named(
 
 /// What an export keeps of a feed.
 pub(crate) struct Filters {
-    itype: Option<Itype>,
-    /// Kept: indicators with any of these tags (all when empty).
-    tags: Vec<String>,
+    /// Kept: what `itype` and `tags` select.
+    selection: Selection,
     /// The request's bounds, which win over the feed's.
     asked_v4: Option<u8>,
     asked_v6: Option<u8>,
@@ -140,33 +140,7 @@ impl Filters {
     pub(crate) fn read(
         params: &std::collections::BTreeMap<&'static str, String>,
     ) -> Result<Self, ApiError> {
-        let invalid = |parameter: &str, message: String| ApiError::InvalidParameter {
-            parameter: parameter.to_owned(),
-            message,
-        };
-        let itype = params
-            .get("itype")
-            .map(|raw| {
-                Itype::parse_name(raw).ok_or_else(|| {
-                    invalid(
-                        "itype",
-                        format!(
-                            "itype must be one of {}",
-                            Itype::ALL.map(Itype::as_str).join(", ")
-                        ),
-                    )
-                })
-            })
-            .transpose()?;
-        let tags = params
-            .get("tags")
-            .map(|raw| {
-                raw.split(',')
-                    .map(|t| t.trim().to_lowercase())
-                    .filter(|t| !t.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let selection = Selection::read(params)?;
         let prefix = |name: &str, max: u8| {
             params
                 .get(name)
@@ -184,8 +158,7 @@ impl Filters {
         };
         let (asked_v4, asked_v6) = (prefix("max_prefix", 32)?, prefix("max_prefix6", 128)?);
         Ok(Filters {
-            itype,
-            tags,
+            selection,
             asked_v4,
             asked_v6,
             max_prefix_v4: asked_v4.unwrap_or(MAX_PREFIX_V4),
@@ -217,15 +190,7 @@ impl Filters {
 
     /// Whether the request selects the indicator (`itype`, `tags`).
     fn selects(&self, thing: &Thing, tags: &str) -> bool {
-        if self.itype.is_some_and(|t| t != thing.itype()) {
-            return false;
-        }
-        self.tags.is_empty()
-            || tags.split(',').any(|t| {
-                self.tags
-                    .iter()
-                    .any(|want| want.eq_ignore_ascii_case(t.trim()))
-            })
+        self.selection.selects(thing.itype(), tags)
     }
 
     /// Why the exports leave a value out, if they do: a network broader than the bound, or

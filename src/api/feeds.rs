@@ -8,12 +8,13 @@ use serde_json::{Value, json};
 use crate::api::body::JsonBody;
 use crate::api::dto::feed::{CreateFeedRequest, UpdateFeedRequest};
 use crate::api::export;
-use crate::api::feed_path::{FeedPath, visible_feed, writable_feed};
-use crate::api::indicator_views::{load_views, render_shown};
+use crate::api::feed_path::{FeedPath, writable_feed};
+use crate::api::indicator_views::{read_feed_page, render_shown};
 use crate::api::paging::{self, PageQuery};
 use crate::api::query::QueryPairs;
 use crate::api::render;
 use crate::api::representation::{self, ApiVersion};
+use crate::api::selection::Selection;
 use crate::api::shown::FeedPageRequest;
 use crate::api::urls;
 use crate::api::users::UserPath;
@@ -24,7 +25,6 @@ use crate::db;
 use crate::error::ApiError;
 use crate::limits::quota;
 use crate::models::feed::{self, NewFeed};
-use crate::models::indicator;
 use crate::models::user::{self, UserRow};
 use crate::state::AppState;
 
@@ -38,35 +38,68 @@ pub async fn list_feeds(
     path: web::Path<UserPath>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
+    let UserFeeds {
+        page,
+        owner,
+        rows,
+        next,
+    } = read_user_feeds(&state, &caller, path.into_inner().user, &query).await?;
+    let list: Vec<Value> = rows
+        .iter()
+        .map(|f| render::feed(f, &owner.username, version, vec![]))
+        .collect();
+    let base = urls::base(&req, &state);
+    let res = version.ok(&Value::Array(list));
+    Ok(page.respond(res, &base, req.path(), next))
+}
+
+/// A page of a user's feeds as a caller may see them.
+pub struct UserFeeds {
+    /// The request's paging (`limit`, `cursor`).
+    pub page: PageQuery<String>,
+    pub owner: UserRow,
+    pub rows: Vec<feed::FeedRow>,
+    /// The cursor of the next page, when another follows.
+    pub next: Option<String>,
+}
+
+/// A page of the feeds of the user `name` as `caller` may see them (the owner and admins see
+/// private ones), by name; 400 for bad paging, 404 for an unknown user. The API's list and
+/// the web user page read through here.
+pub async fn read_user_feeds(
+    state: &AppState,
+    caller: &Caller,
+    name: String,
+    query: &QueryPairs,
+) -> Result<UserFeeds, ApiError> {
     let page = PageQuery::<String>::read(
-        &query,
+        query,
         &["limit", "cursor"],
         paging::SMALL_PAGES,
         caller.user().is_none(),
     )?;
     let (limit, after) = (page.limit, page.after.clone());
-    let name = path.into_inner().user;
-    let (owner, rows) = state
+    let viewer = access::viewer(caller);
+    let (owner, mut rows) = state
         .db
         .read(move |c| {
             let owner = user::find_by_name(c, &name)?;
-            let all = access::viewer(&caller).sees_private_of(owner.id);
+            let all = viewer.sees_private_of(owner.id);
             let rows = feed::list_for_owner(c, owner.id, all, after.as_deref(), limit + 1)?;
             Ok::<_, ApiError>((owner, rows))
         })
         .await?;
     let more = rows.len() as i64 > limit;
-    let shown = &rows[..rows.len().min(limit as usize)];
-    let list: Vec<Value> = shown
-        .iter()
-        .map(|f| render::feed(f, &owner.username, version, vec![]))
-        .collect();
+    rows.truncate(limit as usize);
     let next = more
-        .then(|| shown.last().map(|f| page.cursor_after(&json!(f.name))))
+        .then(|| rows.last().map(|f| page.cursor_after(&json!(f.name))))
         .flatten();
-    let base = urls::base(&req, &state);
-    let res = version.ok(&Value::Array(list));
-    Ok(page.respond(res, &base, req.path(), next))
+    Ok(UserFeeds {
+        page,
+        owner,
+        rows,
+        next,
+    })
 }
 
 /// POST /api/users/{user}/feeds: 201 with the new feed; 403 (also `global` asked by a
@@ -154,21 +187,27 @@ pub async fn show_feed(
     let (body, next) = state
         .db
         .read(move |c| {
-            let (owner, feed) = visible_feed(c, &path, &caller)?;
-            let of = filters.page_of(&feed, access::viewer(&caller), now, window);
-            let page = indicator::page_within(c, &of, max_bytes)?;
-            let (views, extras) = load_views(c, page.rows, &feed, &owner.username, true)?;
-            let shown = views.len() as i64;
+            let page = read_feed_page(
+                c,
+                &path,
+                &caller,
+                &filters,
+                &Selection::default(),
+                window,
+                now,
+                max_bytes,
+            )?;
+            let shown = page.views.len() as i64;
             let (list, next) = render_shown(
-                &views,
-                &extras,
+                &page.views,
+                &page.extras,
                 version,
                 &body_base,
                 (shown, page.more),
                 &body_params,
             );
             let body = render::FeedPage {
-                fields: render::feed_fields(&feed, &owner.username, version),
+                fields: render::feed_fields(&page.feed, &page.owner.username, version),
                 indicators: &list,
                 version,
             };

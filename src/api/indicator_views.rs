@@ -6,15 +6,24 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
+use chrono::NaiveDateTime;
+
+use crate::api::feed_path::{FeedPath, visible_feed};
 use crate::api::paging::Cursor;
 use crate::api::render::{self, Extras, IndicatorView};
 use crate::api::representation::ApiVersion;
+use crate::api::selection::Selection;
+use crate::api::shown::{RowFilters, Window};
+use crate::auth::access;
+use crate::auth::caller::Caller;
 use crate::db::DbConnection;
+use crate::domain::thing::Itype;
 use crate::error::ApiError;
 use crate::models::attachment::{self, AttachmentMeta};
 use crate::models::comment::{self, CommentView};
 use crate::models::feed::FeedRow;
-use crate::models::indicator::{self, IndicatorRow};
+use crate::models::indicator::{self, IndicatorRow, PageKey, PageOf};
+use crate::models::user::UserRow;
 
 /// List contexts show this many of the newest comments.
 pub const LIST_COMMENTS: usize = 10;
@@ -24,6 +33,110 @@ pub const LIST_COMMENTS: usize = 10;
 pub struct LoadedExtras {
     pub comments: HashMap<i64, Vec<CommentView>>,
     pub attachments: HashMap<i64, Vec<AttachmentMeta>>,
+}
+
+/// A page of one feed's indicators as a caller may see it, loaded for rendering.
+pub struct FeedPage {
+    pub owner: UserRow,
+    pub feed: FeedRow,
+    pub views: Vec<IndicatorView>,
+    pub extras: LoadedExtras,
+    /// More rows may follow: the next page starts after the last view, or at `resume`.
+    pub more: bool,
+    /// Where the next page starts when a selection's page ended at its scan budget.
+    pub resume: Option<PageKey>,
+}
+
+impl FeedPage {
+    /// The cursor of the next page, if another follows, for a request with `params`.
+    pub fn next_cursor(&self, params: &BTreeMap<&'static str, String>) -> Option<String> {
+        let key = match self.resume {
+            Some(at) => Some(at),
+            None if self.more => self.views.last().map(|v| (v.row.effective_at, v.row.id)),
+            None => None,
+        };
+        key.map(|(t, id)| Cursor::encode(&Cursor::time_id_key(t, id), params))
+    }
+}
+
+/// Rows of a feed a page with a [`Selection`] looks at, at most: a type or tag the feed holds
+/// rarely would otherwise read the whole feed for one page. Such a page may be short, and
+/// its cursor resumes after the last row looked at.
+pub const SELECTION_SCAN_BUDGET: i64 = 1000;
+
+/// Reads the page of the feed at `path` in `window` as `caller` may see it (404 when the
+/// feed is invisible): the rows `filters` show and `selection` selects, newest first, with
+/// their comments and attachments. The feed page, the indicator list and the web feed page
+/// read through here.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the parts of one read, each named"
+)]
+pub fn read_feed_page(
+    c: &mut DbConnection,
+    path: &FeedPath,
+    caller: &Caller,
+    filters: &RowFilters,
+    selection: &Selection,
+    window: Window,
+    now: NaiveDateTime,
+    max_bytes: usize,
+) -> Result<FeedPage, ApiError> {
+    let (owner, feed) = visible_feed(c, path, caller)?;
+    let of = filters.page_of(&feed, access::viewer(caller), now, window);
+    let (rows, more, resume) = if selection.is_everything() {
+        let page = indicator::page_within(c, &of, max_bytes)?;
+        (page.rows, page.more, None)
+    } else {
+        selected_rows(c, of, selection, max_bytes)?
+    };
+    let (views, extras) = load_views(c, rows, &feed, &owner.username, true)?;
+    Ok(FeedPage {
+        owner,
+        feed,
+        views,
+        extras,
+        more,
+        resume,
+    })
+}
+
+/// The rows of a page that `selection` selects, looking at [`SELECTION_SCAN_BUDGET`] rows
+/// at most: the rows, whether more may follow, and where to resume when the budget ended it.
+fn selected_rows(
+    c: &mut DbConnection,
+    mut of: PageOf,
+    selection: &Selection,
+    max_bytes: usize,
+) -> Result<(Vec<IndicatorRow>, bool, Option<PageKey>), ApiError> {
+    // A few pages' worth a statement: a common type or tag fills the page from the first
+    // piece, a rare one reads on up to the budget.
+    let piece = (of.limit * 4).clamp(1, 500);
+    let limit = of.limit;
+    let mut kept = Vec::new();
+    let mut looked = 0i64;
+    loop {
+        of.limit = (SELECTION_SCAN_BUDGET - looked).clamp(1, piece);
+        let page = indicator::page_within(c, &of, max_bytes)?;
+        for row in page.rows {
+            looked += 1;
+            of.after = Some((row.effective_at, row.id));
+            let selected =
+                Itype::parse_name(&row.itype).is_some_and(|t| selection.selects(t, &row.tags));
+            if selected {
+                kept.push(row);
+                if kept.len() as i64 >= limit {
+                    return Ok((kept, true, None));
+                }
+            }
+        }
+        if !page.more {
+            return Ok((kept, false, None));
+        }
+        if looked >= SELECTION_SCAN_BUDGET {
+            return Ok((kept, true, of.after));
+        }
+    }
 }
 
 /// Wraps rows of one feed as views and loads their comments (the newest 10 in list context)
@@ -122,6 +235,21 @@ pub fn render_shown<'a>(
         })
         .flatten();
     (list, next)
+}
+
+/// The indicator `id` of the feed at `path` as `caller` may read it (404 otherwise: an
+/// invisible feed, or the TLP rule), with all its comments and its attachments.
+pub fn read_indicator(
+    c: &mut DbConnection,
+    path: &FeedPath,
+    id: i64,
+    caller: &Caller,
+) -> Result<(IndicatorView, LoadedExtras), ApiError> {
+    let (owner, feed) = visible_feed(c, path, caller)?;
+    let row = access::visible_indicator(c, &feed, id, caller)?;
+    let mut view = IndicatorView::of(row, &feed, &owner.username);
+    let extras = load_extras(c, std::slice::from_mut(&mut view), false)?;
+    Ok((view, extras))
 }
 
 /// Renders one indicator with all its comments.

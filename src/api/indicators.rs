@@ -9,16 +9,18 @@ use serde_json::Value;
 
 use crate::api::body::JsonRequest;
 use crate::api::dto::indicator::{IndicatorRequest, Patch, Place};
-use crate::api::feed_path::{FeedPath, visible_feed, writable_feed};
-use crate::api::indicator_views::{full_object, load_views, render_shown};
+use crate::api::feed_path::{FeedPath, writable_feed};
+use crate::api::indicator_views::{
+    extras_of, full_object, read_feed_page, read_indicator, render_shown,
+};
 use crate::api::indicator_write::{self, append_comment, apply, rules};
 use crate::api::query::{NoParams, QueryPairs};
-use crate::api::render::IndicatorView;
+use crate::api::render::{self, IndicatorView};
 use crate::api::representation::ApiVersion;
+use crate::api::selection::Selection;
 use crate::api::shown::FeedPageRequest;
 use crate::api::tokens::parse_id;
 use crate::api::urls;
-use crate::auth::access;
 use crate::auth::caller::{Caller, WriteCaller};
 use crate::db::Db;
 use crate::error::{ApiError, FieldError};
@@ -69,19 +71,32 @@ pub async fn list_indicators(
     } = FeedPageRequest::read(&query, caller.user().is_none(), now)?;
     let path = path.into_inner();
     let max_bytes = state.settings.max_page_bytes;
-    let (views, extras, more) = state
+    let feed_page = state
         .db
         .read(move |c| {
-            let (owner, feed) = visible_feed(c, &path, &caller)?;
-            let of = filters.page_of(&feed, access::viewer(&caller), now, window);
-            let page = indicator::page_within(c, &of, max_bytes)?;
-            let (views, extras) = load_views(c, page.rows, &feed, &owner.username, true)?;
-            Ok::<_, ApiError>((views, extras, page.more))
+            let everything = Selection::default();
+            read_feed_page(
+                c,
+                &path,
+                &caller,
+                &filters,
+                &everything,
+                window,
+                now,
+                max_bytes,
+            )
         })
         .await?;
     let base = urls::base(&req, &state);
-    let shown = views.len() as i64;
-    let (list, next) = render_shown(&views, &extras, version, &base, (shown, more), &page.params);
+    let shown = feed_page.views.len() as i64;
+    let (list, next) = render_shown(
+        &feed_page.views,
+        &feed_page.extras,
+        version,
+        &base,
+        (shown, feed_page.more),
+        &page.params,
+    );
     Ok(page.respond(version.ok(&list), &base, req.path(), next))
 }
 
@@ -165,19 +180,11 @@ pub async fn show_indicator(
 ) -> Result<HttpResponse, ApiError> {
     let (path, id) = path.into_inner().split()?;
     let base = urls::base(&req, &state);
-    let object = state
+    let (view, extras) = state
         .db
-        .read(move |c| {
-            let (owner, feed) = visible_feed(c, &path, &caller)?;
-            let row = access::visible_indicator(c, &feed, id, &caller)?;
-            full_object(
-                c,
-                &mut IndicatorView::of(row, &feed, &owner.username),
-                version,
-                &base,
-            )
-        })
+        .read(move |c| read_indicator(c, &path, id, &caller))
         .await?;
+    let object = render::indicator(&view, version, &base, Some(extras_of(&extras, id)));
     Ok(version.ok(&object))
 }
 

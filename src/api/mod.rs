@@ -27,6 +27,7 @@ pub mod render;
 pub mod representation;
 pub mod root;
 pub mod search;
+pub mod selection;
 pub mod shown;
 pub mod stream;
 pub mod tokens;

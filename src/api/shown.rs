@@ -202,12 +202,21 @@ pub struct FeedPageRequest {
 impl FeedPageRequest {
     /// Reads `limit`, `lasttime`, `cursor` and the row filters; `now` resolves `lasttime`.
     pub fn read(query: &QueryPairs, anonymous: bool, now: NaiveDateTime) -> Result<Self, ApiError> {
-        let page = PageQuery::<PageKey>::read(
-            query,
-            &allowed(&["limit", "lasttime", "cursor"]),
-            paging::INDICATOR_PAGES,
-            anonymous,
-        )?;
+        Self::read_with(query, &[], anonymous, now)
+    }
+
+    /// [`FeedPageRequest::read`] for a route that also takes the parameters `extra` (left in
+    /// `page.params` for it to read).
+    pub fn read_with(
+        query: &QueryPairs,
+        extra: &[&'static str],
+        anonymous: bool,
+        now: NaiveDateTime,
+    ) -> Result<Self, ApiError> {
+        let mut own = vec!["limit", "lasttime", "cursor"];
+        own.extend_from_slice(extra);
+        let page =
+            PageQuery::<PageKey>::read(query, &allowed(&own), paging::INDICATOR_PAGES, anonymous)?;
         let window = Window {
             since: paging::lasttime(page.params.get("lasttime"), now)?,
             after: page.after,

@@ -8,4 +8,5 @@ pub mod caller;
 pub mod header;
 pub mod password;
 pub mod resolve;
+pub mod session;
 pub mod token;

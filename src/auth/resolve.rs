@@ -6,7 +6,8 @@ use crate::auth::cache::Resolved;
 use crate::auth::caller::AuthUser;
 use crate::db;
 use crate::error::ApiError;
-use crate::models::token::{self, SCOPE_WRITE};
+use crate::models::token::{self, SCOPE_WRITE, TokenRow};
+use crate::models::user::UserRow;
 
 /// Paths answered without identification or charge.
 pub fn is_unmetered(path: &str) -> bool {
@@ -31,14 +32,9 @@ pub fn accepts_basic(path: &str) -> bool {
     )
 }
 
-/// Looks a token up by hash and checks its state; bumps `last_used_at` at most once a minute.
-/// Returns the caller, the user's daily-limit override column and what the token cache keeps.
-pub fn authenticate(
-    c: &mut db::DbConnection,
-    hash: &[u8],
-    now: chrono::NaiveDateTime,
-) -> Result<Resolved, ApiError> {
-    let (tok, user) = token::find_by_hash(c, hash)?.ok_or(ApiError::InvalidToken)?;
+/// Whether a token found by its hash may be used at `now`: 401 `invalid_token` when revoked,
+/// `token_expired`, `account_disabled`. Sign-in to the web pages checks the same.
+pub fn usable(tok: &TokenRow, user: &UserRow, now: chrono::NaiveDateTime) -> Result<(), ApiError> {
     if tok.revoked_at.is_some() {
         return Err(ApiError::InvalidToken);
     }
@@ -48,6 +44,24 @@ pub fn authenticate(
     if user.disabled {
         return Err(ApiError::AccountDisabled);
     }
+    Ok(())
+}
+
+/// Whether a session cookie identifies the caller on `path`: on the web pages only. The API
+/// takes tokens alone, so no cross-site form can act there with a visitor's cookie.
+pub fn accepts_session(path: &str) -> bool {
+    !(path == "/api" || path.starts_with("/api/") || path == "/metrics")
+}
+
+/// Looks a token up by hash and checks its state; bumps `last_used_at` at most once a minute.
+/// Returns the caller, the user's daily-limit override column and what the token cache keeps.
+pub fn authenticate(
+    c: &mut db::DbConnection,
+    hash: &[u8],
+    now: chrono::NaiveDateTime,
+) -> Result<Resolved, ApiError> {
+    let (tok, user) = token::find_by_hash(c, hash)?.ok_or(ApiError::InvalidToken)?;
+    usable(&tok, &user, now)?;
     // Reads must not become writes: the row says when it was last bumped.
     let mut last_used_at = tok.last_used_at;
     if last_used_at.is_none_or(|t| t < now - chrono::Duration::seconds(60)) {
@@ -80,5 +94,14 @@ mod tests {
         assert!(!accepts_basic("/api/users/alice/tokens/3"));
         assert!(!accepts_basic("/api/users/alice"));
         assert!(!accepts_basic("/api/users/alice/feeds"));
+    }
+
+    #[test]
+    fn sessions_are_for_the_pages_only() {
+        assert!(accepts_session("/"));
+        assert!(accepts_session("/u/alice/scanners"));
+        assert!(!accepts_session("/api"));
+        assert!(!accepts_session("/api/users/alice"));
+        assert!(!accepts_session("/metrics"));
     }
 }

@@ -135,7 +135,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    web_sessions (id) {
+        id -> BigInt,
+        session_hash -> Binary,
+        token_id -> BigInt,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(web_sessions -> api_tokens (token_id));
 diesel::joinable!(feeds -> users (user_id));
 diesel::joinable!(indicators -> feeds (feed_id));
 diesel::joinable!(comments -> indicators (indicator_id));
@@ -162,7 +173,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     indicators,
     comments,
     attachments,
-    daily_usage
+    daily_usage,
+    web_sessions
 );
 
 diesel::table! {

@@ -18,7 +18,8 @@ use crate::auth::cache::may_change_credentials;
 use crate::auth::cache::{Resolved, TokenCache};
 use crate::auth::caller::{BasicCredentials, Caller};
 use crate::auth::header::{Presented, presented};
-use crate::auth::resolve::{accepts_basic, authenticate, is_unmetered};
+use crate::auth::resolve::{accepts_basic, accepts_session, authenticate, is_unmetered};
+use crate::auth::session;
 use crate::auth::token::PlainToken;
 use crate::clock::Clock;
 use crate::db::{self, Db, DbConnection};
@@ -97,10 +98,17 @@ pub async fn admit(
         Presented::Token(text) => PlainToken::parse(text).and_then(|p| token_key(&p)),
         _ => None,
     };
+    // A web page without credentials may carry a sign-in session's cookie: its id's hash is
+    // remembered like a token's (both are SHA-256 of 32 random bytes, so they never collide).
+    let session = match &found {
+        Presented::None if accepts_session(req.path()) => session_key(&req),
+        _ => None,
+    };
+    let key_hash = token_hash.or(session);
     // Burst: a token this gateway knows has a budget of its own; anything else (anonymous,
     // Basic, and tokens not yet resolved, junk included) spends its address's.
     // One look at the gateway's memory serves both the burst key and the admission below.
-    let cached = token_hash.and_then(|hash| state.tokens.get(&hash, now).map(|r| (hash, r)));
+    let cached = key_hash.and_then(|hash| state.tokens.get(&hash, now).map(|r| (hash, r)));
     let known = cached.as_ref().map(|(hash, _)| *hash);
     let burst_key = match known {
         Some(hash) => burst_key_of(&hash),
@@ -114,6 +122,9 @@ pub async fn admit(
     let basic_ok = accepts_basic(req.path());
     let in_memory = match &found {
         Presented::Token(_) => cached.and_then(|(_, resolved)| from_memory(&state, resolved, now)),
+        Presented::None if session.is_some() => {
+            cached.and_then(|(_, resolved)| from_memory(&state, resolved, now))
+        }
         Presented::None => anonymous_from_memory(&state, &address, now),
         _ => None,
     };
@@ -123,7 +134,14 @@ pub async fn admit(
             let st = state.clone();
             state
                 .db
-                .run(move |c| decide(c, &st, found, token_hash, &address, basic_ok, now))
+                .run(move |c| {
+                    let presented = Credentials {
+                        found,
+                        token_hash,
+                        session,
+                    };
+                    decide(c, &st, presented, &address, basic_ok, now)
+                })
                 .await
         }
     };
@@ -152,7 +170,7 @@ pub async fn admit(
             // A token seen for the first time spent its address's burst; once it proved valid
             // the request counts in its own bucket too, so that bucket holds from its first
             // request on (junk never gets a bucket: the limiter's memory stays bounded).
-            if let (Caller::User(_), Some(hash), None) = (&caller, token_hash, known) {
+            if let (Caller::User(_), Some(hash), None) = (&caller, key_hash, known) {
                 let _ = state.burst.check(&burst_key_of(&hash));
             }
             let identified = !matches!(caller, Caller::Anonymous { .. });
@@ -194,16 +212,28 @@ fn refused(state: DailyState, now: chrono::NaiveDateTime) -> ApiError {
     }
 }
 
+/// What a request presented: its credential header, a token's hash, and a sign-in session's
+/// hash (a web page without credentials).
+struct Credentials {
+    found: Presented,
+    token_hash: Option<[u8; 32]>,
+    session: Option<[u8; 32]>,
+}
+
 /// Resolves the credentials and charges the request, in one connection checkout.
 fn decide(
     c: &mut DbConnection,
     state: &Gate,
-    found: Presented,
-    token_hash: Option<[u8; 32]>,
+    presented: Credentials,
     address: &str,
     basic_ok: bool,
     now: chrono::NaiveDateTime,
 ) -> Result<Outcome, ApiError> {
+    let Credentials {
+        found,
+        token_hash,
+        session,
+    } = presented;
     let anon_limit = state.anon_requests_per_day;
     let charge_address = |c: &mut DbConnection| {
         daily::charge(
@@ -221,6 +251,16 @@ fn decide(
             Admission::Admitted(s) => Ok(Outcome::Rejected(err, s)),
         }
     };
+    // A session that ended (signed out, expired, its token revoked) is no error on a page:
+    // the visitor reads as anonymous.
+    if let (Presented::None, Some(hash)) = (&found, session) {
+        let generation = state.tokens.generation();
+        match session::resolve(c, &hash, now) {
+            Ok(resolved) => return charge_user(c, state, hash, resolved, generation, now),
+            Err(ApiError::InvalidToken | ApiError::TokenExpired | ApiError::AccountDisabled) => {}
+            Err(other) => return Err(other),
+        }
+    }
     match found {
         Presented::None => match charge_address(c)? {
             Admission::Refused(s) => Ok(Outcome::Rejected(refused(s, now), Some(s))),
@@ -257,16 +297,35 @@ fn decide(
                 ) => return reject(c, e),
                 Err(other) => return Err(other),
             };
-            let limit = Limit::effective(resolved.requests_per_day, state.requests_per_day);
-            let subject = user_subject(resolved.user.id);
-            let user = resolved.user.clone();
-            state.tokens.put(hash, resolved, generation);
-            match daily::charge(c, &subject, limit, now, &state.pending)? {
-                Admission::Refused(s) => Ok(Outcome::Rejected(refused(s, now), Some(s))),
-                Admission::Admitted(s) => Ok(Outcome::Admitted(Caller::User(user), s)),
-            }
+            charge_user(c, state, hash, resolved, generation, now)
         }
     }
+}
+
+/// Remembers what the database said of a token (or session) under `hash` and charges the
+/// request to its user.
+fn charge_user(
+    c: &mut DbConnection,
+    state: &Gate,
+    hash: [u8; 32],
+    resolved: Resolved,
+    generation: u64,
+    now: chrono::NaiveDateTime,
+) -> Result<Outcome, ApiError> {
+    let limit = Limit::effective(resolved.requests_per_day, state.requests_per_day);
+    let subject = user_subject(resolved.user.id);
+    let user = resolved.user.clone();
+    state.tokens.put(hash, resolved, generation);
+    match daily::charge(c, &subject, limit, now, &state.pending)? {
+        Admission::Refused(s) => Ok(Outcome::Rejected(refused(s, now), Some(s))),
+        Admission::Admitted(s) => Ok(Outcome::Admitted(Caller::User(user), s)),
+    }
+}
+
+/// The hash of the sign-in session id in the request's cookie, when it holds one of our shape.
+fn session_key(req: &ServiceRequest) -> Option<[u8; 32]> {
+    let header = req.headers().get(header::COOKIE)?.to_str().ok()?;
+    session::Secret::parse(session::cookie(header, session::SESSION_COOKIE)?).map(|s| s.hash())
 }
 
 /// Admits or refuses a token holder without the database: the token is in the gateway's

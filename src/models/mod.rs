@@ -22,3 +22,4 @@ pub mod shadowserver_schedule;
 pub mod stored_copy;
 pub mod token;
 pub mod user;
+pub mod web_session;

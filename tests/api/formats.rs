@@ -353,7 +353,7 @@ fn tools_python() -> Option<PathBuf> {
     )
 }
 
-fn missing_unless_required(found: Option<PathBuf>, what: &str) -> Option<PathBuf> {
+pub(crate) fn missing_unless_required(found: Option<PathBuf>, what: &str) -> Option<PathBuf> {
     if found.is_none() {
         assert!(
             std::env::var("FEEDGATE_REQUIRE_TOOLS").as_deref() != Ok("1"),

@@ -79,6 +79,7 @@ mod search_filters;
 mod shadowserver_ops;
 mod tokens;
 mod validation;
+mod web;
 mod whitelist_feeds;
 
 #[test]

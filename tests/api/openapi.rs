@@ -29,6 +29,7 @@ fn openapi_documents_exactly_the_registered_routes() {
     }
     let registered: BTreeSet<(String, String, String)> = feedgate::api::ROUTES
         .iter()
+        .chain(feedgate::web::ROUTES)
         .map(|(m, p, id)| (m.to_string(), p.to_string(), id.to_string()))
         .collect();
     let missing: Vec<_> = registered.difference(&documented).collect();
