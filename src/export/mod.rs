@@ -10,7 +10,7 @@
 pub mod cache;
 mod misp;
 mod rpz;
-mod stix;
+pub mod stix;
 mod suricata;
 mod zeek;
 
@@ -199,7 +199,12 @@ fn name_uuid(namespace: [u8; 16], name: &str, version: u8) -> String {
     b.copy_from_slice(&digest[..16]);
     b[6] = (b[6] & 0x0f) | (version << 4);
     b[8] = (b[8] & 0x3f) | 0x80;
-    let hex = crate::domain::hex::hex(&b);
+    uuid_text(&b)
+}
+
+/// The 8-4-4-4-12 text of a UUID's bytes.
+fn uuid_text(b: &[u8; 16]) -> String {
+    let hex = crate::domain::hex::hex(b);
     format!(
         "{}-{}-{}-{}-{}",
         &hex[..8],

@@ -311,3 +311,21 @@ fn terse_formats_show_nothing_but_what_they_read() {
         assert_eq!(same, format.terse(), "{}", format.name());
     }
 }
+
+#[test]
+fn stix_ids_carry_their_row_and_refuse_other_shapes() {
+    use super::stix;
+    let id = stix::indicator_id(42, "example.com");
+    assert_eq!(stix::indicator_id(42, "example.com"), id, "stable");
+    assert_eq!(stix::indicator_key(&id), Some(42));
+    let other = stix::indicator_id(42, "example.net");
+    assert_ne!(other[..20], id[..20], "the first half depends on the value");
+    assert_eq!(&id["indicator--".len() + 14..][..1], "4");
+    assert_eq!(stix::indicator_key("indicator--not-a-uuid"), None);
+    assert_eq!(
+        stix::indicator_key(&id.replace("indicator--", "malware--")),
+        None
+    );
+    assert_eq!(stix::collection_key(&stix::collection_id(7)), Some(7));
+    assert_ne!(stix::collection_id(7), stix::collection_id(8));
+}
