@@ -148,6 +148,8 @@ impl Application {
                     .default_service(web::to(not_found))
                     // Registered inside out: the last `wrap` runs first.
                     .wrap(from_fn(limits::middleware::admit))
+                    // Outside admission: its refusals under /taxii2 become TAXII errors too.
+                    .wrap(from_fn(api::taxii::taxii_errors))
                     .wrap(NormalizePath::new(TrailingSlash::Trim))
                     .wrap(from_fn(observe::observe));
                 let stopping = stopping.clone();

@@ -26,6 +26,7 @@ pub mod representation;
 pub mod root;
 pub mod search;
 pub mod shown;
+pub mod taxii;
 pub mod tokens;
 pub mod urls;
 pub mod users;
@@ -130,6 +131,16 @@ routes! {
     "/api/admin/users/{user}/usage" => [GET => admin::show_admin_user_usage],
     "/api/admin/purge" => [POST => admin::run_admin_purge],
     "/metrics" => [GET => health::show_metrics],
+    // TAXII 2.1 (read-only). The server trims a trailing slash before routing, so TAXII's
+    // `/taxii2/` reaches `/taxii2`.
+    "/taxii2" => [GET => taxii::show_taxii_discovery],
+    "/taxii2/feeds" => [GET => taxii::show_taxii_api_root],
+    "/taxii2/feeds/collections" => [GET => taxii::list_taxii_collections],
+    "/taxii2/feeds/collections/{collection}" => [GET => taxii::show_taxii_collection],
+    "/taxii2/feeds/collections/{collection}/objects" => [GET => taxii::list_taxii_objects],
+    "/taxii2/feeds/collections/{collection}/objects/{object}" => [GET => taxii::show_taxii_object],
+    "/taxii2/feeds/collections/{collection}/objects/{object}/versions" => [GET => taxii::list_taxii_object_versions],
+    "/taxii2/feeds/collections/{collection}/manifest" => [GET => taxii::list_taxii_manifest],
 }
 
 #[cfg(test)]

@@ -74,6 +74,7 @@ mod pull;
 mod purge;
 mod sdk;
 mod search;
+mod taxii;
 mod tokens;
 mod validation;
 mod whitelist_feeds;
