@@ -211,8 +211,6 @@ impl<Q, K, Conn> diesel::RunQueryDsl<Conn> for Keyed<Q, K> {}
 pub struct RowBefore<A, B, VA, VB> {
     columns: (A, B),
     values: (VA, VB),
-    /// `<`, or `>` for [`row_after`].
-    op: &'static str,
 }
 
 /// `(a, b) < (va, vb)`.
@@ -220,16 +218,6 @@ pub fn row_before<A, B, VA, VB>(a: A, b: B, va: VA, vb: VB) -> RowBefore<A, B, V
     RowBefore {
         columns: (a, b),
         values: (va, vb),
-        op: ") < (",
-    }
-}
-
-/// `(a, b) > (va, vb)`: the keyset condition of a page read oldest first (TAXII).
-pub fn row_after<A, B, VA, VB>(a: A, b: B, va: VA, vb: VB) -> RowBefore<A, B, VA, VB> {
-    RowBefore {
-        columns: (a, b),
-        values: (va, vb),
-        op: ") > (",
     }
 }
 
@@ -266,7 +254,7 @@ where
         self.columns.0.walk_ast(out.reborrow())?;
         out.push_sql(", ");
         self.columns.1.walk_ast(out.reborrow())?;
-        out.push_sql(self.op);
+        out.push_sql(") < (");
         out.push_bind_param::<A::SqlType, VA>(&self.values.0)?;
         out.push_sql(", ");
         out.push_bind_param::<B::SqlType, VB>(&self.values.1)?;

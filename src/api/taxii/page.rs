@@ -159,5 +159,33 @@ fn render(
 
 /// A `date_added` (and `X-TAXII-Date-Added-*`) timestamp: RFC 3339, UTC, microseconds.
 pub fn date_added(t: NaiveDateTime) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+    use chrono::{Datelike, Timelike};
+    // Field by field, like `export::stix`'s times (chrono's `format` parses its pattern on
+    // every call).
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.nanosecond() / 1_000 % 1_000_000
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn date_added_reads_like_chronos_format_with_microseconds() {
+        for t in ["2026-12-07 08:00:00", "2026-01-02 03:04:05.123456789"] {
+            let t = NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f").unwrap();
+            assert_eq!(
+                date_added(t),
+                t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+            );
+        }
+    }
 }

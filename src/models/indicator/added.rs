@@ -34,23 +34,46 @@ pub struct AddedPage {
     pub default_tlp: Tlp,
 }
 
-/// The rows of an [`AddedPage`], oldest first.
+/// Where one statement of a page reads in added order. A position `(t, id)` is read as two
+/// ranges of the index: the rest of its own second (`updated_at = t AND id > id`), then the
+/// later ones (`updated_at > t`). SQLite reads a row value `(updated_at, id) > (t, id)` as
+/// `updated_at >= t` and skips the second's earlier entries one by one, and stored times are
+/// whole seconds: a bulk load puts thousands of rows in one second, and a page starting late
+/// in it cost twenty times a first page.
+#[derive(Debug, Clone, Copy)]
+enum Range {
+    /// The rows of the second `t` after `id`.
+    Within(NaiveDateTime, i64),
+    /// The rows after the second `t` (`None`: from the start).
+    Later(Option<NaiveDateTime>),
+}
+
+/// The statements a page runs, in order.
+fn ranges(p: &AddedPage) -> Vec<Range> {
+    match p.after {
+        Some((t, id)) => vec![Range::Within(t, id), Range::Later(Some(t))],
+        None => vec![Range::Later(None)],
+    }
+}
+
+/// The rows of an [`AddedPage`] in one [`Range`], oldest first, at most `$limit`.
 macro_rules! added_rows {
-    ($p:expr) => {{
+    ($p:expr, $range:expr, $limit:expr) => {{
         let p: &AddedPage = $p;
         let mut query = indicators::table
             .filter(indicators::feed_id.eq(p.feed_id))
             .into_boxed();
+        match $range {
+            Range::Within(t, id) => {
+                query = query
+                    .filter(indicators::updated_at.eq(t))
+                    .filter(indicators::id.gt(id));
+            }
+            Range::Later(Some(t)) => query = query.filter(indicators::updated_at.gt(t)),
+            Range::Later(None) => {}
+        }
         if let Some(t) = p.added_after {
             query = query.filter(indicators::updated_at.gt(t));
-        }
-        if let Some((t, id)) = p.after {
-            query = query.filter(crate::db::sql::row_after(
-                indicators::updated_at,
-                indicators::id,
-                t,
-                id,
-            ));
         }
         if let Some(ids) = &p.ids {
             query = query.filter(crate::db::sql::in_list(indicators::id, ids.clone()));
@@ -59,7 +82,7 @@ macro_rules! added_rows {
         let query = query
             .order((indicators::updated_at.asc(), indicators::id.asc()))
             .select(IndicatorFields::as_select());
-        crate::db::sql::limited(query, p.limit)
+        crate::db::sql::limited(query, $limit)
     }};
 }
 
@@ -71,24 +94,44 @@ pub fn each_added(
     p: &AddedPage,
     mut each: impl FnMut(IndicatorFields) -> bool,
 ) -> QueryResult<()> {
-    let rows = usize::try_from(p.limit).unwrap_or(0);
-    // On the concrete connection, like feed pages (see `models::search`).
-    crate::on_backend!(c, |conn| {
-        let iter = added_rows!(p).load_iter::<IndicatorFields, DefaultLoadingMode>(conn)?;
-        for row in iter.take(rows) {
-            if !each(row?) {
-                break;
-            }
+    let mut left = p.limit;
+    for range in ranges(p) {
+        if left <= 0 {
+            break;
         }
-        Ok(())
-    })
+        let rows = usize::try_from(left).unwrap_or(0);
+        // On the concrete connection, like feed pages (see `models::search`).
+        let (read, stopped) = crate::on_backend!(c, |conn| {
+            let iter = added_rows!(p, range, left)
+                .load_iter::<IndicatorFields, DefaultLoadingMode>(conn)?;
+            let (mut read, mut stopped) = (0i64, false);
+            for row in iter.take(rows) {
+                read += 1;
+                if !each(row?) {
+                    stopped = true;
+                    break;
+                }
+            }
+            QueryResult::Ok((read, stopped))
+        })?;
+        if stopped {
+            break;
+        }
+        left -= read;
+    }
+    Ok(())
 }
 
-/// The plan of [`each_added`]'s statement as text (`models::search::plan_text`).
+/// The plans of [`each_added`]'s statements as text, one after the other
+/// (`models::search::plan_text`).
 pub fn explain_added(c: &mut DbConnection, p: &AddedPage) -> QueryResult<String> {
-    plan_text(
-        c,
-        |conn| Explain::new(added_rows!(p), "EXPLAIN QUERY PLAN ").load(conn),
-        |conn| Explain::new(added_rows!(p), "EXPLAIN ").load(conn),
-    )
+    let mut plans = Vec::new();
+    for range in ranges(p) {
+        plans.push(plan_text(
+            c,
+            |conn| Explain::new(added_rows!(p, range, p.limit), "EXPLAIN QUERY PLAN ").load(conn),
+            |conn| Explain::new(added_rows!(p, range, p.limit), "EXPLAIN ").load(conn),
+        )?);
+    }
+    Ok(plans.join("\n"))
 }
