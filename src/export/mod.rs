@@ -215,23 +215,30 @@ fn uuid_text(b: &[u8; 16]) -> String {
     )
 }
 
-/// A STIX/MISP timestamp: RFC 3339, UTC, milliseconds. Written field by field: chrono's
-/// `format` interprets its pattern anew on every call, and a STIX object has four of these
-/// (a sixth of a TAXII page's CPU went there).
+/// A STIX/MISP timestamp: RFC 3339, UTC, milliseconds.
 fn timestamp(t: NaiveDateTime) -> String {
+    utc_text(t, 3)
+}
+
+/// `t` as RFC 3339 in UTC with `digits` (1 to 9) fraction digits. Written field by field:
+/// chrono's `format` interprets its pattern anew on every call, and a STIX object has four
+/// times (a sixth of a TAXII page's CPU went there).
+pub fn utc_text(t: NaiveDateTime, digits: u32) -> String {
     use chrono::{Datelike, Timelike};
     use std::fmt::Write as _;
-    let mut out = String::with_capacity(24);
+    let digits = digits.clamp(1, 9);
+    let fraction = t.nanosecond() % 1_000_000_000 / 10u32.pow(9 - digits);
+    let mut out = String::with_capacity(32);
     let _ = write!(
         out,
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{fraction:0width$}Z",
         t.year(),
         t.month(),
         t.day(),
         t.hour(),
         t.minute(),
         t.second(),
-        t.nanosecond() / 1_000_000 % 1000
+        width = digits as usize
     );
     out
 }

@@ -159,19 +159,7 @@ fn render(
 
 /// A `date_added` (and `X-TAXII-Date-Added-*`) timestamp: RFC 3339, UTC, microseconds.
 pub fn date_added(t: NaiveDateTime) -> String {
-    use chrono::{Datelike, Timelike};
-    // Field by field, like `export::stix`'s times (chrono's `format` parses its pattern on
-    // every call).
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
-        t.year(),
-        t.month(),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.nanosecond() / 1_000 % 1_000_000
-    )
+    crate::export::utc_text(t, 6)
 }
 
 #[cfg(test)]
