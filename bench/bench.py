@@ -512,6 +512,34 @@ def follow_pages(server, token, path, pages):
     return path
 
 
+TAXII = "application/taxii+json;version=2.1"
+
+
+def taxii_objects_path(server, token, title):
+    """The objects path of the TAXII collection titled `title` (`user/feed`)."""
+    status, _, body = server.request("GET", "/taxii2/feeds/collections/", token, headers={"Accept": TAXII})
+    if status != 200:
+        raise SystemExit(f"TAXII collections: {status} {body[:300]!r}")
+    for c in json.loads(body).get("collections", []):
+        if c["title"] == title:
+            return f"/taxii2/feeds/collections/{c['id']}/objects/"
+    raise SystemExit(f"no TAXII collection {title}")
+
+
+def follow_taxii_next(server, token, path, pages):
+    """Follows a TAXII envelope's `next` `pages` times; returns the path of the next page."""
+    base = path
+    for _ in range(pages):
+        status, _, body = server.request("GET", path, token, headers={"Accept": TAXII})
+        if status != 200:
+            raise SystemExit(f"GET {path}: {status}")
+        envelope = json.loads(body)
+        if not envelope.get("more"):
+            raise SystemExit(f"no next page after {path}")
+        path = f"{base}&next={urllib.parse.quote(envelope['next'])}"
+    return path
+
+
 def check_path(server, token, path, accept=None, expect_items=True):
     """A scenario's request must succeed (and find something) before it is measured."""
     status, headers, body = server.request("GET", path, token, headers={"Accept": accept} if accept else None)
@@ -741,6 +769,16 @@ class Bench:
         read("5b", "feed show limit 100, 10,000 rows deep", write_lines(os.path.join(wd, "pdeep.txt"), [deep]),
              reader, None, 20)
 
+        if self.wanted("10a") or self.wanted("10b"):
+            objects = taxii_objects_path(server, reader, f"{big_user}/big") + "?limit=100"
+            check_path(server, reader, objects, accept=TAXII)
+            deep = follow_taxii_next(server, reader, objects, 100)
+            check_path(server, reader, deep, accept=TAXII)
+            read("10a", "TAXII objects limit 100, first page",
+                 write_lines(os.path.join(wd, "taxii1.txt"), [objects]), reader, None, 20, accept=TAXII)
+            read("10b", "TAXII objects limit 100, 10,000 objects deep",
+                 write_lines(os.path.join(wd, "taxiideep.txt"), [deep]), reader, None, 20, accept=TAXII)
+
         if self.wanted("6"):
             export = f"/api/users/{big_user}/feeds/big.csv"
             log(f"scenario 6: whole-feed CSV export of {layout.big:,} indicators")
@@ -901,7 +939,7 @@ class Bench:
                 old = json.load(fh)
             new_ids = {r["id"] for r in self.results if r["id"] != "rss"}
             merged = [r for r in old["results"] if r["id"] not in new_ids and r["id"] != "rss"]
-            order = ["3a", "3b", "4a", "4b", "4c", "5a", "5b", "6", "8", "9", "1", "2"]
+            order = ["3a", "3b", "4a", "4b", "4c", "5a", "5b", "10a", "10b", "6", "8", "9", "1", "2"]
             merged += [r for r in self.results if r["id"] != "rss"]
             merged.sort(key=lambda r: (order.index(r["id"]) if r["id"] in order else len(order), r["id"]))
             rss_max = max([(r.get("rss") or {}).get("max_mb") or 0 for r in merged
@@ -1069,7 +1107,7 @@ def main():
     p.add_argument("--binary", default=os.path.join(ROOT, "target", "release", "feedgate"))
     p.add_argument("--out", default=os.path.join(HERE, "results"))
     p.add_argument("--seconds", type=int, help="override the wrk duration of each run")
-    p.add_argument("--only", help="comma list of scenario ids to run (3a,3b,4a,4b,4c,5a,5b,6,8,9,1,2,7)")
+    p.add_argument("--only", help="comma list of scenario ids to run (3a,3b,4a,4b,4c,5a,5b,10a,10b,6,8,9,1,2,7)")
     p.add_argument("--log", default="info", help="FEEDGATE_LOG of the server (default: info, the server default)")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (and schema)")
     p.add_argument("--perf", metavar="DIR", help="also record each measured run with perf into DIR/<backend>-<id>.txt")

@@ -166,6 +166,8 @@ impl Application {
                     .wrap(from_fn(limits::middleware::admit))
                     // Outside the admission: its 429 and 503 on a page become HTML too.
                     .wrap(from_fn(crate::web::guard::guard))
+                    // Outside admission: its refusals under /taxii2 become TAXII errors too.
+                    .wrap(from_fn(api::taxii::taxii_errors))
                     .wrap(NormalizePath::new(TrailingSlash::Trim))
                     .wrap(from_fn(observe::observe));
                 let stopping = stopping.clone();

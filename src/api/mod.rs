@@ -30,6 +30,7 @@ pub mod search;
 pub mod selection;
 pub mod shown;
 pub mod stream;
+pub mod taxii;
 pub mod tokens;
 pub mod urls;
 pub mod users;
@@ -141,6 +142,16 @@ routes! {
     "/api/admin/shadowserver/schedules/{id}/run" => [POST => admin::run_shadowserver_schedule],
     "/api/admin/shadowserver/runs" => [GET => admin::list_shadowserver_runs],
     "/metrics" => [GET => health::show_metrics],
+    // TAXII 2.1 (read-only). The server trims a trailing slash before routing, so TAXII's
+    // `/taxii2/` reaches `/taxii2`.
+    "/taxii2" => [GET => taxii::show_taxii_discovery],
+    "/taxii2/feeds" => [GET => taxii::show_taxii_api_root],
+    "/taxii2/feeds/collections" => [GET => taxii::list_taxii_collections],
+    "/taxii2/feeds/collections/{collection}" => [GET => taxii::show_taxii_collection],
+    "/taxii2/feeds/collections/{collection}/objects" => [GET => taxii::list_taxii_objects],
+    "/taxii2/feeds/collections/{collection}/objects/{object}" => [GET => taxii::show_taxii_object],
+    "/taxii2/feeds/collections/{collection}/objects/{object}/versions" => [GET => taxii::list_taxii_object_versions],
+    "/taxii2/feeds/collections/{collection}/manifest" => [GET => taxii::list_taxii_manifest],
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use crate::error::ApiError;
 
 // The rules live with the other domain values; the handlers name them through here.
 pub use crate::domain::page::{
-    ANONYMOUS_MAX, INDICATOR_PAGES, LimitRule, SEARCH_PAGES, SMALL_PAGES,
+    ANONYMOUS_MAX, INDICATOR_PAGES, LimitRule, SEARCH_PAGES, SMALL_PAGES, TAXII_PAGES,
 };
 
 /// A 400 `invalid_parameter` naming the query parameter; list routes share it.

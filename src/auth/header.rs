@@ -1,6 +1,9 @@
 //! Reads credentials from request headers: `Authorization: Token token=T` (also `token="T"`),
-//! `Token T`, `Bearer T`, `X-Api-Key: T`, and `Basic` (accepted only on the token route; the
-//! caller middleware decides). Pure functions over header text, so every form is unit-tested.
+//! `Token T`, `Bearer T`, `X-Api-Key: T`, and `Basic`: a user name and password on the token
+//! route (the caller middleware decides), elsewhere a token as the password under any user
+//! name (what TAXII clients send; a password not shaped like a token stays an unsupported
+//! scheme there). Pure functions over header text, so every form is
+//! unit-tested.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -33,9 +36,31 @@ impl std::fmt::Debug for Presented {
     }
 }
 
-/// Combines the two credential headers (their raw values, if present).
+/// Combines the two credential headers (their raw values, if present), reading `Basic` as a
+/// user name and password.
 pub fn presented(authorization: Option<&str>, api_key: Option<&str>) -> Presented {
-    let from_auth = authorization.map(parse_authorization);
+    presented_for(authorization, api_key, true)
+}
+
+/// Combines the two credential headers; `Basic` is a user name and password when
+/// `basic_login`, else the token it carries as its password (the user name is ignored), when
+/// that password is shaped like one of our tokens.
+pub fn presented_for(
+    authorization: Option<&str>,
+    api_key: Option<&str>,
+    basic_login: bool,
+) -> Presented {
+    let from_auth = authorization
+        .map(parse_authorization)
+        .map(|found| match found {
+            Presented::Basic { password, .. } if !basic_login => {
+                match crate::auth::token::PlainToken::parse(&password) {
+                    Some(_) => Presented::Token(password),
+                    None => Presented::Unsupported,
+                }
+            }
+            other => other,
+        });
     let from_key = api_key.map(|k| k.trim().to_string());
     match (from_auth, from_key) {
         (None, None) => Presented::None,
@@ -147,6 +172,17 @@ mod tests {
             }
         );
         assert_eq!(presented(Some("Basic !!!"), None), Presented::Unsupported);
+        // Anywhere but the token route the password is a token, whatever the user name.
+        assert_eq!(
+            presented_for(Some(&basic), None, false),
+            Presented::Unsupported
+        );
+        let taxii = format!("Basic {}", STANDARD.encode(format!("x:{T}")));
+        assert_eq!(presented_for(Some(&taxii), Some(T), false), token(T));
+        assert_eq!(
+            presented_for(Some("Basic !!!"), None, false),
+            Presented::Unsupported
+        );
         assert_eq!(presented(Some("Digest x"), None), Presented::Unsupported);
         assert_eq!(presented(None, None), Presented::None);
     }

@@ -14,7 +14,8 @@ pub fn is_unmetered(path: &str) -> bool {
     path == "/api/health" || path == "/metrics"
 }
 
-/// Whether HTTP Basic is accepted on `path` (only `/api/users/:user/tokens`).
+/// Whether HTTP Basic is a user name and password on `path` (only `/api/users/:user/tokens`);
+/// elsewhere it carries a token as its password (`auth::header::presented_for`).
 pub fn accepts_basic(path: &str) -> bool {
     let mut parts = path
         .trim_end_matches('/')

@@ -22,6 +22,11 @@ pub const SEARCH_PAGES: LimitRule = LimitRule {
     default: 25,
     max: 5000,
 };
+/// TAXII objects and manifests (`api::taxii`); a page also stops at `--max-page-bytes`.
+pub const TAXII_PAGES: LimitRule = LimitRule {
+    default: 100,
+    max: 1000,
+};
 /// Comments, feed list, admin user list.
 pub const SMALL_PAGES: LimitRule = LimitRule {
     default: 100,

@@ -311,3 +311,36 @@ fn terse_formats_show_nothing_but_what_they_read() {
         assert_eq!(same, format.terse(), "{}", format.name());
     }
 }
+
+#[test]
+fn stix_ids_carry_their_row_and_refuse_other_shapes() {
+    use super::stix;
+    let id = stix::indicator_id(42, "example.com");
+    assert_eq!(stix::indicator_id(42, "example.com"), id, "stable");
+    assert_eq!(stix::indicator_key(&id), Some(42));
+    let other = stix::indicator_id(42, "example.net");
+    assert_ne!(other[..20], id[..20], "the first half depends on the value");
+    assert_eq!(&id["indicator--".len() + 14..][..1], "4");
+    assert_eq!(stix::indicator_key("indicator--not-a-uuid"), None);
+    assert_eq!(
+        stix::indicator_key(&id.replace("indicator--", "malware--")),
+        None
+    );
+    assert_eq!(stix::collection_key(&stix::collection_id(7)), Some(7));
+    assert_ne!(stix::collection_id(7), stix::collection_id(8));
+}
+
+#[test]
+fn timestamps_read_like_chronos_format() {
+    for t in [
+        "2026-12-07 08:00:00",
+        "2026-01-02 03:04:05.123456",
+        "1999-12-31 23:59:59.999999999",
+    ] {
+        let t = chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f").unwrap();
+        assert_eq!(
+            super::timestamp(t),
+            t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+        );
+    }
+}

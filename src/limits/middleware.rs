@@ -17,7 +17,7 @@ use actix_web::{HttpMessage, web};
 use crate::auth::cache::may_change_credentials;
 use crate::auth::cache::{Resolved, TokenCache};
 use crate::auth::caller::{BasicCredentials, Caller};
-use crate::auth::header::{Presented, presented};
+use crate::auth::header::{Presented, presented_for};
 use crate::auth::resolve::{accepts_basic, accepts_session, authenticate, is_unmetered};
 use crate::auth::session;
 use crate::auth::token::PlainToken;
@@ -78,9 +78,11 @@ pub async fn admit(
             .get(name)
             .map(|v| v.to_str().unwrap_or("\u{0}"))
     };
-    let found = presented(
+    let basic_ok = accepts_basic(req.path());
+    let found = presented_for(
         text(header::AUTHORIZATION),
         text(header::HeaderName::from_static("x-api-key")),
+        basic_ok,
     );
     let forwarded = req
         .headers()
@@ -119,7 +121,6 @@ pub async fn admit(
         return Ok(req.error_response(ApiError::BurstLimited { retry_after: wait }));
     }
 
-    let basic_ok = accepts_basic(req.path());
     let in_memory = match &found {
         Presented::Token(_) => cached.and_then(|(_, resolved)| from_memory(&state, resolved, now)),
         Presented::None if session.is_some() => {

@@ -134,6 +134,18 @@ pub fn find(c: &mut DbConnection, id: i64) -> QueryResult<FeedRow> {
         .get_result(c)
 }
 
+/// The feeds of a boxed query `viewer` may see: public ones, the viewer's own private ones,
+/// every feed for an admin.
+macro_rules! visible_to {
+    ($query:expr, $viewer:expr) => {
+        match $viewer {
+            Viewer::Admin(_) => $query,
+            Viewer::User(id) => $query.filter(feeds::private.eq(false).or(feeds::user_id.eq(id))),
+            Viewer::Anonymous => $query.filter(feeds::private.eq(false)),
+        }
+    };
+}
+
 /// Finds the owner and the feed named in a path, applying visibility: another user's private
 /// feed is `NotFound`, exactly like a missing one.
 pub fn find_visible(
@@ -146,19 +158,12 @@ pub fn find_visible(
     // On the concrete connection: every request that names a feed runs this, and diesel's
     // multi-backend connection renders a statement's text up to three times per execution.
     crate::on_backend!(c, |conn| {
-        let mut query = feeds::table
+        let query = feeds::table
             .inner_join(users::table)
             .filter(users::username.eq(&owner))
             .filter(feeds::name.eq(&name))
             .into_boxed();
-        match viewer {
-            Viewer::Admin(_) => {}
-            Viewer::User(id) => {
-                query = query.filter(feeds::private.eq(false).or(feeds::user_id.eq(id)))
-            }
-            Viewer::Anonymous => query = query.filter(feeds::private.eq(false)),
-        }
-        query
+        visible_to!(query, viewer)
             .select((UserRow::as_select(), FeedRow::as_select()))
             .get_result(conn)
     })
@@ -383,4 +388,46 @@ pub fn versions(c: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<(i64, i64)
 pub fn delete(c: &mut WriteTx<'_>, id: i64) -> QueryResult<usize> {
     let c = c.conn();
     diesel::delete(feeds::table.find(id)).execute(c)
+}
+
+/// The indicator feeds `viewer` may read, by id, with each owner's name, after `after` (TAXII
+/// collections): public feeds, the viewer's own private ones, and every feed for an admin
+/// (the visibility of [`find_visible`]). Whitelist feeds are no threat intelligence and are
+/// left out.
+pub fn list_readable(
+    c: &mut DbConnection,
+    viewer: Viewer,
+    after: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<(FeedRow, String)>> {
+    let mut query = feeds::table
+        .inner_join(users::table)
+        .filter(feeds::kind.eq(FeedKind::Indicators.as_str()))
+        .into_boxed();
+    query = visible_to!(query, viewer);
+    if let Some(after) = after {
+        query = query.filter(feeds::id.gt(after));
+    }
+    query
+        .order(feeds::id.asc())
+        .limit(limit)
+        .select((FeedRow::as_select(), users::username))
+        .load(c)
+}
+
+/// The indicator feed `id` with its owner's name, if `viewer` may read it (as
+/// [`list_readable`] lists it); `None` for a missing feed and one the viewer may not see alike.
+pub fn find_readable(
+    c: &mut DbConnection,
+    id: i64,
+    viewer: Viewer,
+) -> QueryResult<Option<(FeedRow, String)>> {
+    let found: Option<(FeedRow, String)> = feeds::table
+        .inner_join(users::table)
+        .filter(feeds::id.eq(id))
+        .filter(feeds::kind.eq(FeedKind::Indicators.as_str()))
+        .select((FeedRow::as_select(), users::username))
+        .get_result(c)
+        .optional()?;
+    Ok(found.filter(|(feed, _)| !feed.private || viewer.sees_private_of(feed.user_id)))
 }

@@ -3,8 +3,10 @@
 //! one or many, is in `write` (the one column list and multi-row statement builder); search
 //! queries live in `models::search`, the importer's batch statements in `models::import_batch`.
 
+mod added;
 mod write;
 
+pub use added::{AddedKey, AddedPage, each_added, explain_added};
 pub use write::{InsertRow, Shared, insert, insert_absent, upsert_imported};
 
 use chrono::NaiveDateTime;
@@ -352,7 +354,7 @@ impl Shown {
 }
 
 /// The `asn`, `cc` and `provider` filters of a [`Shown`] on a boxed indicator query: the
-/// part feed pages (`feed_rows!`) and searches (`indicator_filters!`) share.
+/// part feed and TAXII pages (`shown_filters!`) and searches (`indicator_filters!`) share.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! operator_filters {
@@ -374,6 +376,41 @@ macro_rules! operator_filters {
     }};
 }
 
+/// Every filter of a [`Shown`] on a boxed indicator query of one feed whose unmarked rows
+/// have `$default_tlp`: expiry, confidence, the operator filters and the levels. Feed pages
+/// (`feed_rows!`) and TAXII pages (`indicator::added`) share it.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! shown_filters {
+    ($q:expr, $shown:expr, $default_tlp:expr) => {{
+        use diesel::prelude::*;
+        use $crate::db::schema::indicators;
+        let shown: &$crate::models::indicator::Shown = $shown;
+        let mut query = $q;
+        if let Some(at) = shown.live_at {
+            query = query.filter(
+                indicators::expires_at
+                    .is_null()
+                    .or(indicators::expires_at.gt(at)),
+            );
+        }
+        if let Some(min) = shown.min_confidence {
+            query = query.filter(indicators::confidence.ge(min));
+        }
+        query = $crate::operator_filters!(query, shown);
+        if let Some(set) = shown.tlps {
+            // `in_list`, not `eq_any`, which diesel never keeps prepared.
+            let listed = $crate::db::sql::in_list(indicators::tlp, set.names());
+            query = if set.contains($default_tlp) {
+                query.filter(indicators::tlp.is_null().or(listed))
+            } else {
+                query.filter(listed)
+            };
+        }
+        query
+    }};
+}
+
 /// A feed's rows after the page's key (and since its time), newest first.
 macro_rules! feed_rows {
     ($p:expr) => {{
@@ -384,26 +421,7 @@ macro_rules! feed_rows {
         if let Some(since) = p.since {
             query = query.filter(indicators::effective_at.ge(since));
         }
-        if let Some(at) = p.shown.live_at {
-            query = query.filter(
-                indicators::expires_at
-                    .is_null()
-                    .or(indicators::expires_at.gt(at)),
-            );
-        }
-        if let Some(min) = p.shown.min_confidence {
-            query = query.filter(indicators::confidence.ge(min));
-        }
-        query = crate::operator_filters!(query, &p.shown);
-        if let Some(set) = p.shown.tlps {
-            // `in_list`, not `eq_any`, which diesel never keeps prepared.
-            let listed = crate::db::sql::in_list(indicators::tlp, set.names());
-            query = if set.contains(p.default_tlp) {
-                query.filter(indicators::tlp.is_null().or(listed))
-            } else {
-                query.filter(listed)
-            };
-        }
+        query = crate::shown_filters!(query, &p.shown, p.default_tlp);
         if let Some((t, id)) = p.after {
             query = query.filter(crate::db::sql::row_before(
                 indicators::effective_at,

@@ -340,7 +340,7 @@ fn tool(name: &str) -> Option<PathBuf> {
 }
 
 /// The python of the venv holding stix2-validator, pymisp and suricataparser.
-fn tools_python() -> Option<PathBuf> {
+pub fn tools_python() -> Option<PathBuf> {
     let configured = std::env::var_os("FEEDGATE_TOOLS_PYTHON").map(PathBuf::from);
     let default = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tools-venv/bin/python");
     let found = configured

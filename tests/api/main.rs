@@ -77,6 +77,7 @@ mod sdk;
 mod search;
 mod search_filters;
 mod shadowserver_ops;
+mod taxii;
 mod tokens;
 mod validation;
 mod web;

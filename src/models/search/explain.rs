@@ -35,20 +35,30 @@ pub fn explain(c: &mut DbConnection, m: &Match, f: &Filters, limit: i64) -> Quer
             lines
         }};
     }
+    plan_text(
+        c,
+        |conn| Ok(plan!(conn, "EXPLAIN QUERY PLAN ", SqlitePlanLine)),
+        |conn| Ok(plan!(conn, "EXPLAIN ", PgPlanLine)),
+    )
+}
+
+/// A statement's plan as text, from `sqlite` (its `EXPLAIN QUERY PLAN` lines) or `pg` (its
+/// `EXPLAIN` lines, run with sequential scans off so any path an index can serve shows the
+/// index), whichever backend `c` is.
+pub fn plan_text(
+    c: &mut DbConnection,
+    sqlite: impl FnOnce(&mut diesel::SqliteConnection) -> QueryResult<Vec<SqlitePlanLine>>,
+    pg: impl FnOnce(&mut diesel::PgConnection) -> QueryResult<Vec<PgPlanLine>>,
+) -> QueryResult<String> {
     match c {
-        DbConnection::Sqlite(conn) => {
-            let lines = plan!(conn, "EXPLAIN QUERY PLAN ", SqlitePlanLine);
-            Ok(lines
-                .into_iter()
-                .map(|l| l.detail)
-                .collect::<Vec<_>>()
-                .join("\n"))
-        }
+        DbConnection::Sqlite(conn) => Ok(sqlite(conn)?
+            .into_iter()
+            .map(|l| l.detail)
+            .collect::<Vec<_>>()
+            .join("\n")),
         DbConnection::Postgresql(conn) => {
             conn.batch_execute("SET enable_seqscan = off")?;
-            let lines = (|| -> QueryResult<Vec<PgPlanLine>> {
-                Ok(plan!(&mut *conn, "EXPLAIN ", PgPlanLine))
-            })();
+            let lines = pg(conn);
             conn.batch_execute("RESET enable_seqscan")?;
             Ok(lines?
                 .into_iter()

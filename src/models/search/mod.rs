@@ -10,7 +10,7 @@ mod query;
 #[cfg(test)]
 mod tests;
 
-pub use explain::explain;
+pub use explain::{Explain, explain, plan_text};
 pub use query::escape_tag;
 use query::{Shape, page_rows_query, shape};
 

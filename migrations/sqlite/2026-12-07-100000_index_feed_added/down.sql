@@ -1,0 +1,1 @@
+DROP INDEX indicators_feed_added;
