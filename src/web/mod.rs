@@ -33,6 +33,10 @@ macro_rules! pages {
                         .default_service(web::to(|| async { guard::method_not_allowed(METHODS) }));
                     $(
                         res = res.route(web::method(actix_web::http::Method::$method).to($module::$handler));
+                        // HEAD answers like GET, without the body (the HTTP layer drops it).
+                        if stringify!($method) == "GET" {
+                            res = res.route(web::method(actix_web::http::Method::HEAD).to($module::$handler));
+                        }
                     )+
                     cfg.service(res);
                 }

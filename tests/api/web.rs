@@ -391,6 +391,12 @@ both_backends! {
         let res = app.request("DELETE", "/", &[], None);
         assert!(html(&res, 405).contains("405"));
         assert!(res.header("allow").is_some_and(|a| a.contains("GET")));
+        // HEAD answers like GET, with no body.
+        let head = app.request("HEAD", "/", &[], None);
+        head.assert_status(200);
+        assert_eq!(head.header("content-type"), Some("text/html; charset=utf-8"));
+        assert!(head.body.is_empty());
+        app.request("HEAD", "/u/nobody", &[], None).assert_status(404);
         html(&app.get("/u/nobody/feed/1"), 404);
         app.get("/api/users/nobody").assert_error(404, "not_found");
         app.get("/nope").assert_error(404, "not_found");
