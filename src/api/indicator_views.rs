@@ -110,33 +110,56 @@ fn selected_rows(
     max_bytes: usize,
 ) -> Result<(Vec<IndicatorRow>, bool, Option<PageKey>), ApiError> {
     // A few pages' worth a statement: a common type or tag fills the page from the first
-    // piece, a rare one reads on up to the budget.
+    // piece, a rare one reads on up to the budget. Only the type and tags are read to choose;
+    // the chosen rows are then read whole.
     let piece = (of.limit * 4).clamp(1, 500);
     let limit = of.limit;
-    let mut kept = Vec::new();
+    let mut chosen: Vec<i64> = Vec::new();
     let mut looked = 0i64;
-    loop {
+    let (more, resume) = loop {
         of.limit = (SELECTION_SCAN_BUDGET - looked).clamp(1, piece);
-        let page = indicator::page_within(c, &of, max_bytes)?;
-        for row in page.rows {
+        let keys = indicator::page_keys(c, &of)?;
+        let read = keys.len() as i64;
+        let mut full = false;
+        for (id, at, itype, tags) in keys {
             looked += 1;
-            of.after = Some((row.effective_at, row.id));
-            let selected =
-                Itype::parse_name(&row.itype).is_some_and(|t| selection.selects(t, &row.tags));
-            if selected {
-                kept.push(row);
-                if kept.len() as i64 >= limit {
-                    return Ok((kept, true, None));
+            of.after = Some((at, id));
+            if Itype::parse_name(&itype).is_some_and(|t| selection.selects(t, &tags)) {
+                chosen.push(id);
+                if chosen.len() as i64 >= limit {
+                    full = true;
+                    break;
                 }
             }
         }
-        if !page.more {
-            return Ok((kept, false, None));
+        if full {
+            break (true, None);
+        }
+        if read < of.limit {
+            break (false, None);
         }
         if looked >= SELECTION_SCAN_BUDGET {
-            return Ok((kept, true, of.after));
+            break (true, of.after);
         }
+    };
+    let mut rows = indicator::in_feed_by_ids(c, of.feed_id, &chosen)?;
+    rows.sort_by(|a, b| (b.effective_at, b.id).cmp(&(a.effective_at, a.id)));
+    // The page's text budget, as `page_within` keeps it (the first row always shown).
+    let mut bytes = 0usize;
+    let mut shown = 0;
+    for row in &rows {
+        let size = row.text_bytes();
+        if shown > 0 && bytes + size > max_bytes {
+            break;
+        }
+        bytes += size;
+        shown += 1;
     }
+    if shown < rows.len() {
+        rows.truncate(shown);
+        return Ok((rows, true, None));
+    }
+    Ok((rows, more, resume))
 }
 
 /// Wraps rows of one feed as views and loads their comments (the newest 10 in list context)

@@ -518,6 +518,24 @@ pub fn page_within(c: &mut DbConnection, p: &PageOf, max_bytes: usize) -> QueryR
     }
 }
 
+/// What a selection of a page looks at, per row: `(id, effective_at, itype, tags)`, the page's
+/// rows in its order, `p.limit` at most. Four columns, so a scan that keeps few rows decodes
+/// little; the kept rows are then read whole ([`in_feed_by_ids`]).
+pub fn page_keys(
+    c: &mut DbConnection,
+    p: &PageOf,
+) -> QueryResult<Vec<(i64, NaiveDateTime, String, String)>> {
+    crate::on_backend!(c, |conn| {
+        let query = feed_rows!(p).select((
+            indicators::id,
+            indicators::effective_at,
+            indicators::itype,
+            indicators::tags,
+        ));
+        crate::db::sql::limited(query, p.limit).load(conn)
+    })
+}
+
 /// Each row of a page as `$row`, handed to `$each` as it is read and freed before the next.
 macro_rules! each_row {
     ($c:expr, $row:ty, $p:expr, $each:expr) => {{
