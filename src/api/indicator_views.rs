@@ -143,7 +143,7 @@ fn selected_rows(
         }
     };
     let mut rows = indicator::in_feed_by_ids(c, of.feed_id, &chosen)?;
-    rows.sort_by(|a, b| (b.effective_at, b.id).cmp(&(a.effective_at, a.id)));
+    rows.sort_by_key(|r| std::cmp::Reverse((r.effective_at, r.id)));
     // The page's text budget, as `page_within` keeps it (the first row always shown).
     let mut bytes = 0usize;
     let mut shown = 0;
