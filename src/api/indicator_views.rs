@@ -62,7 +62,7 @@ impl FeedPage {
 /// Rows of a feed a page with a [`Selection`] looks at, at most: a type or tag the feed holds
 /// rarely would otherwise read the whole feed for one page. Such a page may be short, and
 /// its cursor resumes after the last row looked at.
-pub const SELECTION_SCAN_BUDGET: i64 = 1000;
+pub const SELECTION_SCAN_BUDGET: i64 = 500;
 
 /// Reads the page of the feed at `path` in `window` as `caller` may see it (404 when the
 /// feed is invisible): the rows `filters` show and `selection` selects, newest first, with
